@@ -1,0 +1,35 @@
+/** Row-major dense feature matrix. */
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
+
+export interface FitOptions {
+  /** Feature names in column order; models that read a named column (naive genre rule) need them. */
+  featureNames?: readonly string[];
+  sampleWeight?: Float64Array;
+  /** Held-out data for early stopping. */
+  validation?: { X: Matrix; y: Uint8Array };
+  /** Called as work advances, for progress bars. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Serialisable form of a fitted model: `kind` selects the loader, `params`/`state` are model-specific. */
+export interface ModelJSON {
+  kind: string;
+  version: number;
+  params: Record<string, unknown>;
+  state: Record<string, unknown>;
+}
+
+/**
+ * The estimator contract every model follows (scikit-learn style).
+ * Labels: 1 = skipped, 0 = played to the end. `predictProba` returns P(skip) per row.
+ */
+export interface Model {
+  readonly kind: string;
+  fit(X: Matrix, y: Uint8Array, options?: FitOptions): this;
+  predictProba(X: Matrix, out?: Float64Array): Float64Array;
+  toJSON(): ModelJSON;
+}
