@@ -19,3 +19,32 @@ export interface ListenTable {
   /** 1 when the user liked the track during this listen. */
   liked: Uint8Array;
 }
+
+/** How session events become listens: see `src/listens/sequence.ts` and `src/listens/reference.ts`. */
+export type ListenRule = "sequence" | "reference";
+
+/**
+ * Events the listen rule could not place. None of them stops the build; each is counted so the
+ * quality of a delivery's event stream is visible.
+ */
+export interface ListenAnomalies {
+  /** A `skip` with no `play` before it in its session (or whose track is missing). */
+  skipWithoutPlay: number;
+  /** A `skip` naming another track than the one playing (sequence rule only). */
+  skipOfOtherTrack: number;
+  /** A second `skip` of a listen already skipped. */
+  repeatedSkip: number;
+  /** A `skip` later than the track's duration after its play (heard time is capped at the duration). */
+  skipAfterEnd: number;
+  /** A `like` while no listen of that track is playing in the session. */
+  likeWithoutPlay: number;
+  /** A `play` without a catalogue track: no listen is made. */
+  playWithoutTrack: number;
+  /** A listen whose track has a duration <= 0 or heard time < 0: heardMs is NaN. */
+  negativeDuration: number;
+}
+
+export interface ListenBuild {
+  listens: ListenTable;
+  anomalies: ListenAnomalies;
+}
