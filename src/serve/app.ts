@@ -1,0 +1,508 @@
+// The prediction service as a Fastify app factory. `buildApp` never listens; `skipwise serve` does.
+import { randomUUID } from "node:crypto";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import {
+  type DecisionLog,
+  DecisionLogClosedError,
+  type DecisionRow,
+  type LoggedDecision,
+} from "./decision-log.ts";
+import { Assigner, defaultExperiment, type ExperimentConfig } from "./experiment.ts";
+import { NO_VARIANT, ServeMetrics } from "./metrics.ts";
+import {
+  abtestSchema,
+  feedbackSchema,
+  healthSchema,
+  metricsSchema,
+  predictBatchSchema,
+  predictSchema,
+  readySchema,
+  referenceSchema,
+  reloadSchema,
+} from "./schemas.ts";
+import { decide, type ScoreRequest, type Scorer, type SessionContext } from "./scorer.ts";
+
+export interface AppOptions {
+  scorer: Scorer;
+  /** Directory the scorer came from: the default target of a reload. */
+  bundleDir?: string;
+  /** Builds a scorer from a bundle directory; throws when the bundle fails validation. Enables reloads. */
+  loadScorer?: (dir: string) => Promise<Scorer> | Scorer;
+  /** Durable decision log; the app closes it on close. */
+  log: DecisionLog;
+  /** Default: the bundle's naive model vs its default model, 50/50. */
+  experiment?: ExperimentConfig;
+  /** Key for the admin routes (header `x-api-key`); admin routes answer 403 when none is set. */
+  apiKey?: string;
+  /** Requests per client per window; undefined or 0 = no rate limit. */
+  rateLimit?: { max: number; timeWindowMs: number };
+  /** Largest request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  /** pino logger options, or false (default) for none. */
+  logger?: boolean | { level: string };
+  /** Include Node process metrics in /metrics (default true). */
+  processMetrics?: boolean;
+}
+
+/** Live handles of a running app: the current scorer and experiment, and the reload entry point. */
+export interface ServiceControl {
+  readonly scorer: Scorer;
+  readonly assigner: Assigner;
+  readonly metrics: ServeMetrics;
+  readonly log: DecisionLog;
+  /** Loads and swaps in a new bundle; throws `BundleRefusedError` and keeps the old one on failure. */
+  reload(dir?: string): Promise<{ bundleVersion: string; previousVersion: string }>;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    skipwise: ServiceControl;
+  }
+}
+
+export class BundleRefusedError extends Error {}
+
+interface ReferenceBody {
+  user_id: number;
+  track_id: string;
+}
+
+interface PredictBody extends ReferenceBody {
+  model?: string;
+  session?: { session_id?: number; position?: number; previous_outcome?: "skipped" | "played" | null };
+  timestamp_ms?: number;
+}
+
+interface FeedbackBody {
+  decision_id?: string;
+  user_id?: number;
+  track_id?: string;
+  session_id?: number;
+  outcome: "skipped" | "played";
+  heard_ms?: number;
+  timestamp_ms?: number;
+}
+
+/** An HTTP error with the field it concerns, answered as JSON by the error handler. */
+class RequestError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  409: "Conflict",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+function checkExperiment(experiment: ExperimentConfig, scorer: Scorer): void {
+  for (const variant of experiment.variants) {
+    if (!scorer.modelNames.includes(variant.model)) {
+      throw new BundleRefusedError(
+        `experiment "${experiment.name}" variant "${variant.name}" needs model "${variant.model}", ` +
+          `the bundle has: ${scorer.modelNames.join(", ")}`,
+      );
+    }
+  }
+}
+
+function toSession(body: PredictBody["session"]): SessionContext | undefined {
+  if (!body) return undefined;
+  return {
+    sessionId: body.session_id,
+    position: body.position,
+    previousSkipped:
+      body.previous_outcome === undefined || body.previous_outcome === null
+        ? null
+        : body.previous_outcome === "skipped",
+  };
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Wrong types are client errors, not something to coerce silently.
+    ajv: { customOptions: { coerceTypes: false, allErrors: false } },
+    return503OnClosing: true,
+  });
+  const metrics = new ServeMetrics({ processMetrics: options.processMetrics });
+  const log = options.log;
+  const experimentConfig =
+    options.experiment ?? defaultExperiment(options.scorer.modelNames, options.scorer.defaultModel);
+  checkExperiment(experimentConfig, options.scorer);
+  const assigner = new Assigner(experimentConfig);
+  const experimentName = experimentConfig.name;
+  let scorer = options.scorer;
+  let bundleDir = options.bundleDir;
+  metrics.setBundle(scorer.bundleVersion);
+  for (const variant of experimentConfig.variants) metrics.declareVariant(variant.name, variant.model);
+
+  const reload = async (dir?: string): Promise<{ bundleVersion: string; previousVersion: string }> => {
+    const target = dir ?? bundleDir;
+    if (!options.loadScorer)
+      throw new BundleRefusedError("reload is not available: no bundle loader configured");
+    if (!target) throw new BundleRefusedError("reload needs a bundle directory");
+    let next: Scorer;
+    try {
+      next = await options.loadScorer(target);
+      checkExperiment(experimentConfig, next);
+    } catch (error) {
+      metrics.countReload("refused");
+      const message = error instanceof Error ? error.message : String(error);
+      throw new BundleRefusedError(
+        `bundle ${target} refused, still serving ${scorer.bundleVersion}: ${message}`,
+      );
+    }
+    const previousVersion = scorer.bundleVersion;
+    scorer = next;
+    bundleDir = target;
+    metrics.setBundle(next.bundleVersion);
+    metrics.countReload("ok");
+    app.log.info({ bundle: target, version: next.bundleVersion, previousVersion }, "bundle reloaded");
+    return { bundleVersion: next.bundleVersion, previousVersion };
+  };
+
+  app.decorate("skipwise", {
+    get scorer() {
+      return scorer;
+    },
+    assigner,
+    metrics,
+    log,
+    reload,
+  } satisfies ServiceControl);
+
+  app.addHook("onResponse", (request, reply, done) => {
+    metrics.observeRequest(
+      request.routeOptions.url ?? "unmatched",
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  app.addHook("onClose", async () => {
+    await log.close();
+  });
+
+  app.setErrorHandler((error: FastifyError | RequestError, request, reply) => {
+    const status = typeof error.statusCode === "number" ? error.statusCode : 500;
+    if ("validation" in error && error.validation && error.validation.length > 0) {
+      const issue = error.validation[0];
+      const missing = (issue.params as { missingProperty?: string }).missingProperty;
+      const path = issue.instancePath.replace(/^\//, "").replaceAll("/", ".");
+      const field = missing
+        ? path
+          ? `${path}.${missing}`
+          : missing
+        : path || error.validationContext || "body";
+      const message = missing
+        ? `field "${field}" is required`
+        : `field "${field}" ${issue.message ?? "is invalid"}`;
+      return reply.code(400).send({ statusCode: 400, error: STATUS_TEXT[400], message, field });
+    }
+    if (status >= 400 && status < 500) {
+      const body: Record<string, unknown> = {
+        statusCode: status,
+        error: STATUS_TEXT[status] ?? "Client Error",
+        message: error.message,
+      };
+      if (error instanceof RequestError && error.field) body.field = error.field;
+      return reply.code(status).send(body);
+    }
+    if (error instanceof DecisionLogClosedError) {
+      return reply
+        .code(503)
+        .send({ statusCode: 503, error: STATUS_TEXT[503], message: "service is shutting down" });
+    }
+    request.log.error({ err: error }, "request failed");
+    return reply.code(500).send({ statusCode: 500, error: STATUS_TEXT[500], message: "internal error" });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      statusCode: 404,
+      error: STATUS_TEXT[404],
+      message: `no route ${request.method} ${request.url.split("?")[0]}`,
+    });
+  });
+
+  if (options.rateLimit && options.rateLimit.max > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      max: options.rateLimit.max,
+      timeWindow: options.rateLimit.timeWindowMs,
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "skipwise prediction service",
+        description: "Predicts skip vs full play so a streaming client prefetches only what will be heard",
+        version: "0.1.0",
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+
+  const resolveModel = (requested: string | undefined, field: string): string => {
+    if (requested === undefined) return scorer.defaultModel;
+    if (!scorer.modelNames.includes(requested)) {
+      throw new RequestError(
+        400,
+        `field "${field}": unknown model "${requested}", available: ${scorer.modelNames.join(", ")}`,
+        field,
+      );
+    }
+    return requested;
+  };
+
+  const predictOne = (body: PredictBody, route: string, now: number, fieldPrefix: string) => {
+    const request: ScoreRequest = {
+      userId: body.user_id,
+      trackId: body.track_id,
+      session: toSession(body.session),
+      atMs: body.timestamp_ms ?? now,
+    };
+    const current = scorer;
+    const explicit = body.model !== undefined;
+    const variant = explicit ? null : assigner.assign(body.user_id);
+    const model = explicit ? resolveModel(body.model, `${fieldPrefix}model`) : (variant?.model as string);
+    const score = current.score(model, request);
+    const threshold = current.threshold(model);
+    const decision = decide(score.probSkip, threshold);
+    const row: DecisionRow = {
+      id: randomUUID(),
+      tsMs: now,
+      route,
+      experiment: explicit ? null : experimentName,
+      variant: variant ? variant.name : null,
+      model,
+      bundleVersion: current.bundleVersion,
+      userId: body.user_id,
+      trackId: body.track_id,
+      sessionId: body.session?.session_id ?? null,
+      position: body.session?.position ?? null,
+      probSkip: score.probSkip,
+      threshold,
+      decision,
+      coldUser: score.coldStart.user,
+      coldTrack: score.coldStart.track,
+      served: true,
+      shadowOf: null,
+    };
+    metrics.countDecision(row.variant ?? NO_VARIANT, model, decision, true);
+    const shadows: DecisionRow[] = [];
+    if (variant && assigner.config.shadow) {
+      for (const other of assigner.config.variants) {
+        if (other.name === variant.name) continue;
+        const shadowScore = current.score(other.model, request);
+        const shadowThreshold = current.threshold(other.model);
+        const shadowDecision = decide(shadowScore.probSkip, shadowThreshold);
+        shadows.push({
+          ...row,
+          id: randomUUID(),
+          variant: other.name,
+          model: other.model,
+          probSkip: shadowScore.probSkip,
+          threshold: shadowThreshold,
+          decision: shadowDecision,
+          coldUser: shadowScore.coldStart.user,
+          coldTrack: shadowScore.coldStart.track,
+          served: false,
+          shadowOf: row.id,
+        });
+        metrics.countDecision(other.name, other.model, shadowDecision, false);
+      }
+    }
+    return { row, shadows, score };
+  };
+
+  const answer = (row: DecisionRow, score: { coldStart: { user: boolean; track: boolean } }) => ({
+    decision_id: row.id,
+    model: row.model,
+    model_version: row.bundleVersion,
+    experiment: row.experiment,
+    variant: row.variant,
+    prob_skip: row.probSkip,
+    threshold: row.threshold,
+    decision: row.decision,
+    prediction: row.decision,
+    cold_start: score.coldStart,
+  });
+
+  // Reference routes: same bodies and answers as the reference service, so existing clients keep working.
+  const referencePrediction = (model: string, body: ReferenceBody) => {
+    const current = scorer;
+    const score = current.score(model, { userId: body.user_id, trackId: body.track_id, atMs: Date.now() });
+    const decision = decide(score.probSkip, current.threshold(model));
+    metrics.countDecision(NO_VARIANT, model, decision, true);
+    return { prediction: decision };
+  };
+
+  app.post<{ Body: ReferenceBody }>(
+    "/naive",
+    { schema: { ...referenceSchema, summary: "Naive genre rule" } },
+    (req) => {
+      if (!scorer.modelNames.includes("naive")) {
+        throw new RequestError(404, `the bundle ${scorer.bundleVersion} has no "naive" model`);
+      }
+      return referencePrediction("naive", req.body);
+    },
+  );
+
+  app.post<{ Body: ReferenceBody }>(
+    "/recommend",
+    { schema: { ...referenceSchema, summary: "The bundle's default model" } },
+    (req) => referencePrediction(scorer.defaultModel, req.body),
+  );
+
+  app.post<{ Body: ReferenceBody }>("/abtest", { schema: abtestSchema }, async (req) => {
+    const { row, shadows } = predictOne(req.body, "/abtest", Date.now(), "");
+    await log.record(row, shadows);
+    return { model: row.model, prediction: row.decision, variant: row.variant, decision_id: row.id };
+  });
+
+  app.post<{ Body: PredictBody }>("/v1/predict", { schema: predictSchema }, async (req) => {
+    const { row, shadows, score } = predictOne(req.body, "/v1/predict", Date.now(), "");
+    await log.record(row, shadows);
+    return answer(row, score);
+  });
+
+  app.post<{ Body: { items: PredictBody[] } }>(
+    "/v1/predict/batch",
+    { schema: predictBatchSchema },
+    async (req) => {
+      const now = Date.now();
+      const results = req.body.items.map((item, i) =>
+        predictOne(item, "/v1/predict/batch", now, `items.${i}.`),
+      );
+      let committed: Promise<void> = Promise.resolve();
+      for (const { row, shadows } of results) committed = log.record(row, shadows);
+      await committed;
+      return { predictions: results.map(({ row, score }) => answer(row, score)) };
+    },
+  );
+
+  app.post<{ Body: FeedbackBody }>("/v1/feedback", { schema: feedbackSchema }, async (req) => {
+    const body = req.body;
+    let logged: LoggedDecision | null;
+    if (body.decision_id !== undefined) {
+      logged = log.find(body.decision_id);
+      if (!logged)
+        throw new RequestError(404, `no decision with decision_id "${body.decision_id}"`, "decision_id");
+    } else {
+      if (body.user_id === undefined) {
+        throw new RequestError(400, 'field "user_id" is required when "decision_id" is absent', "user_id");
+      }
+      if (body.track_id === undefined) {
+        throw new RequestError(400, 'field "track_id" is required when "decision_id" is absent', "track_id");
+      }
+      logged = log.findLatest(body.user_id, body.track_id, body.session_id ?? null);
+    }
+    if (logged?.hasFeedback) {
+      throw new RequestError(409, `decision "${logged.row.id}" already has feedback`, "decision_id");
+    }
+    const userId = logged ? logged.row.userId : (body.user_id as number);
+    const trackId = logged ? logged.row.trackId : (body.track_id as string);
+    const sessionId = logged ? logged.row.sessionId : (body.session_id ?? null);
+    const skipped = body.outcome === "skipped";
+    const heardMs = body.heard_ms ?? Number.NaN;
+    const atMs = body.timestamp_ms ?? Date.now();
+    const current = scorer;
+    current.learn({
+      userId,
+      trackId,
+      sessionId: sessionId ?? undefined,
+      position: logged?.row.position ?? undefined,
+      skipped,
+      heardMs,
+      atMs,
+    });
+    const durationMs = current.trackDurationMs(trackId);
+    if (logged) {
+      const { row } = logged;
+      const labels = {
+        variant: row.variant ?? NO_VARIANT,
+        model: row.model,
+        predicted: row.decision,
+        skipped,
+      };
+      metrics.countOutcome(labels, false, heardMs, durationMs);
+      for (const shadow of logged.shadows) {
+        const shadowLabels = {
+          variant: shadow.variant ?? NO_VARIANT,
+          model: shadow.model,
+          predicted: shadow.decision,
+        };
+        metrics.countOutcome({ ...shadowLabels, skipped }, true, heardMs, durationMs);
+      }
+    } else {
+      metrics.countUnmatchedFeedback();
+    }
+    await log.recordFeedback(
+      { decisionId: logged ? logged.row.id : null, tsMs: atMs, userId, trackId, sessionId, skipped, heardMs },
+      logged,
+    );
+    return {
+      decision_id: logged ? logged.row.id : null,
+      matched: logged !== null,
+      correct: logged ? (logged.row.decision === "SKIP") === skipped : null,
+    };
+  });
+
+  app.get("/health", { schema: healthSchema }, () => ({ status: "ok" }));
+
+  app.get("/ready", { schema: readySchema }, (_req, reply) => {
+    if (log.isClosed) return reply.code(503).send({ status: "closing" });
+    return { status: "ready", bundle_version: scorer.bundleVersion, models: [...scorer.modelNames] };
+  });
+
+  app.get("/metrics", { schema: metricsSchema }, async (_req, reply) => {
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.post<{ Body: { bundle?: string } | null }>("/admin/reload", { schema: reloadSchema }, async (req) => {
+    checkApiKey(options.apiKey, req);
+    try {
+      const result = await reload(req.body?.bundle);
+      return {
+        status: "reloaded",
+        bundle_version: result.bundleVersion,
+        previous_version: result.previousVersion,
+        models: [...scorer.modelNames],
+      };
+    } catch (error) {
+      if (error instanceof BundleRefusedError) throw new RequestError(422, error.message, "bundle");
+      throw error;
+    }
+  });
+
+  return app;
+}
+
+function checkApiKey(expected: string | undefined, request: FastifyRequest): void {
+  if (!expected) throw new RequestError(403, "admin routes are disabled: start the server with an API key");
+  const given = request.headers["x-api-key"];
+  if (given !== expected) throw new RequestError(401, 'missing or wrong "x-api-key" header', "x-api-key");
+}

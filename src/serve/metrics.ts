@@ -1,0 +1,193 @@
+// Prometheus metrics of one app instance (own Registry: tests run several apps in one process).
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Decision } from "./scorer.ts";
+
+/** Variant label of decisions made with an explicitly chosen model (no experiment). */
+export const NO_VARIANT = "none";
+
+export interface OutcomeLabels {
+  variant: string;
+  model: string;
+  predicted: Decision;
+  skipped: boolean;
+}
+
+export class ServeMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<"route" | "method" | "status">;
+  private readonly latency: Histogram<"route" | "method" | "status">;
+  private readonly decisions: Counter<"variant" | "model" | "decision" | "served">;
+  private readonly outcomes: Counter<"variant" | "model" | "predicted" | "actual">;
+  private readonly shadowOutcomes: Counter<"variant" | "model" | "predicted" | "actual">;
+  private readonly wastedMs: Counter<"variant">;
+  private readonly missedMs: Counter<"variant">;
+  private readonly unplayedMs: Counter<"variant">;
+  private readonly playedMs: Counter<"variant">;
+  private readonly feedbackUnmatched: Counter<string>;
+  private readonly bundleInfo: Gauge<"bundle_version">;
+  private readonly reloads: Counter<"result">;
+  private readonly logCommits: Counter<string>;
+  /** Bound children per label tuple: label hashing on every request is measurable at 20k req/s. */
+  private readonly requestChildren = new Map<
+    string,
+    { count: Counter.Internal; time: Histogram.Internal<"route" | "method" | "status"> }
+  >();
+  private readonly decisionChildren = new Map<string, Counter.Internal>();
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: "skipwise_http_requests_total",
+      help: "HTTP requests by route, method and status code",
+      labelNames: ["route", "method", "status"],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: "skipwise_http_request_duration_seconds",
+      help: "HTTP request latency by route, method and status code",
+      labelNames: ["route", "method", "status"],
+      buckets: [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.decisions = new Counter({
+      name: "skipwise_decisions_total",
+      help: "Predictions made, by experiment variant (none = model chosen explicitly), model, decision, served or shadow",
+      labelNames: ["variant", "model", "decision", "served"],
+      registers,
+    });
+    this.outcomes = new Counter({
+      name: "skipwise_feedback_outcomes_total",
+      help: "Served decisions with a reported outcome: confusion counts by variant (predicted vs actual, skip/play)",
+      labelNames: ["variant", "model", "predicted", "actual"],
+      registers,
+    });
+    this.shadowOutcomes = new Counter({
+      name: "skipwise_shadow_feedback_outcomes_total",
+      help: "Shadow-mode decisions (scored, not served) with a reported outcome: confusion counts by variant",
+      labelNames: ["variant", "model", "predicted", "actual"],
+      registers,
+    });
+    this.wastedMs = new Counter({
+      name: "skipwise_cache_wasted_audio_ms_total",
+      help: "Audio ms prefetched (decision PLAY) but never played because the listener skipped",
+      labelNames: ["variant"],
+      registers,
+    });
+    this.missedMs = new Counter({
+      name: "skipwise_cache_missed_audio_ms_total",
+      help: "Audio ms played but not prefetched (decision SKIP, listener played on)",
+      labelNames: ["variant"],
+      registers,
+    });
+    this.unplayedMs = new Counter({
+      name: "skipwise_feedback_unplayed_audio_ms_total",
+      help: "Unplayed tails of skipped listens: what a cache-everything client would have wasted",
+      labelNames: ["variant"],
+      registers,
+    });
+    this.playedMs = new Counter({
+      name: "skipwise_feedback_played_audio_ms_total",
+      help: "Audio ms heard in listens with a reported outcome",
+      labelNames: ["variant"],
+      registers,
+    });
+    this.feedbackUnmatched = new Counter({
+      name: "skipwise_feedback_unmatched_total",
+      help: "Outcomes reported for listens without a logged decision (still learned from)",
+      registers,
+    });
+    this.bundleInfo = new Gauge({
+      name: "skipwise_bundle_info",
+      help: "The model bundle being served (value 1, version in the label)",
+      labelNames: ["bundle_version"],
+      registers,
+    });
+    this.reloads = new Counter({
+      name: "skipwise_bundle_reloads_total",
+      help: "Bundle reload attempts by result",
+      labelNames: ["result"],
+      registers,
+    });
+    this.logCommits = new Counter({
+      name: "skipwise_decision_log_commits_total",
+      help: "Group-commit transactions written to the decision log",
+      registers,
+    });
+    if (options.processMetrics !== false)
+      collectDefaultMetrics({ register: this.registry, prefix: "skipwise_" });
+  }
+
+  observeRequest(route: string, method: string, status: number, seconds: number): void {
+    const key = `${route} ${method} ${status}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      const labels = { route, method, status: String(status) };
+      child = { count: this.requests.labels(labels), time: this.latency.labels(labels) };
+      this.requestChildren.set(key, child);
+    }
+    child.count.inc();
+    child.time.observe(seconds);
+  }
+
+  countDecision(variant: string, model: string, decision: Decision, served: boolean): void {
+    const key = `${variant}\u0000${model}\u0000${decision}\u0000${served}`;
+    let child = this.decisionChildren.get(key);
+    if (!child) {
+      child = this.decisions.labels({ variant, model, decision, served: served ? "true" : "false" });
+      this.decisionChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  /**
+   * Records the outcome of a decision: confusion counts, and the cache accounting when the track's
+   * duration is known (wasted = tail of a prefetched skipped track, missed = audio played without prefetch).
+   */
+  countOutcome(labels: OutcomeLabels, shadow: boolean, heardMs: number, durationMs: number): void {
+    const actual = labels.skipped ? "skip" : "play";
+    const predicted = labels.predicted === "SKIP" ? "skip" : "play";
+    const counter = shadow ? this.shadowOutcomes : this.outcomes;
+    counter.inc({ variant: labels.variant, model: labels.model, predicted, actual });
+    if (shadow) return;
+    const heard = Number.isFinite(heardMs) ? heardMs : labels.skipped ? Number.NaN : durationMs;
+    if (Number.isFinite(heard)) this.playedMs.inc({ variant: labels.variant }, Math.max(0, heard));
+    if (labels.skipped && Number.isFinite(durationMs) && Number.isFinite(heard)) {
+      const tail = Math.max(0, durationMs - heard);
+      this.unplayedMs.inc({ variant: labels.variant }, tail);
+      if (labels.predicted === "PLAY") this.wastedMs.inc({ variant: labels.variant }, tail);
+    }
+    if (!labels.skipped && labels.predicted === "SKIP" && Number.isFinite(heard)) {
+      this.missedMs.inc({ variant: labels.variant }, Math.max(0, heard));
+    }
+  }
+
+  countUnmatchedFeedback(): void {
+    this.feedbackUnmatched.inc();
+  }
+
+  setBundle(version: string): void {
+    this.bundleInfo.reset();
+    this.bundleInfo.set({ bundle_version: version }, 1);
+  }
+
+  countReload(result: "ok" | "refused"): void {
+    this.reloads.inc({ result });
+  }
+
+  countLogCommit(): void {
+    this.logCommits.inc();
+  }
+
+  /** Makes the confusion series exist at 0 for a variant so rate() works from the first scrape. */
+  declareVariant(variant: string, model: string): void {
+    for (const predicted of ["skip", "play"]) {
+      for (const actual of ["skip", "play"]) {
+        this.outcomes.inc({ variant, model, predicted, actual }, 0);
+      }
+    }
+    this.wastedMs.inc({ variant }, 0);
+    this.missedMs.inc({ variant }, 0);
+    this.unplayedMs.inc({ variant }, 0);
+    this.playedMs.inc({ variant }, 0);
+  }
+}

@@ -1,0 +1,239 @@
+// JSON schemas of every route: validation (Ajv), fast serialisation and the OpenAPI document at /docs.
+
+const userId = { type: "integer", minimum: 0, description: "Listener id (users.jsonl `user_id`)" } as const;
+const trackId = {
+  type: "string",
+  minLength: 1,
+  maxLength: 128,
+  description: "Track id (tracks.jsonl `id`)",
+} as const;
+const prediction = { type: "string", enum: ["PLAY", "SKIP"] } as const;
+const errorBody = {
+  type: "object",
+  properties: {
+    statusCode: { type: "integer" },
+    error: { type: "string" },
+    message: { type: "string" },
+    field: { type: "string" },
+  },
+  required: ["statusCode", "error", "message"],
+} as const;
+const errors = {
+  400: errorBody,
+  404: errorBody,
+  413: errorBody,
+  415: errorBody,
+  429: errorBody,
+  503: errorBody,
+};
+
+export const referenceBody = {
+  type: "object",
+  properties: { user_id: userId, track_id: trackId },
+  required: ["user_id", "track_id"],
+} as const;
+
+export const referenceSchema = {
+  tags: ["reference"],
+  body: referenceBody,
+  response: {
+    200: {
+      type: "object",
+      properties: { prediction },
+      required: ["prediction"],
+    },
+    ...errors,
+  },
+} as const;
+
+export const abtestSchema = {
+  tags: ["reference"],
+  summary: "The reference's A/B route: the user's sticky variant decides the model; the decision is logged",
+  body: referenceBody,
+  response: {
+    200: {
+      type: "object",
+      properties: {
+        model: { type: "string" },
+        prediction,
+        variant: { type: "string" },
+        decision_id: { type: "string" },
+      },
+      required: ["model", "prediction", "variant", "decision_id"],
+    },
+    ...errors,
+  },
+} as const;
+
+const sessionContext = {
+  type: "object",
+  description: "Where this listen sits in the listening session; feeds the session features",
+  properties: {
+    session_id: { type: "integer" },
+    position: { type: "integer", minimum: 0, description: "0-based position of the listen in the session" },
+    previous_outcome: {
+      type: ["string", "null"],
+      enum: ["skipped", "played", null],
+      description: "Outcome of the previous listen in the session",
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+const predictItem = {
+  type: "object",
+  properties: {
+    user_id: userId,
+    track_id: trackId,
+    model: {
+      type: "string",
+      minLength: 1,
+      description: "Model to use; omitted = the experiment assigns one",
+    },
+    session: sessionContext,
+    timestamp_ms: { type: "integer", minimum: 0, description: "Listen start, epoch ms (default: now)" },
+  },
+  required: ["user_id", "track_id"],
+} as const;
+
+const predictAnswer = {
+  type: "object",
+  properties: {
+    decision_id: { type: "string" },
+    model: { type: "string" },
+    model_version: { type: "string", description: "Version of the bundle the model comes from" },
+    experiment: { type: ["string", "null"] },
+    variant: { type: ["string", "null"] },
+    prob_skip: { type: "number" },
+    threshold: { type: "number" },
+    decision: prediction,
+    prediction,
+    cold_start: {
+      type: "object",
+      properties: { user: { type: "boolean" }, track: { type: "boolean" } },
+      required: ["user", "track"],
+    },
+  },
+  required: [
+    "decision_id",
+    "model",
+    "model_version",
+    "experiment",
+    "variant",
+    "prob_skip",
+    "threshold",
+    "decision",
+    "prediction",
+    "cold_start",
+  ],
+} as const;
+
+export const predictSchema = {
+  tags: ["v1"],
+  summary: "P(skip) and the cache decision for one listen; logged durably before the answer",
+  body: predictItem,
+  response: { 200: predictAnswer, ...errors },
+} as const;
+
+export const MAX_BATCH = 1000;
+
+export const predictBatchSchema = {
+  tags: ["v1"],
+  summary: "Many predictions in one request (one group commit)",
+  body: {
+    type: "object",
+    properties: { items: { type: "array", items: predictItem, minItems: 1, maxItems: MAX_BATCH } },
+    required: ["items"],
+  },
+  response: {
+    200: { type: "object", properties: { predictions: { type: "array", items: predictAnswer } } },
+    ...errors,
+  },
+} as const;
+
+export const feedbackSchema = {
+  tags: ["v1"],
+  summary: "The real outcome of a listen, by decision id or by user + track (+ session)",
+  body: {
+    type: "object",
+    properties: {
+      decision_id: { type: "string", minLength: 1 },
+      user_id: userId,
+      track_id: trackId,
+      session_id: { type: "integer" },
+      outcome: { type: "string", enum: ["skipped", "played"] },
+      heard_ms: { type: "number", minimum: 0, description: "Audio actually heard, ms" },
+      timestamp_ms: { type: "integer", minimum: 0 },
+    },
+    required: ["outcome"],
+  },
+  response: {
+    200: {
+      type: "object",
+      properties: {
+        decision_id: { type: ["string", "null"] },
+        matched: { type: "boolean" },
+        correct: { type: ["boolean", "null"] },
+      },
+      required: ["decision_id", "matched", "correct"],
+    },
+    409: errorBody,
+    ...errors,
+  },
+} as const;
+
+export const healthSchema = {
+  tags: ["operations"],
+  response: { 200: { type: "object", properties: { status: { type: "string" } }, required: ["status"] } },
+} as const;
+
+const readyBody = {
+  type: "object",
+  properties: {
+    status: { type: "string" },
+    bundle_version: { type: "string" },
+    models: { type: "array", items: { type: "string" } },
+  },
+  required: ["status"],
+} as const;
+
+export const readySchema = {
+  tags: ["operations"],
+  response: { 200: readyBody, 503: readyBody },
+} as const;
+
+export const metricsSchema = {
+  tags: ["operations"],
+  summary: "Prometheus text exposition",
+  response: { 200: { type: "string" } },
+} as const;
+
+export const reloadSchema = {
+  tags: ["operations"],
+  summary:
+    "Load a new bundle (default: the current bundle directory again); refused bundles leave the old one serving",
+  headers: {
+    type: "object",
+    properties: { "x-api-key": { type: "string" } },
+  },
+  body: {
+    type: ["object", "null"],
+    properties: { bundle: { type: "string", minLength: 1 } },
+  },
+  response: {
+    200: {
+      type: "object",
+      properties: {
+        status: { type: "string" },
+        bundle_version: { type: "string" },
+        previous_version: { type: "string" },
+        models: { type: "array", items: { type: "string" } },
+      },
+      required: ["status", "bundle_version"],
+    },
+    401: errorBody,
+    403: errorBody,
+    422: errorBody,
+    ...errors,
+  },
+} as const;
