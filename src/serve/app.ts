@@ -3,7 +3,12 @@ import { randomUUID } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
 import {
   type DecisionLog,
   DecisionLogClosedError,
@@ -137,7 +142,8 @@ function toSession(body: PredictBody["session"]): SessionContext | undefined {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
-    disableRequestLogging: true,
+    // No per-request info lines on the hot path; errors are still logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Wrong types are client errors, not something to coerce silently.
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
@@ -460,7 +466,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       metrics.countUnmatchedFeedback();
     }
     await log.recordFeedback(
-      { decisionId: logged ? logged.row.id : null, tsMs: atMs, userId, trackId, sessionId, skipped, heardMs },
+      {
+        decisionId: logged ? logged.row.id : null,
+        tsMs: atMs,
+        userId,
+        trackId,
+        sessionId,
+        skipped,
+        heardMs,
+        durationMs,
+      },
       logged,
     );
     return {

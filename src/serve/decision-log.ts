@@ -39,6 +39,8 @@ export interface FeedbackRow {
   skipped: boolean;
   /** NaN when unknown (stored as NULL). */
   heardMs: number;
+  /** Catalogue duration of the track, NaN when unknown (stored as NULL). */
+  durationMs: number;
 }
 
 /** A served decision with its shadow rows, as kept in memory for feedback lookups. */
@@ -79,7 +81,8 @@ CREATE TABLE IF NOT EXISTS feedback (
   track_id TEXT NOT NULL,
   session_id INTEGER,
   skipped INTEGER NOT NULL,
-  heard_ms REAL
+  heard_ms REAL,
+  duration_ms REAL
 );
 `;
 
@@ -186,8 +189,8 @@ export class DecisionLog {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.insertFeedback = this.db.prepare(
-      `INSERT OR IGNORE INTO feedback (decision_id, ts_ms, user_id, track_id, session_id, skipped, heard_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO feedback (decision_id, ts_ms, user_id, track_id, session_id, skipped, heard_ms, duration_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.selectDecision = this.db.prepare("SELECT * FROM decisions WHERE id = ?");
     this.selectShadows = this.db.prepare("SELECT * FROM decisions WHERE shadow_of = ?");
@@ -230,6 +233,7 @@ export class DecisionLog {
             f.sessionId,
             f.skipped ? 1 : 0,
             Number.isNaN(f.heardMs) ? null : f.heardMs,
+            Number.isNaN(f.durationMs) ? null : f.durationMs,
           );
         }
       }

@@ -1,0 +1,225 @@
+// Reading the decision log back: joined decision + feedback rows, and the JSONL export
+// (the reference's model_usage_log.json entries, one object per line, plus skipwise's fields).
+import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import type Database from "better-sqlite3";
+import { openLogDatabase } from "./decision-log.ts";
+import type { Decision } from "./scorer.ts";
+
+/** One logged decision with the outcome reported for it (feedback joins through the served decision). */
+export interface LoggedDecisionRecord {
+  decisionId: string;
+  tsMs: number;
+  route: string;
+  experiment: string | null;
+  variant: string | null;
+  model: string;
+  bundleVersion: string;
+  userId: number;
+  trackId: string;
+  sessionId: number | null;
+  position: number | null;
+  probSkip: number;
+  threshold: number;
+  decision: Decision;
+  coldUser: boolean;
+  coldTrack: boolean;
+  served: boolean;
+  shadowOf: string | null;
+  /** null until feedback arrives. */
+  outcome: { skipped: boolean; heardMs: number | null; durationMs: number | null; tsMs: number } | null;
+}
+
+/**
+ * The A/B analysis row (structurally src/experiment's DecisionRecord: serve precedes experiment in the
+ * stage order, so the shape is repeated here rather than imported; a test checks they stay assignable).
+ */
+export interface AnalysisRecord {
+  decisionId: string;
+  ts: number;
+  experiment: string;
+  variant: string;
+  model: string;
+  userId: number;
+  trackId: string;
+  probSkip: number;
+  decision: Decision;
+  outcome?: Decision;
+  heardMs?: number;
+  durationMs?: number;
+}
+
+interface JoinedRow {
+  id: string;
+  ts_ms: number;
+  route: string;
+  experiment: string | null;
+  variant: string | null;
+  model: string;
+  bundle_version: string;
+  user_id: number;
+  track_id: string;
+  session_id: number | null;
+  position: number | null;
+  prob_skip: number;
+  threshold: number;
+  decision: Decision;
+  cold_user: number;
+  cold_track: number;
+  served: number;
+  shadow_of: string | null;
+  f_skipped: number | null;
+  f_heard_ms: number | null;
+  f_ts_ms: number | null;
+  f_duration_ms: number | null;
+}
+
+const JOINED = `
+SELECT d.*, f.skipped AS f_skipped, f.heard_ms AS f_heard_ms, f.ts_ms AS f_ts_ms,
+  f.duration_ms AS f_duration_ms
+FROM decisions d LEFT JOIN feedback f ON f.decision_id = COALESCE(d.shadow_of, d.id)
+`;
+
+function toRecord(r: JoinedRow): LoggedDecisionRecord {
+  return {
+    decisionId: r.id,
+    tsMs: r.ts_ms,
+    route: r.route,
+    experiment: r.experiment,
+    variant: r.variant,
+    model: r.model,
+    bundleVersion: r.bundle_version,
+    userId: r.user_id,
+    trackId: r.track_id,
+    sessionId: r.session_id,
+    position: r.position,
+    probSkip: r.prob_skip,
+    threshold: r.threshold,
+    decision: r.decision,
+    coldUser: r.cold_user === 1,
+    coldTrack: r.cold_track === 1,
+    served: r.served === 1,
+    shadowOf: r.shadow_of,
+    outcome:
+      r.f_skipped === null
+        ? null
+        : {
+            skipped: r.f_skipped === 1,
+            heardMs: r.f_heard_ms,
+            durationMs: r.f_duration_ms,
+            tsMs: r.f_ts_ms as number,
+          },
+  };
+}
+
+export interface ReadOptions {
+  /** Include shadow-mode rows (default false: served decisions only). */
+  includeShadow?: boolean;
+  experiment?: string;
+}
+
+function query(db: Database.Database, options: ReadOptions): Database.Statement {
+  const where: string[] = [];
+  if (!options.includeShadow) where.push("d.served = 1");
+  if (options.experiment !== undefined) where.push("d.experiment = @experiment");
+  return db.prepare(`${JOINED} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY d.ts_ms, d.id`);
+}
+
+/** Every logged decision joined with its feedback, in time order. Opens the database read-only. */
+export function* iterateDecisionRecords(
+  dbPath: string,
+  options: ReadOptions = {},
+): Generator<LoggedDecisionRecord> {
+  const db = openLogDatabase(dbPath, true);
+  try {
+    const params = options.experiment !== undefined ? { experiment: options.experiment } : {};
+    for (const row of query(db, options).iterate(params)) yield toRecord(row as JoinedRow);
+  } finally {
+    db.close();
+  }
+}
+
+export function readDecisionRecords(dbPath: string, options: ReadOptions = {}): LoggedDecisionRecord[] {
+  return [...iterateDecisionRecords(dbPath, options)];
+}
+
+/**
+ * Decisions made inside an experiment (served ones; shadow rows with `includeShadow`), joined with their
+ * outcomes, in the shape the A/B analysis reads.
+ */
+export function readAnalysisRecords(dbPath: string, options: ReadOptions = {}): AnalysisRecord[] {
+  const records: AnalysisRecord[] = [];
+  for (const r of iterateDecisionRecords(dbPath, options)) {
+    if (r.experiment === null || r.variant === null) continue;
+    const record: AnalysisRecord = {
+      decisionId: r.decisionId,
+      ts: r.tsMs,
+      experiment: r.experiment,
+      variant: r.variant,
+      model: r.model,
+      userId: r.userId,
+      trackId: r.trackId,
+      probSkip: r.probSkip,
+      decision: r.decision,
+    };
+    if (r.outcome) {
+      record.outcome = r.outcome.skipped ? "SKIP" : "PLAY";
+      if (r.outcome.heardMs !== null) record.heardMs = r.outcome.heardMs;
+      if (r.outcome.durationMs !== null) record.durationMs = r.outcome.durationMs;
+    }
+    records.push(record);
+  }
+  return records;
+}
+
+/** The reference's log entry (model, user_id, track_id, prediction) followed by skipwise's own fields. */
+export function exportLine(r: LoggedDecisionRecord): string {
+  return JSON.stringify({
+    model: r.model,
+    user_id: r.userId,
+    track_id: r.trackId,
+    prediction: r.decision,
+    decision_id: r.decisionId,
+    timestamp: new Date(r.tsMs).toISOString(),
+    experiment: r.experiment,
+    variant: r.variant,
+    bundle_version: r.bundleVersion,
+    route: r.route,
+    session_id: r.sessionId,
+    position: r.position,
+    prob_skip: r.probSkip,
+    threshold: r.threshold,
+    cold_start: { user: r.coldUser, track: r.coldTrack },
+    served: r.served,
+    shadow_of: r.shadowOf,
+    outcome: r.outcome === null ? null : r.outcome.skipped ? "skipped" : "played",
+    heard_ms: r.outcome?.heardMs ?? null,
+    duration_ms: r.outcome?.durationMs ?? null,
+  });
+}
+
+/** Writes the log as JSONL atomically (temp file + rename); returns the number of lines. */
+export function exportLogJsonl(dbPath: string, outPath: string, options: ReadOptions = {}): number {
+  const temp = `${outPath}.${process.pid}.tmp`;
+  let fd = openSync(temp, "w");
+  let lines = 0;
+  try {
+    let buffer: string[] = [];
+    for (const record of iterateDecisionRecords(dbPath, options)) {
+      buffer.push(exportLine(record));
+      lines++;
+      if (buffer.length === 4096) {
+        writeSync(fd, `${buffer.join("\n")}\n`);
+        buffer = [];
+      }
+    }
+    if (buffer.length > 0) writeSync(fd, `${buffer.join("\n")}\n`);
+    closeSync(fd);
+    fd = -1;
+    renameSync(temp, outPath);
+  } catch (error) {
+    if (fd >= 0) closeSync(fd);
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  return lines;
+}

@@ -1,0 +1,379 @@
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readDecisionRecords } from "../../src/serve/log-export.ts";
+import { CountingScorer, tinyCatalog } from "./counting-scorer.ts";
+import { getText, postJson, postRaw, type Running, startApp } from "./helpers.ts";
+
+const REF = { user_id: 101, track_id: "31PzY79H10HCgJs533Xq6B" };
+
+describe("prediction service routes", () => {
+  let s: Running;
+  let scorer: CountingScorer;
+
+  beforeAll(async () => {
+    scorer = new CountingScorer(tinyCatalog());
+    s = await startApp({
+      scorer,
+      experiment: {
+        name: "exp1",
+        salt: "s1",
+        variants: [
+          { name: "control", model: "naive", weight: 0.5 },
+          { name: "treatment", model: "rate", weight: 0.5 },
+        ],
+        shadow: false,
+      },
+      bodyLimit: 4096,
+    });
+  });
+  afterAll(async () => s.close());
+
+  it("answers the reference routes with the reference's body and answer shape", async () => {
+    const naive = await postJson(`${s.url}/naive`, REF);
+    expect(naive.status).toBe(200);
+    // user 101 likes rock, the track is rock: the genre rule says PLAY.
+    expect(naive.body).toEqual({ prediction: "PLAY" });
+    const mismatch = await postJson(`${s.url}/naive`, { user_id: 102, track_id: REF.track_id });
+    expect(mismatch.body).toEqual({ prediction: "SKIP" });
+
+    const recommend = await postJson(`${s.url}/recommend`, REF);
+    expect(recommend.status).toBe(200);
+    const expected =
+      scorer.score("rate", { userId: 101, trackId: REF.track_id }).probSkip >= 0.4 ? "SKIP" : "PLAY";
+    expect(recommend.body).toEqual({ prediction: expected });
+
+    const ab = await postJson(`${s.url}/abtest`, REF);
+    expect(ab.status).toBe(200);
+    expect(["naive", "rate"]).toContain(ab.body.model);
+    expect(["PLAY", "SKIP"]).toContain(ab.body.prediction);
+    expect(typeof ab.body.decision_id).toBe("string");
+  });
+
+  it("keeps /abtest assignment sticky per user and splits users across variants", async () => {
+    const seen = new Map<number, Set<string>>();
+    for (let round = 0; round < 3; round++) {
+      for (let user = 1; user <= 40; user++) {
+        const r = await postJson(`${s.url}/abtest`, { user_id: user, track_id: "T-pop" });
+        expect(r.status).toBe(200);
+        const models = seen.get(user) ?? new Set<string>();
+        models.add(r.body.model);
+        seen.set(user, models);
+      }
+    }
+    for (const models of seen.values()) expect(models.size).toBe(1);
+    const naiveUsers = [...seen.values()].filter((m) => m.has("naive")).length;
+    expect(naiveUsers).toBeGreaterThan(5);
+    expect(naiveUsers).toBeLessThan(35);
+    expect(s.app.skipwise.assigner.assign(7).model).toBe([...(seen.get(7) as Set<string>)][0]);
+  });
+
+  it("/v1/predict returns the full decision and logs it durably before answering", async () => {
+    const r = await postJson(`${s.url}/v1/predict`, {
+      ...REF,
+      model: "rate",
+      session: { session_id: 9, position: 3, previous_outcome: "skipped" },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      model: "rate",
+      model_version: "counting-1",
+      experiment: null,
+      variant: null,
+      threshold: 0.4,
+      cold_start: { user: false, track: false },
+    });
+    expect(r.body.prediction).toBe(r.body.decision);
+    expect(r.body.decision).toBe(r.body.prob_skip >= 0.4 ? "SKIP" : "PLAY");
+    // previous_outcome feeds the session context: the counting scorer adds 0.1 after a skip.
+    const plain = await postJson(`${s.url}/v1/predict`, { ...REF, model: "rate" });
+    expect(r.body.prob_skip).toBeCloseTo(plain.body.prob_skip + 0.1, 10);
+
+    const db = new Database(s.dbPath, { readonly: true });
+    const row = db.prepare("SELECT * FROM decisions WHERE id = ?").get(r.body.decision_id) as Record<
+      string,
+      unknown
+    >;
+    db.close();
+    expect(row).toMatchObject({
+      user_id: 101,
+      track_id: REF.track_id,
+      session_id: 9,
+      position: 3,
+      model: "rate",
+    });
+    expect(row.prob_skip).toBeCloseTo(r.body.prob_skip, 12);
+  });
+
+  it("/v1/predict without a model uses the experiment's assignment", async () => {
+    const r = await postJson(`${s.url}/v1/predict`, { user_id: 7, track_id: "T-jazz" });
+    expect(r.status).toBe(200);
+    const variant = s.app.skipwise.assigner.assign(7);
+    expect(r.body).toMatchObject({ experiment: "exp1", variant: variant.name, model: variant.model });
+  });
+
+  it("unknown users and tracks get a prior-based prediction with cold_start set", async () => {
+    const r = await postJson(`${s.url}/v1/predict`, {
+      user_id: 999_999,
+      track_id: "no-such-track",
+      model: "naive",
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.cold_start).toEqual({ user: true, track: true });
+    expect(r.body.prob_skip).toBeGreaterThan(0);
+    expect(r.body.prob_skip).toBeLessThan(1);
+    const ref = await postJson(`${s.url}/recommend`, { user_id: 123_456, track_id: "nope" });
+    expect(ref.status).toBe(200);
+  });
+
+  it("/v1/predict/batch answers every item in order", async () => {
+    const items = [
+      { user_id: 101, track_id: "T-jazz", model: "naive" },
+      { user_id: 102, track_id: "T-jazz", model: "naive" },
+      { user_id: 103, track_id: "T-pop" },
+    ];
+    const r = await postJson(`${s.url}/v1/predict/batch`, { items });
+    expect(r.status).toBe(200);
+    expect(r.body.predictions).toHaveLength(3);
+    expect(r.body.predictions[0].decision).toBe("SKIP");
+    expect(r.body.predictions[1].decision).toBe("PLAY");
+    expect(r.body.predictions[2].experiment).toBe("exp1");
+    const ids = new Set(readDecisionRecords(s.dbPath).map((d) => d.decisionId));
+    for (const p of r.body.predictions) expect(ids.has(p.decision_id)).toBe(true);
+    const bad = await postJson(`${s.url}/v1/predict/batch`, {
+      items: [items[0], { ...items[1], model: "zzz" }],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.field).toBe("items.1.model");
+  });
+
+  it("feedback updates the online state: later predictions for that user change", async () => {
+    const user = 103;
+    const before = await postJson(`${s.url}/v1/predict`, { user_id: user, track_id: "T-pop", model: "rate" });
+    for (let i = 0; i < 5; i++) {
+      const p = await postJson(`${s.url}/v1/predict`, {
+        user_id: user,
+        track_id: "T-pop",
+        model: "rate",
+        session: { session_id: 50 + i },
+      });
+      const f = await postJson(`${s.url}/v1/feedback`, {
+        decision_id: p.body.decision_id,
+        outcome: "skipped",
+        heard_ms: 10_000,
+      });
+      expect(f.status).toBe(200);
+      expect(f.body).toMatchObject({ decision_id: p.body.decision_id, matched: true });
+      expect(f.body.correct).toBe(p.body.decision === "SKIP");
+    }
+    const after = await postJson(`${s.url}/v1/predict`, { user_id: user, track_id: "T-pop", model: "rate" });
+    expect(after.body.prob_skip).toBeGreaterThan(before.body.prob_skip + 0.2);
+    // An unrelated user's prediction moves only through the global prior, far less.
+    const records = readDecisionRecords(s.dbPath).filter((r) => r.userId === user && r.outcome !== null);
+    expect(records).toHaveLength(5);
+    expect(records.every((r) => r.outcome?.skipped === true && r.outcome.heardMs === 10_000)).toBe(true);
+    expect(records[0].outcome?.durationMs).toBe(150_000);
+  });
+
+  it("feedback by user + track + session finds the decision; duplicates and unknown ids are refused", async () => {
+    const p = await postJson(`${s.url}/abtest`, { user_id: 102, track_id: "T-jazz" });
+    const f = await postJson(`${s.url}/v1/feedback`, { user_id: 102, track_id: "T-jazz", outcome: "played" });
+    expect(f.body).toMatchObject({ decision_id: p.body.decision_id, matched: true });
+    const again = await postJson(`${s.url}/v1/feedback`, {
+      decision_id: p.body.decision_id,
+      outcome: "played",
+    });
+    expect(again.status).toBe(409);
+    const unknown = await postJson(`${s.url}/v1/feedback`, { decision_id: "nope", outcome: "played" });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.field).toBe("decision_id");
+    const unmatched = await postJson(`${s.url}/v1/feedback`, {
+      user_id: 77_777,
+      track_id: "T-pop",
+      outcome: "played",
+    });
+    expect(unmatched.body).toEqual({ decision_id: null, matched: false, correct: null });
+    const neither = await postJson(`${s.url}/v1/feedback`, { outcome: "played" });
+    expect(neither.status).toBe(400);
+    expect(neither.body.field).toBe("user_id");
+  });
+
+  it("exposes feedback-based confusion counts, cache counters and the bundle version in /metrics", async () => {
+    const p = await postJson(`${s.url}/abtest`, { user_id: 101, track_id: "T-jazz" });
+    await postJson(`${s.url}/v1/feedback`, {
+      decision_id: p.body.decision_id,
+      outcome: "skipped",
+      heard_ms: 30_000,
+    });
+    const m = await getText(`${s.url}/metrics`);
+    expect(m.status).toBe(200);
+    expect(m.headers.get("content-type")).toMatch(/text\/plain/);
+    const variant = p.body.variant;
+    const predicted = p.body.prediction === "SKIP" ? "skip" : "play";
+    const line = m.text
+      .split("\n")
+      .find(
+        (l) =>
+          l.startsWith("skipwise_feedback_outcomes_total{") &&
+          l.includes(`variant="${variant}"`) &&
+          l.includes(`predicted="${predicted}"`) &&
+          l.includes('actual="skip"'),
+      );
+    expect(line).toBeDefined();
+    expect(Number(line?.split(" ").pop())).toBeGreaterThanOrEqual(1);
+    expect(m.text).toContain('skipwise_bundle_info{bundle_version="counting-1"} 1');
+    expect(m.text).toMatch(/skipwise_http_requests_total\{route="\/abtest",method="POST",status="200"\} \d+/);
+    expect(m.text).toMatch(/skipwise_http_request_duration_seconds_bucket\{le="0.005",route="\/abtest"/);
+    expect(m.text).toMatch(
+      /skipwise_decisions_total\{variant="control",model="naive",decision="(PLAY|SKIP)",served="true"\}/,
+    );
+    // T-jazz lasts 180 s, 30 s heard: the unplayed tail (150 s) counts as cache-everything waste.
+    const unplayed = m.text
+      .split("\n")
+      .find((l) => l.startsWith(`skipwise_feedback_unplayed_audio_ms_total{variant="${variant}"}`));
+    expect(Number(unplayed?.split(" ").pop())).toBeGreaterThanOrEqual(150_000);
+  });
+
+  it("serves health, readiness and the OpenAPI docs", async () => {
+    expect((await getText(`${s.url}/health`)).text).toBe('{"status":"ok"}');
+    const ready = JSON.parse((await getText(`${s.url}/ready`)).text);
+    expect(ready).toEqual({ status: "ready", bundle_version: "counting-1", models: ["naive", "rate"] });
+    const spec = JSON.parse((await getText(`${s.url}/docs/json`)).text);
+    expect(spec.openapi).toMatch(/^3\./);
+    for (const path of [
+      "/naive",
+      "/recommend",
+      "/abtest",
+      "/v1/predict",
+      "/v1/predict/batch",
+      "/v1/feedback",
+    ]) {
+      expect(spec.paths[path].post.requestBody).toBeDefined();
+    }
+    const ui = await getText(`${s.url}/docs`);
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain("swagger");
+    const asset = await getText(`${s.url}/docs/static/swagger-ui-bundle.js`);
+    expect(asset.status).toBe(200);
+  });
+
+  describe("bad input", () => {
+    it("malformed JSON is a 400", async () => {
+      const r = await postRaw(`${s.url}/recommend`, '{"user_id": 101,');
+      expect(r.status).toBe(400);
+      expect(r.body.message).toMatch(/JSON/);
+    });
+
+    it("wrong types name the field", async () => {
+      const r = await postJson(`${s.url}/recommend`, { user_id: "abc", track_id: "x" });
+      expect(r.status).toBe(400);
+      expect(r.body.field).toBe("user_id");
+      expect(r.body.message).toMatch(/user_id/);
+      const numeric = await postJson(`${s.url}/abtest`, { user_id: "101", track_id: "x" });
+      expect(numeric.status).toBe(400);
+      const nested = await postJson(`${s.url}/v1/predict`, { ...REF, session: { position: -1 } });
+      expect(nested.status).toBe(400);
+      expect(nested.body.field).toBe("session.position");
+      const outcome = await postJson(`${s.url}/v1/feedback`, { decision_id: "x", outcome: "maybe" });
+      expect(outcome.status).toBe(400);
+      expect(outcome.body.field).toBe("outcome");
+    });
+
+    it("missing fields name the field", async () => {
+      const r = await postJson(`${s.url}/naive`, { user_id: 101 });
+      expect(r.status).toBe(400);
+      expect(r.body.field).toBe("track_id");
+      expect(r.body.message).toBe('field "track_id" is required');
+      const empty = await postRaw(`${s.url}/abtest`, "");
+      expect(empty.status).toBe(400);
+    });
+
+    it("an unknown model is a 400 listing the models", async () => {
+      const r = await postJson(`${s.url}/v1/predict`, { ...REF, model: "gpt" });
+      expect(r.status).toBe(400);
+      expect(r.body.message).toMatch(/unknown model "gpt".*naive, rate/);
+    });
+
+    it("a body over the limit is a 413", async () => {
+      const r = await postJson(`${s.url}/recommend`, { ...REF, padding: "x".repeat(10_000) });
+      expect(r.status).toBe(413);
+      expect(r.body.statusCode).toBe(413);
+    });
+
+    it("an unknown route is a 404 JSON answer", async () => {
+      const r = await postJson(`${s.url}/v2/whatever`, REF);
+      expect(r.status).toBe(404);
+      expect(r.body).toMatchObject({
+        statusCode: 404,
+        error: "Not Found",
+        message: "no route POST /v2/whatever",
+      });
+      const get = await getText(`${s.url}/recommend`);
+      expect(get.status).toBe(404);
+    });
+
+    it("admin routes refuse when no API key is configured", async () => {
+      const r = await postJson(`${s.url}/admin/reload`, {}, { "x-api-key": "anything" });
+      expect(r.status).toBe(403);
+    });
+  });
+});
+
+describe("rate limiting", () => {
+  it("answers 429 once a client exceeds the limit", async () => {
+    const s = await startApp({
+      scorer: new CountingScorer(tinyCatalog()),
+      rateLimit: { max: 3, timeWindowMs: 60_000 },
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await postJson(`${s.url}/recommend`, REF)).status);
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      const r = await postJson(`${s.url}/recommend`, REF);
+      expect(r.body.statusCode).toBe(429);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("shadow mode", () => {
+  it("scores and logs every variant, serves the assigned one, and counts shadow outcomes separately", async () => {
+    const s = await startApp({
+      scorer: new CountingScorer(tinyCatalog()),
+      experiment: {
+        name: "shadowed",
+        variants: [
+          { name: "live", model: "rate", weight: 1 },
+          { name: "candidate", model: "naive", weight: 0 + 1e-9 },
+        ],
+        shadow: true,
+      },
+    });
+    try {
+      const r = await postJson(`${s.url}/abtest`, { user_id: 102, track_id: "T-pop" });
+      expect(r.body.variant).toBe("live");
+      expect(r.body.model).toBe("rate");
+      const all = readDecisionRecords(s.dbPath, { includeShadow: true });
+      const shadow = all.find((d) => d.shadowOf === r.body.decision_id);
+      expect(shadow).toMatchObject({ variant: "candidate", model: "naive", served: false, decision: "SKIP" });
+      expect(readDecisionRecords(s.dbPath).map((d) => d.decisionId)).toEqual([r.body.decision_id]);
+
+      await postJson(`${s.url}/v1/feedback`, {
+        decision_id: r.body.decision_id,
+        outcome: "skipped",
+        heard_ms: 1000,
+      });
+      const joined = readDecisionRecords(s.dbPath, { includeShadow: true });
+      expect(joined.every((d) => d.outcome?.skipped === true)).toBe(true);
+      const m = (await getText(`${s.url}/metrics`)).text;
+      expect(m).toContain(
+        'skipwise_shadow_feedback_outcomes_total{variant="candidate",model="naive",predicted="skip",actual="skip"} 1',
+      );
+      expect(m).toContain(
+        'skipwise_decisions_total{variant="candidate",model="naive",decision="SKIP",served="false"} 1',
+      );
+    } finally {
+      await s.close();
+    }
+  });
+});
