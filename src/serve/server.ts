@@ -1,0 +1,84 @@
+// `skipwise serve`: loads the bundle, opens the decision log, listens, and handles the process signals
+// (SIGHUP = reload the bundle, SIGTERM/SIGINT = drain requests, close the log, exit).
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./app.ts";
+import type { ServeConfig } from "./config.ts";
+import { DecisionLog } from "./decision-log.ts";
+import { readExperimentConfig } from "./experiment.ts";
+import type { Scorer } from "./scorer.ts";
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  /** Resolves when the server has shut down after a signal or `stop()`. */
+  closed: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function runServe(
+  config: ServeConfig,
+  loadScorer: (dir: string) => Promise<Scorer> | Scorer,
+  options: { handleSignals?: boolean; announce?: (line: string) => void } = {},
+): Promise<RunningServer> {
+  const experiment = config.experiment ? readExperimentConfig(config.experiment) : undefined;
+  const scorer = await loadScorer(config.bundle);
+  const log = new DecisionLog(config.db, { commitDelayMs: config.commitDelayMs });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      scorer,
+      bundleDir: config.bundle,
+      loadScorer,
+      log,
+      experiment,
+      apiKey: config.apiKey,
+      rateLimit:
+        config.rateLimit > 0 ? { max: config.rateLimit, timeWindowMs: config.rateWindowMs } : undefined,
+      bodyLimit: config.bodyLimit,
+      logger: { level: config.logLevel },
+    });
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = address.replace("[::1]", "localhost");
+  (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(
+    `skipwise serve: listening on ${url} (bundle ${scorer.bundleVersion}, log ${config.db})`,
+  );
+
+  let resolveClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= app.close().then(() => {
+      detach();
+      resolveClosed();
+    });
+    return stopping;
+  };
+  const onHangup = () => {
+    app.skipwise.reload().catch((error: Error) => app.log.error(error.message));
+  };
+  const onTerminate = (signal: NodeJS.Signals) => {
+    app.log.info({ signal }, "shutting down: draining requests and closing the decision log");
+    stop().catch((error: Error) => {
+      app.log.error(error.message);
+      process.exitCode = 1;
+    });
+  };
+  const detach = () => {
+    if (!options.handleSignals) return;
+    process.off("SIGHUP", onHangup);
+    process.off("SIGTERM", onTerminate);
+    process.off("SIGINT", onTerminate);
+  };
+  if (options.handleSignals) {
+    process.on("SIGHUP", onHangup);
+    process.on("SIGTERM", onTerminate);
+    process.on("SIGINT", onTerminate);
+  }
+  return { app, url, closed, stop };
+}

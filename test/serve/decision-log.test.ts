@@ -1,0 +1,185 @@
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
+import type { DecisionRecord } from "../../src/experiment/types.ts";
+import { DecisionLog, type DecisionRow } from "../../src/serve/decision-log.ts";
+import {
+  type AnalysisRecord,
+  exportLogJsonl,
+  readAnalysisRecords,
+  readDecisionRecords,
+} from "../../src/serve/log-export.ts";
+import { tempDir } from "./helpers.ts";
+
+function row(i: number, overrides: Partial<DecisionRow> = {}): DecisionRow {
+  return {
+    id: `d${i}`,
+    tsMs: 1_700_000_000_000 + i,
+    route: "/abtest",
+    experiment: "exp",
+    variant: i % 2 === 0 ? "a" : "b",
+    model: i % 2 === 0 ? "naive" : "gbdt",
+    bundleVersion: "v1",
+    userId: 100 + (i % 7),
+    trackId: `t${i % 5}`,
+    sessionId: i % 3 === 0 ? null : i,
+    position: i % 3 === 0 ? null : 2,
+    probSkip: (i % 10) / 10,
+    threshold: 0.5,
+    decision: (i % 10) / 10 >= 0.5 ? "SKIP" : "PLAY",
+    coldUser: i % 4 === 0,
+    coldTrack: false,
+    served: true,
+    shadowOf: null,
+    ...overrides,
+  };
+}
+
+const dirs: string[] = [];
+function dbPath(): string {
+  const dir = tempDir("log");
+  dirs.push(dir);
+  return join(dir, "decisions.db");
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("DecisionLog", () => {
+  it("group-commits everything recorded in one turn into one transaction, visible once awaited", async () => {
+    const path = dbPath();
+    const log = new DecisionLog(path);
+    const promises = Array.from({ length: 200 }, (_, i) => log.record(row(i)));
+    expect(new Set(promises).size).toBe(1);
+    const reader = new Database(path, { readonly: true });
+    expect((reader.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n).toBe(0);
+    await Promise.all(promises);
+    expect(log.commits).toBe(1);
+    expect((reader.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n).toBe(200);
+    await log.record(row(500));
+    expect(log.commits).toBe(2);
+    reader.close();
+    await log.close();
+  });
+
+  it("uses WAL with synchronous=NORMAL", async () => {
+    const path = dbPath();
+    const log = new DecisionLog(path);
+    await log.record(row(1));
+    const db = new Database(path);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    db.close();
+    await log.close();
+  });
+
+  it("finds decisions by id and by listen, in memory and after a restart", async () => {
+    const path = dbPath();
+    const log = new DecisionLog(path, { recentCapacity: 3 });
+    const shadow = row(2, { id: "s2", served: false, shadowOf: "d2", variant: "b", model: "gbdt" });
+    await log.record(row(2), [shadow]);
+    for (let i = 10; i < 20; i++) await log.record(row(i));
+    // d2 was evicted from memory (capacity 3): found through the database, with its shadow row.
+    const found = log.find("d2");
+    expect(found?.row).toEqual(row(2));
+    expect(found?.shadows).toEqual([shadow]);
+    expect(log.find("s2")).toBeNull();
+    expect(log.findLatest(row(19).userId, row(19).trackId, row(19).sessionId)?.row.id).toBe("d19");
+    await log.recordFeedback(
+      {
+        decisionId: "d2",
+        tsMs: 5,
+        userId: 102,
+        trackId: "t2",
+        sessionId: 2,
+        skipped: true,
+        heardMs: Number.NaN,
+        durationMs: 1000,
+      },
+      found,
+    );
+    await log.close();
+    expect(() => log.record(row(99))).toThrow(/closed/);
+
+    const reopened = new DecisionLog(path);
+    expect(reopened.find("d2")?.hasFeedback).toBe(true);
+    expect(reopened.find("d19")?.hasFeedback).toBe(false);
+    expect(reopened.findLatest(102, "t2", 2)?.row.id).toBe("d2");
+    await reopened.close();
+  });
+});
+
+describe("log export and readers", () => {
+  async function filledLog(): Promise<string> {
+    const path = dbPath();
+    const log = new DecisionLog(path);
+    for (let i = 0; i < 20; i++) log.record(row(i));
+    await log.record(row(20, { experiment: null, variant: null }));
+    const d3 = log.find("d3");
+    await log.recordFeedback(
+      {
+        decisionId: "d3",
+        tsMs: 9,
+        userId: 103,
+        trackId: "t3",
+        sessionId: 3,
+        skipped: false,
+        heardMs: 200_000,
+        durationMs: 200_000,
+      },
+      d3,
+    );
+    await log.close();
+    return path;
+  }
+
+  it("writes the reference's log entries as JSONL with skipwise's fields", async () => {
+    const path = await filledLog();
+    const out = join(path, "..", "log.jsonl");
+    expect(exportLogJsonl(path, out)).toBe(21);
+    const lines = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(21);
+    expect(Object.keys(lines[0]).slice(0, 4)).toEqual(["model", "user_id", "track_id", "prediction"]);
+    const d3 = lines.find((l) => l.decision_id === "d3");
+    expect(d3).toMatchObject({
+      model: "gbdt",
+      user_id: 103,
+      track_id: "t3",
+      outcome: "played",
+      heard_ms: 200_000,
+    });
+    expect(lines.filter((l) => l.outcome !== null)).toHaveLength(1);
+    expect(existsSync(`${out}.${process.pid}.tmp`)).toBe(false);
+  });
+
+  it("reads joined records, and the analysis shape the experiment stage consumes", async () => {
+    const path = await filledLog();
+    const all = readDecisionRecords(path);
+    expect(all.map((r) => r.decisionId)).toEqual(Array.from({ length: 21 }, (_, i) => `d${i}`));
+    expect(all[3].outcome).toEqual({ skipped: false, heardMs: 200_000, durationMs: 200_000, tsMs: 9 });
+    const analysis = readAnalysisRecords(path);
+    expect(analysis).toHaveLength(20);
+    expect(analysis[3]).toEqual({
+      decisionId: "d3",
+      ts: row(3).tsMs,
+      experiment: "exp",
+      variant: "b",
+      model: "gbdt",
+      userId: 103,
+      trackId: "t3",
+      probSkip: 0.3,
+      decision: "PLAY",
+      outcome: "PLAY",
+      heardMs: 200_000,
+      durationMs: 200_000,
+    });
+    expectTypeOf<AnalysisRecord>().toExtend<DecisionRecord>();
+  });
+
+  it("refuses a missing database file", () => {
+    expect(() => readDecisionRecords(join(tempDir("none"), "nope.db"))).toThrow();
+  });
+});
