@@ -1,0 +1,416 @@
+// Readers of the catalogue files (users, artists, tracks, track_storage): one JSON.parse per line (these
+// files are small next to sessions), validation and normalisation into the records of types.ts.
+import { DuplicateLines } from "./duplicates.ts";
+import { DeliveryError } from "./errors.ts";
+import type { LocatedFile } from "./files.ts";
+import { isBlank, NOT_JSONL_AFTER_LINES, readLines } from "./lines.ts";
+import type { DefectKind, FileTally, RepairRuleId } from "./quality.ts";
+import { isValidDate } from "./timestamp.ts";
+import type { Artist, StorageClass, Track, TrackStorage, User } from "./types.ts";
+
+type JsonObject = Record<string, unknown>;
+
+/** One line's outcome from a normaliser. */
+type Outcome<T> =
+  | { record: T; repairs: RepairRuleId[]; found: DefectKind[] }
+  | { reason: DefectKind; found: DefectKind[] };
+
+/**
+ * Streams a catalogue file: blank lines skipped, byte-identical lines quarantined as duplicate_row, lines
+ * that are not JSON objects as malformed_json; every other line goes to `handle`.
+ */
+async function readObjects(
+  located: LocatedFile,
+  tally: FileTally,
+  schemaKeys: ReadonlySet<string>,
+  handle: (object: JsonObject, lineNo: number, text: string) => void,
+  onBytes?: (n: number) => void,
+): Promise<{ extraKeyRows: number }> {
+  const duplicates = new DuplicateLines(located.gzip ? null : located.readPath);
+  const quality = tally.quality;
+  let nonBlank = 0;
+  let decoded = 0;
+  let extraKeyRows = 0;
+  try {
+    await readLines(
+      located.readPath,
+      located.path,
+      located.gzip,
+      (b, s, e, lineNo, offset) => {
+        if (s === e || isBlank(b, s, e)) {
+          quality.blankLines++;
+          return;
+        }
+        nonBlank++;
+        quality.lines++;
+        const text = b.toString("utf8", s, e);
+        if (duplicates.seen(b, s, e, offset)) {
+          tally.found("duplicate_row");
+          tally.quarantined("duplicate_row", lineNo, () => text);
+          return;
+        }
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch {
+          value = undefined;
+        }
+        if (value === null || typeof value !== "object" || Array.isArray(value)) {
+          if (decoded === 0 && nonBlank >= NOT_JSONL_AFTER_LINES) {
+            throw new DeliveryError(
+              located.path,
+              `is not JSONL (none of its first ${NOT_JSONL_AFTER_LINES} lines is a JSON object)`,
+            );
+          }
+          tally.found("malformed_json");
+          tally.quarantined("malformed_json", lineNo, () => text);
+          return;
+        }
+        decoded++;
+        const object = value as JsonObject;
+        for (const key in object) {
+          if (!schemaKeys.has(key)) {
+            extraKeyRows++;
+            break;
+          }
+        }
+        handle(object, lineNo, text);
+      },
+      onBytes,
+    );
+  } finally {
+    duplicates.close();
+  }
+  if (decoded === 0) {
+    throw new DeliveryError(
+      located.path,
+      nonBlank === 0 ? "file is empty (no lines)" : "is not JSONL (no line is a JSON object)",
+    );
+  }
+  return { extraKeyRows };
+}
+
+/** Applies an outcome to the tally; returns the record when the line is kept. */
+function settle<T>(tally: FileTally, outcome: Outcome<T>, lineNo: number, text: string): T | null {
+  for (const kind of outcome.found) tally.found(kind);
+  if ("reason" in outcome) {
+    tally.quarantined(outcome.reason, lineNo, () => text);
+    return null;
+  }
+  if (outcome.repairs.length > 0) tally.repaired(outcome.repairs);
+  else tally.kept();
+  return outcome.record;
+}
+
+function text(value: unknown): string {
+  return typeof value === "string" ? value : value === null || value === undefined ? "" : String(value);
+}
+
+function integerId(value: unknown): number | null {
+  if (typeof value === "number" && Number.isInteger(value) && (value | 0) === value) return value;
+  if (typeof value === "string" && /^-?\d{1,9}$/.test(value)) return Number(value);
+  return null;
+}
+
+function stringList(value: unknown): string[] | null {
+  if (!Array.isArray(value)) return null;
+  return value.filter((g): g is string => typeof g === "string");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// users.jsonl
+
+const USER_KEYS = new Set(["user_id", "name", "city", "street", "favourite_genres", "premium_user"]);
+
+/**
+ * `user_id` an integer (or a string of digits) else bad_user_id; `favourite_genres` not a list →
+ * null_favourite_genres, repaired to []; `premium_user` true/false/0/1 (strings too) else null_premium_user,
+ * repaired to null. An id seen on an earlier line → duplicate_id (first one wins).
+ */
+export function normaliseUser(o: JsonObject, seen: ReadonlyMap<number, User>): Outcome<User> {
+  const found: DefectKind[] = [];
+  const repairs: RepairRuleId[] = [];
+  let favouriteGenres = stringList(o.favourite_genres);
+  if (favouriteGenres === null) {
+    found.push("null_favourite_genres");
+    repairs.push("favourite_genres_empty");
+    favouriteGenres = [];
+  }
+  const premium = flag(o.premium_user);
+  if (premium === null) {
+    found.push("null_premium_user");
+    repairs.push("premium_unknown");
+  }
+  const id = integerId(o.user_id);
+  if (id === null) return { reason: "bad_user_id", found: ["bad_user_id", ...found] };
+  if (seen.has(id)) return { reason: "duplicate_id", found: ["duplicate_id", ...found] };
+  return {
+    record: { id, name: text(o.name), city: text(o.city), street: text(o.street), favouriteGenres, premium },
+    repairs,
+    found,
+  };
+}
+
+/** true/false, 1/0, "true"/"false"/"1"/"0" (any case); null for anything else. */
+function flag(value: unknown): boolean | null {
+  if (typeof value === "boolean") return value;
+  if (value === 1 || value === 0) return value === 1;
+  if (typeof value === "string") {
+    const v = value.trim().toLowerCase();
+    if (v === "true" || v === "1") return true;
+    if (v === "false" || v === "0") return false;
+  }
+  return null;
+}
+
+export async function readUsers(
+  located: LocatedFile,
+  tally: FileTally,
+  onBytes?: (n: number) => void,
+): Promise<{ users: Map<number, User>; extraKeyRows: number }> {
+  const users = new Map<number, User>();
+  const { extraKeyRows } = await readObjects(
+    located,
+    tally,
+    USER_KEYS,
+    (o, lineNo, line) => {
+      const user = settle(tally, normaliseUser(o, users), lineNo, line);
+      if (user) users.set(user.id, user);
+    },
+    onBytes,
+  );
+  return { users, extraKeyRows };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// artists.jsonl
+
+const ARTIST_KEYS = new Set(["id", "name", "genres"]);
+
+/** `id` a non-empty string else bad_artist_id; `genres` not a list → null_artist_genres, repaired to []. */
+export function normaliseArtist(o: JsonObject, seen: ReadonlyMap<string, Artist>): Outcome<Artist> {
+  const genres = stringList(o.genres);
+  const found: DefectKind[] = genres === null ? ["null_artist_genres"] : [];
+  if (typeof o.id !== "string" || o.id === "")
+    return { reason: "bad_artist_id", found: ["bad_artist_id", ...found] };
+  if (seen.has(o.id)) return { reason: "duplicate_id", found: ["duplicate_id", ...found] };
+  return {
+    record: { id: o.id, name: text(o.name), genres: genres ?? [] },
+    repairs: genres === null ? ["artist_genres_empty"] : [],
+    found,
+  };
+}
+
+export async function readArtists(
+  located: LocatedFile,
+  tally: FileTally,
+  onBytes?: (n: number) => void,
+): Promise<{ artists: Map<string, Artist>; extraKeyRows: number }> {
+  const artists = new Map<string, Artist>();
+  const { extraKeyRows } = await readObjects(
+    located,
+    tally,
+    ARTIST_KEYS,
+    (o, lineNo, line) => {
+      const artist = settle(tally, normaliseArtist(o, artists), lineNo, line);
+      if (artist) artists.set(artist.id, artist);
+    },
+    onBytes,
+  );
+  return { artists, extraKeyRows };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// tracks.jsonl
+
+const TRACK_NUMBERS = [
+  ["popularity", "popularity"],
+  ["duration_ms", "durationMs"],
+  ["danceability", "danceability"],
+  ["energy", "energy"],
+  ["key", "key"],
+  ["loudness", "loudness"],
+  ["speechiness", "speechiness"],
+  ["acousticness", "acousticness"],
+  ["instrumentalness", "instrumentalness"],
+  ["liveness", "liveness"],
+  ["valence", "valence"],
+  ["tempo", "tempo"],
+] as const;
+const TRACK_KEYS = new Set([
+  "id",
+  "name",
+  "explicit",
+  "id_artist",
+  "release_date",
+  ...TRACK_NUMBERS.map((n) => n[0]),
+]);
+
+export const RELEASE_DATE_FORMS = ["YYYY", "YYYY-MM", "YYYY-MM-DD"] as const;
+
+/**
+ * `release_date` as YYYY, YYYY-MM or YYYY-MM-DD (an integer year is read as YYYY), normalised to
+ * YYYY-MM-DD with missing parts set to 01. Returns null when it is none of those.
+ */
+export function normaliseReleaseDate(value: unknown): { date: string; year: number; form: number } | null {
+  const raw = typeof value === "number" && Number.isInteger(value) ? String(value) : value;
+  if (typeof raw !== "string") return null;
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(raw.trim());
+  if (!m) return null;
+  const year = Number(m[1]);
+  const month = m[2] === undefined ? 1 : Number(m[2]);
+  const day = m[3] === undefined ? 1 : Number(m[3]);
+  if (!isValidDate(year, month, day)) return null;
+  const form = m[3] !== undefined ? 2 : m[2] !== undefined ? 1 : 0;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return { date: `${m[1]}-${pad(month)}-${pad(day)}`, year, form };
+}
+
+export const EXPLICIT_FORMS = ["0/1", "boolean", "string"] as const;
+
+/** `explicit` as 0/1, true/false or those as strings; returns [value, form] or null. */
+function explicitOf(value: unknown): [boolean, number] | null {
+  if (value === 0 || value === 1) return [value === 1, 0];
+  if (typeof value === "boolean") return [value, 1];
+  if (typeof value === "string") {
+    const b = flag(value);
+    return b === null ? null : [b, 2];
+  }
+  return null;
+}
+
+/**
+ * Every required field present with the right type, else bad_track_field (quarantined): `id` and
+ * `id_artist` non-empty strings, the twelve numeric fields finite numbers, `explicit`, `release_date`.
+ * An `id_artist` missing from artists.jsonl is unknown_artist: found, the track is kept.
+ */
+export function normaliseTrack(
+  o: JsonObject,
+  artists: ReadonlyMap<string, Artist>,
+  seen: ReadonlyMap<string, number>,
+  forms?: { release: Int32Array; explicit: Int32Array },
+): Outcome<Track> {
+  const bad: Outcome<Track> = { reason: "bad_track_field", found: ["bad_track_field"] };
+  if (typeof o.id !== "string" || o.id === "") return bad;
+  if (typeof o.id_artist !== "string" || o.id_artist === "") return bad;
+  const numbers: Record<string, number> = {};
+  for (const [key, field] of TRACK_NUMBERS) {
+    const v = o[key];
+    if (typeof v !== "number" || !Number.isFinite(v)) return bad;
+    numbers[field] = v;
+  }
+  const explicit = explicitOf(o.explicit);
+  const release = normaliseReleaseDate(o.release_date);
+  if (explicit === null || release === null) return bad;
+  if (seen.has(o.id)) return { reason: "duplicate_id", found: ["duplicate_id"] };
+  if (forms) {
+    forms.release[release.form]++;
+    forms.explicit[explicit[1]]++;
+  }
+  const track: Track = {
+    id: o.id,
+    name: text(o.name),
+    popularity: numbers.popularity,
+    durationMs: numbers.durationMs,
+    explicit: explicit[0],
+    artistId: o.id_artist,
+    releaseDate: release.date,
+    releaseYear: release.year,
+    danceability: numbers.danceability,
+    energy: numbers.energy,
+    key: numbers.key,
+    loudness: numbers.loudness,
+    speechiness: numbers.speechiness,
+    acousticness: numbers.acousticness,
+    instrumentalness: numbers.instrumentalness,
+    liveness: numbers.liveness,
+    valence: numbers.valence,
+    tempo: numbers.tempo,
+  };
+  return { record: track, repairs: [], found: artists.has(track.artistId) ? [] : ["unknown_artist"] };
+}
+
+export async function readTracks(
+  located: LocatedFile,
+  tally: FileTally,
+  artists: ReadonlyMap<string, Artist>,
+  onBytes?: (n: number) => void,
+): Promise<{
+  tracks: Track[];
+  trackIndex: Map<string, number>;
+  extraKeyRows: number;
+  unknownArtist: number;
+  releaseDateForms: Record<string, number>;
+  explicitForms: Record<string, number>;
+}> {
+  const tracks: Track[] = [];
+  const trackIndex = new Map<string, number>();
+  const forms = { release: new Int32Array(3), explicit: new Int32Array(3) };
+  let unknownArtist = 0;
+  const { extraKeyRows } = await readObjects(
+    located,
+    tally,
+    TRACK_KEYS,
+    (o, lineNo, line) => {
+      const outcome = normaliseTrack(o, artists, trackIndex, forms);
+      const track = settle(tally, outcome, lineNo, line);
+      if (!track) return;
+      if (outcome.found.length > 0) unknownArtist++;
+      trackIndex.set(track.id, tracks.length);
+      tracks.push(track);
+    },
+    onBytes,
+  );
+  return {
+    tracks,
+    trackIndex,
+    extraKeyRows,
+    unknownArtist,
+    releaseDateForms: Object.fromEntries(RELEASE_DATE_FORMS.map((f, i) => [f, forms.release[i]])),
+    explicitForms: Object.fromEntries(EXPLICIT_FORMS.map((f, i) => [f, forms.explicit[i]])),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// track_storage.jsonl
+
+const STORAGE_KEYS = new Set(["track_id", "storage_class", "daily_cost"]);
+const STORAGE_CLASSES: readonly StorageClass[] = ["slow", "medium", "fast"];
+
+/** `track_id` non-empty string, `storage_class` slow/medium/fast in any case, `daily_cost` a number ≥ 0. */
+export function normaliseStorage(
+  o: JsonObject,
+  seen: ReadonlyMap<string, TrackStorage>,
+): Outcome<TrackStorage> {
+  const bad: Outcome<TrackStorage> = { reason: "bad_storage_field", found: ["bad_storage_field"] };
+  if (typeof o.track_id !== "string" || o.track_id === "") return bad;
+  if (typeof o.storage_class !== "string") return bad;
+  const storageClass = o.storage_class.trim().toLowerCase() as StorageClass;
+  if (!STORAGE_CLASSES.includes(storageClass)) return bad;
+  if (typeof o.daily_cost !== "number" || !Number.isFinite(o.daily_cost) || o.daily_cost < 0) return bad;
+  if (seen.has(o.track_id)) return { reason: "duplicate_id", found: ["duplicate_id"] };
+  return { record: { trackId: o.track_id, storageClass, dailyCost: o.daily_cost }, repairs: [], found: [] };
+}
+
+export async function readStorage(
+  located: LocatedFile,
+  tally: FileTally,
+  onBytes?: (n: number) => void,
+): Promise<{ storage: Map<string, TrackStorage>; extraKeyRows: number; spellings: Record<string, number> }> {
+  const storage = new Map<string, TrackStorage>();
+  const spellings: Record<string, number> = {};
+  const { extraKeyRows } = await readObjects(
+    located,
+    tally,
+    STORAGE_KEYS,
+    (o, lineNo, line) => {
+      const row = settle(tally, normaliseStorage(o, storage), lineNo, line);
+      if (!row) return;
+      storage.set(row.trackId, row);
+      const spelling = o.storage_class as string;
+      spellings[spelling] = (spellings[spelling] ?? 0) + 1;
+    },
+    onBytes,
+  );
+  return { storage, extraKeyRows, spellings };
+}
