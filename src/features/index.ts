@@ -1,0 +1,234 @@
+// FeatureState: the one feature implementation shared by training and serving (river's
+// learnOne/predictOne shape). `observe` feeds a finished listen in; `vector` describes a listen about
+// to happen using only what was observed before it.
+import type { Catalog } from "../data/types.ts";
+import { CatalogIndex } from "./catalog-index.ts";
+import { writeContent } from "./content.ts";
+import { HistoryFamily } from "./history.ts";
+import { PairIndex } from "./pair-index.ts";
+import { FEATURE_COUNT, FEATURE_SCHEMA } from "./schema.ts";
+import { SessionFamily } from "./session.ts";
+import { heardFraction } from "./smoothing.ts";
+import { decodeSnapshot, encodeSnapshot, type NamedArray } from "./snapshot.ts";
+import { Tally, type TallyColumns } from "./tally.ts";
+import { writeTime } from "./time.ts";
+import {
+  type ColdStart,
+  DEFAULT_FEATURE_OPTIONS,
+  type FeatureOptions,
+  type FeatureQuery,
+  type ObservedListen,
+} from "./types.ts";
+
+export { FAVOURITE_GENRE_SLOTS, FEATURE_COUNT, FEATURE_SCHEMA } from "./schema.ts";
+export type { ColdStart, FeatureOptions, FeatureQuery, ObservedListen, SessionOverride } from "./types.ts";
+export { DEFAULT_FEATURE_OPTIONS } from "./types.ts";
+
+export interface FeatureVector {
+  /** The array written to (the caller's `out`, or a new one of FEATURE_COUNT values). */
+  values: Float32Array;
+  coldStart: ColdStart;
+}
+
+export class FeatureState {
+  static readonly schema = FEATURE_SCHEMA;
+  readonly options: FeatureOptions;
+  /** Listens observed so far. */
+  observed = 0;
+  private readonly index: CatalogIndex;
+  private readonly userSlots = new Map<number, number>();
+  private userIds: Int32Array;
+  private readonly catalogUsers: number;
+  private history: HistoryFamily;
+  private sessions = new SessionFamily();
+
+  constructor(
+    readonly catalog: Catalog,
+    options: Partial<FeatureOptions> = {},
+  ) {
+    this.options = Object.freeze({ ...DEFAULT_FEATURE_OPTIONS, ...options });
+    this.index = new CatalogIndex(catalog);
+    this.catalogUsers = this.index.userIds.length;
+    this.userIds = new Int32Array(Math.max(16, this.catalogUsers * 2));
+    this.history = new HistoryFamily(this.index, this.options, this.userIds.length);
+    for (const id of this.index.userIds) this.internUser(id);
+  }
+
+  /** Number of features per vector (FEATURE_SCHEMA.names.length). */
+  get width(): number {
+    return FEATURE_COUNT;
+  }
+
+  /** The genres behind the `fav_genre_k` indicators, in slot order. */
+  get favouriteGenres(): readonly string[] {
+    return this.index.favouriteVocabulary;
+  }
+
+  /** Catalogue index of a track id, -1 when the catalogue does not hold it. */
+  trackIndexOf(trackId: string): number {
+    return this.catalog.trackIndex.get(trackId) ?? -1;
+  }
+
+  /** Feeds a finished listen into every feature family. */
+  observe(listen: ObservedListen): void {
+    const user = this.userSlots.get(listen.userId) ?? this.internUser(listen.userId);
+    const track =
+      listen.trackIndex >= 0 && listen.trackIndex < this.index.trackCount ? listen.trackIndex : -1;
+    const skipped = listen.skipped ? 1 : 0;
+    const liked = listen.liked ? 1 : 0;
+    const fraction =
+      track < 0
+        ? Number.NaN
+        : heardFraction(listen.heardMs ?? Number.NaN, this.catalog.tracks[track].durationMs);
+    this.history.observe(user, track, listen.startMs, skipped, liked, fraction);
+    if (listen.sessionId !== undefined && Number.isFinite(listen.sessionId)) {
+      this.sessions.observe(
+        listen.sessionId,
+        listen.sessionStartMs ?? Number.NaN,
+        listen.startMs,
+        skipped,
+        fraction,
+      );
+    }
+    this.observed++;
+  }
+
+  /**
+   * Features of a listen about to happen, written to `out` at `offset`. Unknown user or track → priors
+   * for the history features and NaN for catalogue facts; `coldStart` says which side had no history.
+   */
+  vector(query: FeatureQuery, out?: Float32Array, offset = 0): FeatureVector {
+    const values = out ?? new Float32Array(FEATURE_COUNT);
+    const userSlot = this.userSlots.get(query.userId) ?? -1;
+    const track = this.resolveTrack(query);
+    const userRate = this.history.write(userSlot, track, query.timestampMs, values, offset);
+    writeContent(this.index, userSlot < this.catalogUsers ? userSlot : -1, track, values, offset);
+    writeTime(query.timestampMs, values, offset);
+    this.sessions.write(
+      query.sessionId,
+      query.context,
+      query.timestampMs,
+      userRate,
+      this.options.pairPriorStrength,
+      values,
+      offset,
+    );
+    return {
+      values,
+      coldStart: {
+        user: this.history.userListens(userSlot) === 0,
+        track: this.history.trackListens(track) === 0,
+      },
+    };
+  }
+
+  /** The whole state as bytes; `FeatureState.restore(catalog, bytes)` gives it back exactly. */
+  snapshot(): Buffer {
+    const h = this.history;
+    const arrays: Record<string, NamedArray> = {
+      userIds: this.userIds.subarray(0, this.userSlots.size),
+      userLastMs: h.userLastMs.subarray(0, this.userSlots.size),
+      ...prefixed("global.", h.global.columns()),
+      ...prefixed("users.", h.users.columns()),
+      ...prefixed("tracks.", h.tracks.columns()),
+      ...prefixed("artists.", h.artists.columns()),
+      ...pairColumns("userArtist", h.userArtist, h.userArtistTally),
+      ...pairColumns("userGenre", h.userGenre, h.userGenreTally),
+      ...pairColumns("userTrack", h.userTrack, h.userTrackTally),
+      ...prefixed("sessions.", this.sessions.columns()),
+    };
+    const meta = {
+      schema: FEATURE_SCHEMA.version,
+      catalog: this.index.fingerprint,
+      options: this.options,
+      observed: this.observed,
+    };
+    return encodeSnapshot(meta, arrays);
+  }
+
+  static restore(catalog: Catalog, buf: Uint8Array): FeatureState {
+    const { meta, arrays } = decodeSnapshot(buf);
+    if (meta.schema !== FEATURE_SCHEMA.version) {
+      throw new Error(
+        `feature-state snapshot has schema "${String(meta.schema)}" but this skipwise uses "${FEATURE_SCHEMA.version}"`,
+      );
+    }
+    const state = new FeatureState(catalog, meta.options as FeatureOptions);
+    if (meta.catalog !== state.index.fingerprint) {
+      throw new Error(
+        `feature-state snapshot was taken on another catalogue (${String(meta.catalog)}, this one is ${state.index.fingerprint})`,
+      );
+    }
+    const get = <T extends NamedArray>(name: string): T => {
+      const array = arrays.get(name);
+      if (!array) throw new Error(`feature-state snapshot lacks array "${name}"`);
+      return array as T;
+    };
+    const userIds = get<Int32Array>("userIds");
+    for (const id of userIds) if (!state.userSlots.has(id)) state.internUser(id);
+    const h = state.history;
+    h.userLastMs.set(get<Float64Array>("userLastMs"));
+    h.global = Tally.fromColumns(tallyColumns(get, "global."), 1);
+    h.users = Tally.fromColumns(tallyColumns(get, "users."), h.userLastMs.length);
+    h.tracks = Tally.fromColumns(tallyColumns(get, "tracks."));
+    h.artists = Tally.fromColumns(tallyColumns(get, "artists."));
+    [h.userArtist, h.userArtistTally] = restorePairs(get, "userArtist");
+    [h.userGenre, h.userGenreTally] = restorePairs(get, "userGenre");
+    [h.userTrack, h.userTrackTally] = restorePairs(get, "userTrack");
+    state.sessions = SessionFamily.fromColumns({
+      sessionIds: get<Int32Array>("sessions.sessionIds"),
+      startMs: get<Float64Array>("sessions.startMs"),
+      listens: get<Uint32Array>("sessions.listens"),
+      skips: get<Uint32Array>("sessions.skips"),
+      lastSkipped: get<Uint8Array>("sessions.lastSkipped"),
+      lastHeardFraction: get<Float64Array>("sessions.lastHeardFraction"),
+    });
+    state.observed = Number(meta.observed);
+    return state;
+  }
+
+  private resolveTrack(query: FeatureQuery): number {
+    const t = query.trackIndex ?? (query.trackId === undefined ? -1 : this.trackIndexOf(query.trackId));
+    return t >= 0 && t < this.index.trackCount ? t : -1;
+  }
+
+  private internUser(id: number): number {
+    const slot = this.userSlots.size;
+    if (slot >= this.userIds.length) {
+      const ids = new Int32Array(this.userIds.length * 2);
+      ids.set(this.userIds);
+      this.userIds = ids;
+    }
+    this.userIds[slot] = id;
+    this.userSlots.set(id, slot);
+    this.history.ensureUsers(slot + 1);
+    return slot;
+  }
+}
+
+function prefixed(prefix: string, columns: Record<string, NamedArray>): Record<string, NamedArray> {
+  return Object.fromEntries(Object.entries(columns).map(([name, array]) => [prefix + name, array]));
+}
+
+function pairColumns(name: string, index: PairIndex, tally: Tally): Record<string, NamedArray> {
+  return {
+    [`${name}.first`]: index.first.subarray(0, index.size),
+    [`${name}.second`]: index.second.subarray(0, index.size),
+    ...prefixed(`${name}.`, tally.columns()),
+  };
+}
+
+function tallyColumns(get: <T extends NamedArray>(name: string) => T, prefix: string): TallyColumns {
+  return {
+    listens: get<Uint32Array>(`${prefix}listens`),
+    skips: get<Uint32Array>(`${prefix}skips`),
+    likes: get<Uint32Array>(`${prefix}likes`),
+    heardCount: get<Uint32Array>(`${prefix}heardCount`),
+    heardSum: get<Float64Array>(`${prefix}heardSum`),
+  };
+}
+
+function restorePairs(get: <T extends NamedArray>(name: string) => T, name: string): [PairIndex, Tally] {
+  const index = PairIndex.fromPairs(get<Int32Array>(`${name}.first`), get<Int32Array>(`${name}.second`));
+  return [index, Tally.fromColumns(tallyColumns(get, `${name}.`))];
+}

@@ -1,0 +1,91 @@
+// (a, b) → dense slot for pairs of non-negative int32 ids (user × track, user × genre, ...): an
+// open-addressing hash table in typed arrays, far smaller than a Map with millions of keys.
+
+export class PairIndex {
+  size = 0;
+  /** Pair of each slot, in creation order. */
+  first: Int32Array;
+  second: Int32Array;
+  /** Slot + 1 per hash bucket, 0 = empty. */
+  private buckets: Int32Array;
+  private mask: number;
+
+  constructor(capacity = 16) {
+    const c = Math.max(1, capacity);
+    this.first = new Int32Array(c);
+    this.second = new Int32Array(c);
+    let buckets = 16;
+    while (buckets < c * 2) buckets *= 2;
+    this.buckets = new Int32Array(buckets);
+    this.mask = buckets - 1;
+  }
+
+  /** Slot of (a, b), or -1 when the pair was never interned. */
+  find(a: number, b: number): number {
+    let h = hashPair(a, b) & this.mask;
+    for (;;) {
+      const entry = this.buckets[h];
+      if (entry === 0) return -1;
+      const slot = entry - 1;
+      if (this.first[slot] === a && this.second[slot] === b) return slot;
+      h = (h + 1) & this.mask;
+    }
+  }
+
+  /** Slot of (a, b), created (as `size`) when new. */
+  intern(a: number, b: number): number {
+    let h = hashPair(a, b) & this.mask;
+    for (;;) {
+      const entry = this.buckets[h];
+      if (entry === 0) break;
+      const slot = entry - 1;
+      if (this.first[slot] === a && this.second[slot] === b) return slot;
+      h = (h + 1) & this.mask;
+    }
+    const slot = this.size++;
+    if (slot >= this.first.length) {
+      const c = this.first.length * 2;
+      const first = new Int32Array(c);
+      first.set(this.first);
+      const second = new Int32Array(c);
+      second.set(this.second);
+      this.first = first;
+      this.second = second;
+    }
+    this.first[slot] = a;
+    this.second[slot] = b;
+    if (this.size * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
+    else this.buckets[h] = slot + 1;
+    return slot;
+  }
+
+  private rehash(buckets: number): void {
+    this.buckets = new Int32Array(buckets);
+    this.mask = buckets - 1;
+    for (let slot = 0; slot < this.size; slot++) {
+      let h = hashPair(this.first[slot], this.second[slot]) & this.mask;
+      while (this.buckets[h] !== 0) h = (h + 1) & this.mask;
+      this.buckets[h] = slot + 1;
+    }
+  }
+
+  /** Rebuilds an index whose slots are exactly the given pairs, in order. */
+  static fromPairs(first: Int32Array, second: Int32Array): PairIndex {
+    const index = new PairIndex(Math.max(16, first.length));
+    index.first.set(first);
+    index.second.set(second);
+    index.size = first.length;
+    let buckets = 16;
+    while (buckets < index.size * 2 + 2) buckets *= 2;
+    index.rehash(buckets);
+    return index;
+  }
+}
+
+function hashPair(a: number, b: number): number {
+  let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ 0x7f4a7c15, 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h;
+}

@@ -1,0 +1,130 @@
+// Session context: where in its session a listen sits and how the session went so far. The state
+// keeps its own record of every session it observed; a request may override position, previous
+// outcome and session start (a client knows them even when the server never saw the session).
+import { COL } from "./schema.ts";
+import { smoothedRate } from "./smoothing.ts";
+import type { SessionOverride } from "./types.ts";
+
+export class SessionFamily {
+  readonly slotOf = new Map<number, number>();
+  size = 0;
+  sessionIds: Int32Array;
+  startMs: Float64Array;
+  listens: Uint32Array;
+  skips: Uint32Array;
+  /** Outcome of the latest observed listen: 1 skipped, 0 played out. */
+  lastSkipped: Uint8Array;
+  lastHeardFraction: Float64Array;
+
+  constructor(capacity = 1024) {
+    this.sessionIds = new Int32Array(capacity);
+    this.startMs = new Float64Array(capacity);
+    this.listens = new Uint32Array(capacity);
+    this.skips = new Uint32Array(capacity);
+    this.lastSkipped = new Uint8Array(capacity);
+    this.lastHeardFraction = new Float64Array(capacity);
+  }
+
+  observe(
+    sessionId: number,
+    sessionStartMs: number,
+    startMs: number,
+    skipped: number,
+    fraction: number,
+  ): void {
+    let slot = this.slotOf.get(sessionId);
+    if (slot === undefined) {
+      slot = this.add(sessionId, Number.isFinite(sessionStartMs) ? sessionStartMs : startMs);
+    }
+    this.listens[slot]++;
+    this.skips[slot] += skipped;
+    this.lastSkipped[slot] = skipped;
+    this.lastHeardFraction[slot] = fraction;
+  }
+
+  private add(sessionId: number, startMs: number): number {
+    const slot = this.size++;
+    if (slot >= this.sessionIds.length) this.grow(this.sessionIds.length * 2);
+    this.slotOf.set(sessionId, slot);
+    this.sessionIds[slot] = sessionId;
+    this.startMs[slot] = startMs;
+    return slot;
+  }
+
+  private grow(capacity: number): void {
+    const copy = <T extends Int32Array | Float64Array | Uint32Array | Uint8Array>(from: T, to: T): T => {
+      to.set(from);
+      return to;
+    };
+    this.sessionIds = copy(this.sessionIds, new Int32Array(capacity));
+    this.startMs = copy(this.startMs, new Float64Array(capacity));
+    this.listens = copy(this.listens, new Uint32Array(capacity));
+    this.skips = copy(this.skips, new Uint32Array(capacity));
+    this.lastSkipped = copy(this.lastSkipped, new Uint8Array(capacity));
+    this.lastHeardFraction = copy(this.lastHeardFraction, new Float64Array(capacity));
+  }
+
+  /**
+   * Writes the session columns. Without a record or override the listen opens a new session
+   * (position 0, nothing before it). `userRate` is the prior of the session's skip rate.
+   */
+  write(
+    sessionId: number | undefined,
+    override: SessionOverride | undefined,
+    timestampMs: number,
+    userRate: number,
+    pairPriorStrength: number,
+    out: Float32Array,
+    base: number,
+  ): void {
+    const slot = sessionId === undefined ? undefined : this.slotOf.get(sessionId);
+    const recorded = slot !== undefined;
+    const position = override?.position ?? (recorded ? this.listens[slot] : 0);
+    // Counts are known when the record covers every listen before this one (or there are none).
+    const countsKnown = recorded ? this.listens[slot] === position : position === 0;
+    const skips = countsKnown ? (recorded ? this.skips[slot] : 0) : Number.NaN;
+    const hasPrevious = recorded && countsKnown && this.listens[slot] > 0;
+    let prevSkipped = hasPrevious ? this.lastSkipped[slot] : Number.NaN;
+    let prevFraction = hasPrevious ? this.lastHeardFraction[slot] : Number.NaN;
+    if (override?.previousSkipped !== undefined) {
+      prevSkipped = override.previousSkipped === null ? Number.NaN : override.previousSkipped ? 1 : 0;
+      if (!countsKnown || override.previousSkipped === null) prevFraction = Number.NaN;
+    }
+    const start = override?.sessionStartMs ?? (recorded ? this.startMs[slot] : timestampMs);
+
+    out[base + COL.sessionPosition] = position;
+    out[base + COL.sessionSkips] = skips;
+    out[base + COL.sessionPlays] = countsKnown ? position - skips : Number.NaN;
+    out[base + COL.sessionPrevSkipped] = prevSkipped;
+    out[base + COL.sessionPrevHeardFraction] = prevFraction;
+    out[base + COL.sessionSkipRate] = countsKnown
+      ? smoothedRate(skips, position, userRate, pairPriorStrength)
+      : userRate;
+    out[base + COL.sessionElapsedMs] = timestampMs - start;
+  }
+
+  columns() {
+    const n = this.size;
+    return {
+      sessionIds: this.sessionIds.subarray(0, n),
+      startMs: this.startMs.subarray(0, n),
+      listens: this.listens.subarray(0, n),
+      skips: this.skips.subarray(0, n),
+      lastSkipped: this.lastSkipped.subarray(0, n),
+      lastHeardFraction: this.lastHeardFraction.subarray(0, n),
+    };
+  }
+
+  static fromColumns(c: ReturnType<SessionFamily["columns"]>): SessionFamily {
+    const family = new SessionFamily(Math.max(1024, c.sessionIds.length));
+    family.sessionIds.set(c.sessionIds);
+    family.startMs.set(c.startMs);
+    family.listens.set(c.listens);
+    family.skips.set(c.skips);
+    family.lastSkipped.set(c.lastSkipped);
+    family.lastHeardFraction.set(c.lastHeardFraction);
+    family.size = c.sessionIds.length;
+    for (let slot = 0; slot < family.size; slot++) family.slotOf.set(family.sessionIds[slot], slot);
+    return family;
+  }
+}

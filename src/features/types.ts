@@ -1,0 +1,61 @@
+/** Smoothing constants; stored in the snapshot so a restored state computes the same numbers. */
+export interface FeatureOptions {
+  /** Skip rate assumed before any listen is observed. */
+  globalPrior: number;
+  /** Pseudo-listens of `globalPrior` added to the global counts. */
+  globalPriorStrength: number;
+  /** Pseudo-listens at the global rate added to each user / track / artist. */
+  priorStrength: number;
+  /** Pseudo-listens at the user's rate added to each user × artist / genre / track pair and to a session. */
+  pairPriorStrength: number;
+}
+
+export const DEFAULT_FEATURE_OPTIONS: FeatureOptions = Object.freeze({
+  globalPrior: 0.3,
+  globalPriorStrength: 10,
+  priorStrength: 10,
+  pairPriorStrength: 3,
+});
+
+/** A listen fed into the state once its outcome is known. */
+export interface ObservedListen {
+  userId: number;
+  /** Catalogue index of the track; -1 when the track is not in the catalogue. */
+  trackIndex: number;
+  /** Absent when the listen belongs to no known session. */
+  sessionId?: number;
+  startMs: number;
+  /** Start of the listen's session; the first observed listen's start when absent. */
+  sessionStartMs?: number;
+  skipped: boolean | number;
+  /** Audio heard; NaN or absent when unknown (heard-fraction features then ignore the listen). */
+  heardMs?: number;
+  liked?: boolean | number;
+}
+
+/** Session context a request may state explicitly; each field overrides the state's own record. */
+export interface SessionOverride {
+  /** 0-based position of this listen in its session. */
+  position?: number;
+  /** Outcome of the previous listen: true = skipped, false = played out, null = there was none. */
+  previousSkipped?: boolean | null;
+  sessionStartMs?: number;
+}
+
+/** Who is about to listen to what, and when. */
+export interface FeatureQuery {
+  userId: number;
+  /** Catalogue index of the track; takes precedence over `trackId`. -1 = unknown track. */
+  trackIndex?: number;
+  trackId?: string;
+  timestampMs: number;
+  sessionId?: number;
+  context?: SessionOverride;
+}
+
+export interface ColdStart {
+  /** No listen of the user was observed: user features are priors. */
+  user: boolean;
+  /** The track is not in the catalogue or no listen of it was observed: track features are priors. */
+  track: boolean;
+}
