@@ -70,10 +70,12 @@ export class S3FifoCache implements DeviceCache {
       this.ghostUsed -= ghostSize;
       return this.insertMain(key, { size, freq: 0 });
     }
-    if (size > this.smallCapacity) return this.insertMain(key, { size, freq: 0 });
-    while (this.smallUsed + size > this.smallCapacity) this.evictSmall();
+    // An object larger than the small queue still enters it (alone), so the one-hit-wonder filter holds
+    // for caches of only a few tracks; main then shrinks to keep the total within capacity.
+    while (this.small.size > 0 && this.smallUsed + size > this.smallCapacity) this.evictSmall();
     this.small.set(key, { size, freq: 0 });
     this.smallUsed += size;
+    while (this.used > this.capacity && this.main.size > 0) this.evictMain();
     return true;
   }
 
@@ -82,7 +84,13 @@ export class S3FifoCache implements DeviceCache {
       this.onEvict(key);
       return false;
     }
-    while (this.mainUsed + entry.size > this.mainCapacity) this.evictMain();
+    // An oversized object in the small queue borrows from main's share.
+    const budget = Math.min(this.mainCapacity, this.capacity - this.smallUsed);
+    while (this.main.size > 0 && this.mainUsed + entry.size > budget) this.evictMain();
+    if (this.mainUsed + entry.size > budget) {
+      this.onEvict(key);
+      return false;
+    }
     this.main.set(key, entry);
     this.mainUsed += entry.size;
     return true;
