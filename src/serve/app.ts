@@ -433,7 +433,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const sessionId = logged ? logged.row.sessionId : (body.session_id ?? null);
     const skipped = body.outcome === "skipped";
     const heardMs = body.heard_ms ?? Number.NaN;
-    const atMs = body.timestamp_ms ?? Date.now();
+    const receivedMs = Date.now();
+    // The listen started when it was predicted, unless the client says otherwise.
+    const startMs = body.timestamp_ms ?? logged?.row.tsMs ?? receivedMs;
     const current = scorer;
     current.learn({
       userId,
@@ -442,7 +444,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       position: logged?.row.position ?? undefined,
       skipped,
       heardMs,
-      atMs,
+      atMs: startMs,
     });
     const durationMs = current.trackDurationMs(trackId);
     if (logged) {
@@ -468,7 +470,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await log.recordFeedback(
       {
         decisionId: logged ? logged.row.id : null,
-        tsMs: atMs,
+        tsMs: receivedMs,
         userId,
         trackId,
         sessionId,

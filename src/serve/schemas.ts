@@ -163,7 +163,11 @@ export const feedbackSchema = {
       session_id: { type: "integer" },
       outcome: { type: "string", enum: ["skipped", "played"] },
       heard_ms: { type: "number", minimum: 0, description: "Audio actually heard, ms" },
-      timestamp_ms: { type: "integer", minimum: 0 },
+      timestamp_ms: {
+        type: "integer",
+        minimum: 0,
+        description: "Listen start, epoch ms (default: the decision's time)",
+      },
     },
     required: ["outcome"],
   },

@@ -1,17 +1,31 @@
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FEATURE_SCHEMA, FeatureState } from "../../src/features/index.ts";
+import type { BundleScorer } from "../../src/serve/bundle-scorer.ts";
 import { readDecisionRecords } from "../../src/serve/log-export.ts";
-import { CountingScorer, tinyCatalog } from "./counting-scorer.ts";
+import { decide } from "../../src/serve/scorer.ts";
+import { type FittedModels, REFERENCE_TRACK, scorerOver, type TinyWorld, worldScorer } from "./fixture.ts";
 import { getText, postJson, postRaw, type Running, startApp } from "./helpers.ts";
 
-const REF = { user_id: 101, track_id: "31PzY79H10HCgJs533Xq6B" };
+const REF = { user_id: 101, track_id: REFERENCE_TRACK };
+// In the tiny world the reference track's artist plays rock and pop; user 101 likes jazz, 102 pop and metal.
+const MISMATCH_USER = 101;
+const MATCH_USER = 102;
 
 describe("prediction service routes", () => {
   let s: Running;
-  let scorer: CountingScorer;
+  let scorer: BundleScorer;
+  /** Just after the simulated history: features stay in the range the models were fitted on. */
+  let t0: number;
+  let world: TinyWorld;
+  let models: FittedModels;
 
   beforeAll(async () => {
-    scorer = new CountingScorer(tinyCatalog());
+    const built = worldScorer();
+    scorer = built.scorer;
+    t0 = built.world.endMs;
+    world = built.world;
+    models = built.models;
     s = await startApp({
       scorer,
       experiment: {
@@ -19,7 +33,7 @@ describe("prediction service routes", () => {
         salt: "s1",
         variants: [
           { name: "control", model: "naive", weight: 0.5 },
-          { name: "treatment", model: "rate", weight: 0.5 },
+          { name: "treatment", model: "gbdt", weight: 0.5 },
         ],
         shadow: false,
       },
@@ -29,22 +43,23 @@ describe("prediction service routes", () => {
   afterAll(async () => s.close());
 
   it("answers the reference routes with the reference's body and answer shape", async () => {
-    const naive = await postJson(`${s.url}/naive`, REF);
+    const naive = await postJson(`${s.url}/naive`, { user_id: MATCH_USER, track_id: REFERENCE_TRACK });
     expect(naive.status).toBe(200);
-    // user 101 likes rock, the track is rock: the genre rule says PLAY.
+    // The genre rule: a favourite genre among the artist's genres means PLAY.
     expect(naive.body).toEqual({ prediction: "PLAY" });
-    const mismatch = await postJson(`${s.url}/naive`, { user_id: 102, track_id: REF.track_id });
+    const mismatch = await postJson(`${s.url}/naive`, { user_id: MISMATCH_USER, track_id: REFERENCE_TRACK });
     expect(mismatch.body).toEqual({ prediction: "SKIP" });
 
-    const recommend = await postJson(`${s.url}/recommend`, REF);
-    expect(recommend.status).toBe(200);
-    const expected =
-      scorer.score("rate", { userId: 101, trackId: REF.track_id }).probSkip >= 0.4 ? "SKIP" : "PLAY";
-    expect(recommend.body).toEqual({ prediction: expected });
+    for (let user = 101; user <= 130; user++) {
+      const recommend = await postJson(`${s.url}/recommend`, { user_id: user, track_id: "T7" });
+      expect(recommend.status).toBe(200);
+      const p = scorer.score("gbdt", { userId: user, trackId: "T7", atMs: Date.now() }).probSkip;
+      expect(recommend.body).toEqual({ prediction: decide(p, scorer.threshold("gbdt")) });
+    }
 
     const ab = await postJson(`${s.url}/abtest`, REF);
     expect(ab.status).toBe(200);
-    expect(["naive", "rate"]).toContain(ab.body.model);
+    expect(["naive", "gbdt"]).toContain(ab.body.model);
     expect(["PLAY", "SKIP"]).toContain(ab.body.prediction);
     expect(typeof ab.body.decision_id).toBe("string");
   });
@@ -53,7 +68,7 @@ describe("prediction service routes", () => {
     const seen = new Map<number, Set<string>>();
     for (let round = 0; round < 3; round++) {
       for (let user = 1; user <= 40; user++) {
-        const r = await postJson(`${s.url}/abtest`, { user_id: user, track_id: "T-pop" });
+        const r = await postJson(`${s.url}/abtest`, { user_id: user, track_id: "T3" });
         expect(r.status).toBe(200);
         const models = seen.get(user) ?? new Set<string>();
         models.add(r.body.model);
@@ -68,25 +83,32 @@ describe("prediction service routes", () => {
   });
 
   it("/v1/predict returns the full decision and logs it durably before answering", async () => {
+    const at = t0 + 60_000;
     const r = await postJson(`${s.url}/v1/predict`, {
       ...REF,
-      model: "rate",
-      session: { session_id: 9, position: 3, previous_outcome: "skipped" },
+      model: "logistic",
+      session: { session_id: 900_009, position: 3, previous_outcome: "skipped" },
+      timestamp_ms: at,
     });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({
-      model: "rate",
-      model_version: "counting-1",
+      model: "logistic",
+      model_version: "tiny-1",
       experiment: null,
       variant: null,
-      threshold: 0.4,
+      threshold: 0.45,
       cold_start: { user: false, track: false },
     });
     expect(r.body.prediction).toBe(r.body.decision);
-    expect(r.body.decision).toBe(r.body.prob_skip >= 0.4 ? "SKIP" : "PLAY");
-    // previous_outcome feeds the session context: the counting scorer adds 0.1 after a skip.
-    const plain = await postJson(`${s.url}/v1/predict`, { ...REF, model: "rate" });
-    expect(r.body.prob_skip).toBeCloseTo(plain.body.prob_skip + 0.1, 10);
+    expect(r.body.decision).toBe(r.body.prob_skip >= 0.45 ? "SKIP" : "PLAY");
+    // The session context reaches the features: the previous outcome moves the logistic model's P(skip).
+    const played = await postJson(`${s.url}/v1/predict`, {
+      ...REF,
+      model: "logistic",
+      session: { session_id: 900_009, position: 3, previous_outcome: "played" },
+      timestamp_ms: at,
+    });
+    expect(played.body.prob_skip).not.toBeCloseTo(r.body.prob_skip, 6);
 
     const db = new Database(s.dbPath, { readonly: true });
     const row = db.prepare("SELECT * FROM decisions WHERE id = ?").get(r.body.decision_id) as Record<
@@ -97,15 +119,15 @@ describe("prediction service routes", () => {
     expect(row).toMatchObject({
       user_id: 101,
       track_id: REF.track_id,
-      session_id: 9,
+      session_id: 900_009,
       position: 3,
-      model: "rate",
+      model: "logistic",
     });
     expect(row.prob_skip).toBeCloseTo(r.body.prob_skip, 12);
   });
 
   it("/v1/predict without a model uses the experiment's assignment", async () => {
-    const r = await postJson(`${s.url}/v1/predict`, { user_id: 7, track_id: "T-jazz" });
+    const r = await postJson(`${s.url}/v1/predict`, { user_id: 7, track_id: "T9" });
     expect(r.status).toBe(200);
     const variant = s.app.skipwise.assigner.assign(7);
     expect(r.body).toMatchObject({ experiment: "exp1", variant: variant.name, model: variant.model });
@@ -115,21 +137,28 @@ describe("prediction service routes", () => {
     const r = await postJson(`${s.url}/v1/predict`, {
       user_id: 999_999,
       track_id: "no-such-track",
-      model: "naive",
+      model: "logistic",
     });
     expect(r.status).toBe(200);
     expect(r.body.cold_start).toEqual({ user: true, track: true });
     expect(r.body.prob_skip).toBeGreaterThan(0);
     expect(r.body.prob_skip).toBeLessThan(1);
+    const coldUser = await postJson(`${s.url}/v1/predict`, {
+      user_id: 999_998,
+      track_id: "T5",
+      model: "gbdt",
+    });
+    expect(coldUser.status).toBe(200);
+    expect(coldUser.body.cold_start).toEqual({ user: true, track: false });
     const ref = await postJson(`${s.url}/recommend`, { user_id: 123_456, track_id: "nope" });
     expect(ref.status).toBe(200);
   });
 
   it("/v1/predict/batch answers every item in order", async () => {
     const items = [
-      { user_id: 101, track_id: "T-jazz", model: "naive" },
-      { user_id: 102, track_id: "T-jazz", model: "naive" },
-      { user_id: 103, track_id: "T-pop" },
+      { user_id: MISMATCH_USER, track_id: REFERENCE_TRACK, model: "naive" },
+      { user_id: MATCH_USER, track_id: REFERENCE_TRACK, model: "naive" },
+      { user_id: 103, track_id: "T4" },
     ];
     const r = await postJson(`${s.url}/v1/predict/batch`, { items });
     expect(r.status).toBe(200);
@@ -148,35 +177,73 @@ describe("prediction service routes", () => {
 
   it("feedback updates the online state: later predictions for that user change", async () => {
     const user = 103;
-    const before = await postJson(`${s.url}/v1/predict`, { user_id: user, track_id: "T-pop", model: "rate" });
-    for (let i = 0; i < 5; i++) {
+    const at = t0 + 3_600_000;
+    // A twin of the server's state that learns the same outcomes directly.
+    const twin = scorerOver(
+      world,
+      models,
+      FeatureState.restore(world.catalog, scorer.state.snapshot()),
+      "twin",
+    );
+    const userRate = (state: FeatureState) =>
+      state.vector({ userId: user, trackId: "T6", timestampMs: at }).values[
+        FEATURE_SCHEMA.names.indexOf("user_skip_rate")
+      ];
+    const rateBefore = userRate(scorer.state);
+    const before = await postJson(`${s.url}/v1/predict`, {
+      user_id: user,
+      track_id: "T6",
+      model: "logistic",
+      timestamp_ms: at,
+    });
+    for (let i = 0; i < 8; i++) {
       const p = await postJson(`${s.url}/v1/predict`, {
         user_id: user,
-        track_id: "T-pop",
-        model: "rate",
-        session: { session_id: 50 + i },
+        track_id: "T6",
+        model: "logistic",
+        session: { session_id: 5000 + i },
+        timestamp_ms: at - 60_000 * (8 - i),
       });
       const f = await postJson(`${s.url}/v1/feedback`, {
         decision_id: p.body.decision_id,
         outcome: "skipped",
         heard_ms: 10_000,
+        timestamp_ms: at - 60_000 * (8 - i),
       });
       expect(f.status).toBe(200);
       expect(f.body).toMatchObject({ decision_id: p.body.decision_id, matched: true });
       expect(f.body.correct).toBe(p.body.decision === "SKIP");
+      twin.learn({
+        userId: user,
+        trackId: "T6",
+        sessionId: 5000 + i,
+        skipped: true,
+        heardMs: 10_000,
+        atMs: at - 60_000 * (8 - i),
+      });
     }
-    const after = await postJson(`${s.url}/v1/predict`, { user_id: user, track_id: "T-pop", model: "rate" });
-    expect(after.body.prob_skip).toBeGreaterThan(before.body.prob_skip + 0.2);
-    // An unrelated user's prediction moves only through the global prior, far less.
+    const after = await postJson(`${s.url}/v1/predict`, {
+      user_id: user,
+      track_id: "T6",
+      model: "logistic",
+      timestamp_ms: at,
+    });
+    expect(after.body.prob_skip).not.toBeCloseTo(before.body.prob_skip, 3);
+    expect(after.body.prob_skip).toBeCloseTo(
+      twin.score("logistic", { userId: user, trackId: "T6", atMs: at }).probSkip,
+      9,
+    );
+    expect(userRate(scorer.state)).toBeGreaterThan(rateBefore + 0.015);
     const records = readDecisionRecords(s.dbPath).filter((r) => r.userId === user && r.outcome !== null);
-    expect(records).toHaveLength(5);
+    expect(records).toHaveLength(8);
     expect(records.every((r) => r.outcome?.skipped === true && r.outcome.heardMs === 10_000)).toBe(true);
-    expect(records[0].outcome?.durationMs).toBe(150_000);
+    expect(records[0].outcome?.durationMs).toBe(scorer.trackDurationMs("T6"));
+    expect(records[0].outcome?.durationMs).toBeGreaterThan(100_000);
   });
 
   it("feedback by user + track + session finds the decision; duplicates and unknown ids are refused", async () => {
-    const p = await postJson(`${s.url}/abtest`, { user_id: 102, track_id: "T-jazz" });
-    const f = await postJson(`${s.url}/v1/feedback`, { user_id: 102, track_id: "T-jazz", outcome: "played" });
+    const p = await postJson(`${s.url}/abtest`, { user_id: 102, track_id: "T8" });
+    const f = await postJson(`${s.url}/v1/feedback`, { user_id: 102, track_id: "T8", outcome: "played" });
     expect(f.body).toMatchObject({ decision_id: p.body.decision_id, matched: true });
     const again = await postJson(`${s.url}/v1/feedback`, {
       decision_id: p.body.decision_id,
@@ -188,7 +255,7 @@ describe("prediction service routes", () => {
     expect(unknown.body.field).toBe("decision_id");
     const unmatched = await postJson(`${s.url}/v1/feedback`, {
       user_id: 77_777,
-      track_id: "T-pop",
+      track_id: "T8",
       outcome: "played",
     });
     expect(unmatched.body).toEqual({ decision_id: null, matched: false, correct: null });
@@ -198,7 +265,7 @@ describe("prediction service routes", () => {
   });
 
   it("exposes feedback-based confusion counts, cache counters and the bundle version in /metrics", async () => {
-    const p = await postJson(`${s.url}/abtest`, { user_id: 101, track_id: "T-jazz" });
+    const p = await postJson(`${s.url}/abtest`, { user_id: 101, track_id: "T9" });
     await postJson(`${s.url}/v1/feedback`, {
       decision_id: p.body.decision_id,
       outcome: "skipped",
@@ -220,23 +287,27 @@ describe("prediction service routes", () => {
       );
     expect(line).toBeDefined();
     expect(Number(line?.split(" ").pop())).toBeGreaterThanOrEqual(1);
-    expect(m.text).toContain('skipwise_bundle_info{bundle_version="counting-1"} 1');
+    expect(m.text).toContain('skipwise_bundle_info{bundle_version="tiny-1"} 1');
     expect(m.text).toMatch(/skipwise_http_requests_total\{route="\/abtest",method="POST",status="200"\} \d+/);
     expect(m.text).toMatch(/skipwise_http_request_duration_seconds_bucket\{le="0.005",route="\/abtest"/);
     expect(m.text).toMatch(
       /skipwise_decisions_total\{variant="control",model="naive",decision="(PLAY|SKIP)",served="true"\}/,
     );
-    // T-jazz lasts 180 s, 30 s heard: the unplayed tail (150 s) counts as cache-everything waste.
+    // 30 s heard: the unplayed tail counts as cache-everything waste.
     const unplayed = m.text
       .split("\n")
       .find((l) => l.startsWith(`skipwise_feedback_unplayed_audio_ms_total{variant="${variant}"}`));
-    expect(Number(unplayed?.split(" ").pop())).toBeGreaterThanOrEqual(150_000);
+    expect(Number(unplayed?.split(" ").pop())).toBeGreaterThanOrEqual(scorer.trackDurationMs("T9") - 30_000);
   });
 
   it("serves health, readiness and the OpenAPI docs", async () => {
     expect((await getText(`${s.url}/health`)).text).toBe('{"status":"ok"}');
     const ready = JSON.parse((await getText(`${s.url}/ready`)).text);
-    expect(ready).toEqual({ status: "ready", bundle_version: "counting-1", models: ["naive", "rate"] });
+    expect(ready).toEqual({
+      status: "ready",
+      bundle_version: "tiny-1",
+      models: ["naive", "logistic", "gbdt"],
+    });
     const spec = JSON.parse((await getText(`${s.url}/docs/json`)).text);
     expect(spec.openapi).toMatch(/^3\./);
     for (const path of [
@@ -290,7 +361,7 @@ describe("prediction service routes", () => {
     it("an unknown model is a 400 listing the models", async () => {
       const r = await postJson(`${s.url}/v1/predict`, { ...REF, model: "gpt" });
       expect(r.status).toBe(400);
-      expect(r.body.message).toMatch(/unknown model "gpt".*naive, rate/);
+      expect(r.body.message).toMatch(/unknown model "gpt".*naive, logistic, gbdt/);
     });
 
     it("a body over the limit is a 413", async () => {
@@ -321,7 +392,7 @@ describe("prediction service routes", () => {
 describe("rate limiting", () => {
   it("answers 429 once a client exceeds the limit", async () => {
     const s = await startApp({
-      scorer: new CountingScorer(tinyCatalog()),
+      scorer: worldScorer().scorer,
       rateLimit: { max: 3, timeWindowMs: 60_000 },
     });
     try {
@@ -339,20 +410,20 @@ describe("rate limiting", () => {
 describe("shadow mode", () => {
   it("scores and logs every variant, serves the assigned one, and counts shadow outcomes separately", async () => {
     const s = await startApp({
-      scorer: new CountingScorer(tinyCatalog()),
+      scorer: worldScorer().scorer,
       experiment: {
         name: "shadowed",
         variants: [
-          { name: "live", model: "rate", weight: 1 },
+          { name: "live", model: "gbdt", weight: 1 },
           { name: "candidate", model: "naive", weight: 0 + 1e-9 },
         ],
         shadow: true,
       },
     });
     try {
-      const r = await postJson(`${s.url}/abtest`, { user_id: 102, track_id: "T-pop" });
+      const r = await postJson(`${s.url}/abtest`, { user_id: MISMATCH_USER, track_id: REFERENCE_TRACK });
       expect(r.body.variant).toBe("live");
-      expect(r.body.model).toBe("rate");
+      expect(r.body.model).toBe("gbdt");
       const all = readDecisionRecords(s.dbPath, { includeShadow: true });
       const shadow = all.find((d) => d.shadowOf === r.body.decision_id);
       expect(shadow).toMatchObject({ variant: "candidate", model: "naive", served: false, decision: "SKIP" });
