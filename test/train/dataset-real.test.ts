@@ -43,8 +43,8 @@ describe("dataset of 2023L-v2", async () => {
     const prev = FEATURE_SCHEMA.names.indexOf("session_prev_skipped");
     let mismatches = 0;
     for (let i = 0; i < ds.X.rows; i++) {
-      const isNaN = Number.isNaN(ds.X.data[i * FEATURE_COUNT + prev]);
-      if (isNaN !== (listens.position[i] === 0)) mismatches++;
+      const missing = Number.isNaN(ds.X.data[i * FEATURE_COUNT + prev]);
+      if (missing !== (listens.position[i] === 0)) mismatches++;
     }
     expect(mismatches).toBe(0);
   });
