@@ -156,6 +156,23 @@ describe("replayDevice", () => {
     expect(r.byteHitRatio).toBeCloseTo(200 / 340, 15);
   });
 
+  it("gives every user's device its own cache", () => {
+    const a = listen("t", 100, 100, false, 0);
+    const shared = replayDevice([a, { ...a, startMs: 1 }], {
+      policy: "lru",
+      capacityBytes: 1000,
+      bitrateBytesPerSecond: 1000,
+    });
+    expect(shared.hits).toBe(1);
+    const twoUsers = replayDevice([a, { ...a, userId: 2, startMs: 1 }], {
+      policy: "lru",
+      capacityBytes: 1000,
+      bitrateBytesPerSecond: 1000,
+    });
+    expect(twoUsers.hits).toBe(0);
+    expect(twoUsers.admittedBytes).toBe(200);
+  });
+
   it("replays in start-time order whatever the input order", () => {
     const listens = [
       listen("a", 100, 100, false, 200),

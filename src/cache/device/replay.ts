@@ -1,4 +1,4 @@
-// Replays listens in time order through a bounded on-device cache. A hit plays from the cache; a miss
+// Replays each user's listens in time order through that user's bounded on-device cache. A hit plays from the cache; a miss
 // either downloads the whole track into the cache (when admitted) or streams what is heard. A cached copy's
 // bytes count as wasted when they are never heard while the copy is resident (copies still resident at
 // the end of the replay are judged by what was heard so far).
@@ -43,6 +43,18 @@ export interface DeviceReplayOptions {
   order?: Int32Array;
 }
 
+/** Listen indices per user, each in start-time order. */
+function byUser(listens: readonly CacheListen[], order: Int32Array): Int32Array[] {
+  const groups = new Map<number, number[]>();
+  for (const i of order) {
+    const group = groups.get(listens[i].userId);
+    if (group) group.push(i);
+    else groups.set(listens[i].userId, [i]);
+  }
+  return [...groups.values()].map((g) => Int32Array.from(g));
+}
+
+/** Each user's device has its own cache of `capacityBytes`; figures are summed over users. */
 export function replayDevice(listens: readonly CacheListen[], options: DeviceReplayOptions): DeviceResult {
   const { admit } = options;
   if (admit && admit.length !== listens.length) {
@@ -51,49 +63,49 @@ export function replayDevice(listens: readonly CacheListen[], options: DeviceRep
   const toBytes = options.bitrateBytesPerSecond / 1000;
   let totalSize = 0;
   for (const l of listens) totalSize += l.durationMs * toBytes;
-  const meanSize = listens.length > 0 ? totalSize / listens.length : 1;
-  // Resident copies: size and the most of them heard while resident.
-  const resident = new Map<string, { size: number; heard: number }>();
-  let wasted = 0;
-  let evictions = 0;
-  const onEvict = (key: string) => {
-    const copy = resident.get(key);
-    if (!copy) return;
-    wasted += copy.size - copy.heard;
-    evictions++;
-    resident.delete(key);
-  };
-  const cache = createDeviceCache(
-    options.policy,
-    options.capacityBytes,
-    onEvict,
-    Math.max(16, options.capacityBytes / Math.max(meanSize, 1)),
+  const expectedEntries = Math.max(
+    16,
+    options.capacityBytes / Math.max(listens.length > 0 ? totalSize / listens.length : 1, 1),
   );
   let hits = 0;
   let heardTotal = 0;
   let heardFromCache = 0;
   let admitted = 0;
   let streamed = 0;
-  for (const i of options.order ?? timeOrder(listens)) {
-    const listen = listens[i];
-    const size = listen.durationMs * toBytes;
-    const heard = heardOf(listen) * toBytes;
-    heardTotal += heard;
-    if (cache.access(listen.trackId)) {
-      hits++;
-      heardFromCache += heard;
-      const copy = resident.get(listen.trackId);
-      if (copy) copy.heard = Math.max(copy.heard, heard);
-      continue;
+  let wasted = 0;
+  let evictions = 0;
+  for (const userListens of byUser(listens, options.order ?? timeOrder(listens))) {
+    // Resident copies on this device: size and the most of them heard while resident.
+    const resident = new Map<string, { size: number; heard: number }>();
+    const onEvict = (key: string) => {
+      const copy = resident.get(key);
+      if (!copy) return;
+      wasted += copy.size - copy.heard;
+      evictions++;
+      resident.delete(key);
+    };
+    const cache = createDeviceCache(options.policy, options.capacityBytes, onEvict, expectedEntries);
+    for (const i of userListens) {
+      const listen = listens[i];
+      const size = listen.durationMs * toBytes;
+      const heard = heardOf(listen) * toBytes;
+      heardTotal += heard;
+      if (cache.access(listen.trackId)) {
+        hits++;
+        heardFromCache += heard;
+        const copy = resident.get(listen.trackId);
+        if (copy) copy.heard = Math.max(copy.heard, heard);
+        continue;
+      }
+      if ((!admit || admit[i]) && cache.insert(listen.trackId, size)) {
+        admitted += size;
+        resident.set(listen.trackId, { size, heard });
+      } else {
+        streamed += heard;
+      }
     }
-    if ((!admit || admit[i]) && cache.insert(listen.trackId, size)) {
-      admitted += size;
-      resident.set(listen.trackId, { size, heard });
-    } else {
-      streamed += heard;
-    }
+    for (const copy of resident.values()) wasted += copy.size - copy.heard;
   }
-  for (const copy of resident.values()) wasted += copy.size - copy.heard;
   return {
     policy: options.policy,
     admission: options.admissionName ?? (admit ? "custom" : "all"),
