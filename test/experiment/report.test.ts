@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { analyzeExperiment } from "../../src/experiment/analyze.ts";
+import { abtestReport, writeAbtestReport } from "../../src/experiment/report.ts";
+import type { DecisionRecord } from "../../src/experiment/types.ts";
+
+function records(accuracyA: number, accuracyB: number, perVariant: number): DecisionRecord[] {
+  const out: DecisionRecord[] = [];
+  for (const [variant, accuracy] of [
+    ["control", accuracyA],
+    ["treatment", accuracyB],
+  ] as const) {
+    for (let i = 0; i < perVariant; i++) {
+      const outcome = i % 4 === 0 ? "SKIP" : "PLAY";
+      const right = (i * 7919) % 100 < accuracy * 100;
+      const decision = right ? outcome : outcome === "SKIP" ? "PLAY" : "SKIP";
+      out.push({
+        decisionId: `${variant}-${i}`,
+        ts: Date.UTC(2024, 0, 1) + i * 60_000,
+        experiment: "exp <b>",
+        variant,
+        model: variant === "control" ? "naive" : "gbdt",
+        userId: (variant === "control" ? 0 : 1) + 2 * (i % 50),
+        trackId: `t${i}`,
+        probSkip: 0.5,
+        decision,
+        outcome,
+        durationMs: 200_000,
+        heardMs: outcome === "SKIP" ? 20_000 : 200_000,
+        preSkipRate: (i % 50) / 50,
+      });
+    }
+  }
+  return out;
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("abtestReport", () => {
+  it("renders a self-contained page with the charts and JSON that round-trips", async () => {
+    const analysis = analyzeExperiment(records(0.6, 0.8, 800));
+    const { html, json } = await abtestReport(analysis, { generatedAt: "2024-01-02T00:00:00Z" });
+    expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
+    expect(html).toContain("exp &lt;b&gt;");
+    expect(html).not.toContain("<script");
+    expect(html.match(/<figure class="chart"/g)).toHaveLength(3);
+    expect(html).toContain('data-chart="timeline"');
+    for (const id of ["variants", "comparison", "srm", "cuped", "cache", "timeline"])
+      expect(html).toContain(`id="${id}"`);
+    expect(html).toContain("verdict-pass");
+    expect(html).toContain("treatment beats control");
+    const parsed = JSON.parse(json);
+    expect(parsed.variants[1].accuracy.estimate).toBeCloseTo(analysis.variants[1].accuracy.estimate, 15);
+    expect(parsed.comparisons[0].accuracy.pValue).toBeCloseTo(analysis.comparisons[0].accuracy.pValue, 15);
+  });
+
+  it("fails the verdict on a sample-ratio mismatch", async () => {
+    const all = records(0.7, 0.7, 400);
+    const lopsided = all.filter((r) => r.variant === "control" || r.userId % 10 === 1);
+    const analysis = analyzeExperiment(lopsided);
+    expect(analysis.srm.alarm).toBe(true);
+    const { html } = await abtestReport(analysis);
+    expect(html).toContain("verdict-fail");
+    expect(html).toContain("Sample-ratio mismatch");
+  });
+
+  it("writes abtest.html and abtest.json atomically into the folder", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "abtest-"));
+    dirs.push(dir);
+    const { htmlPath, jsonPath } = await writeAbtestReport(
+      analyzeExperiment(records(0.7, 0.72, 200)),
+      join(dir, "out"),
+    );
+    expect(readFileSync(htmlPath, "utf8")).toContain("</html>");
+    expect(JSON.parse(readFileSync(jsonPath, "utf8")).control).toBe("control");
+  });
+});
