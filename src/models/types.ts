@@ -33,3 +33,22 @@ export interface Model {
   predictProba(X: Matrix, out?: Float64Array): Float64Array;
   toJSON(): ModelJSON;
 }
+
+/** Class weighting: `"balanced"` gives each class total weight n / 2 (scikit-learn's rule). */
+export type ClassWeight = "balanced" | { 0: number; 1: number } | undefined;
+
+/**
+ * Optional capabilities the models of `src/models` all provide; code that receives a plain `Model`
+ * (for example a restored bundle) can test for them.
+ */
+export interface ModelExtras {
+  /** P(skip) for one row given as `cols` numbers starting at `offset` (serving path, no allocation). */
+  predictOne?(row: ArrayLike<number>, offset?: number): number;
+  /** Split-gain importance per column (trees only). */
+  featureImportance?(): Float64Array;
+}
+
+/** What every model class in `src/models` implements. */
+export interface SkipModel extends Model {
+  predictOne(row: ArrayLike<number>, offset?: number): number;
+}

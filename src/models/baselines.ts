@@ -1,0 +1,161 @@
+import type { FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
+import { checkFitInputs, checkPredictInput, expectKind, ModelInputError, outputBuffer } from "./validate.ts";
+
+function columnIndex(kind: string, options: FitOptions | undefined, name: string, cols: number): number {
+  const names = options?.featureNames;
+  if (names === undefined) {
+    throw new ModelInputError(`${kind}: fit needs options.featureNames to find the "${name}" column`);
+  }
+  if (names.length !== cols) {
+    throw new ModelInputError(
+      `${kind}: options.featureNames has ${names.length} names but X has ${cols} columns`,
+    );
+  }
+  const index = names.indexOf(name);
+  if (index < 0) throw new ModelInputError(`${kind}: feature column "${name}" is absent from featureNames`);
+  return index;
+}
+
+function weightedBaseRate(y: Uint8Array, w?: Float64Array): number {
+  let pos = 0;
+  let total = 0;
+  for (let i = 0; i < y.length; i++) {
+    const s = w === undefined ? 1 : w[i];
+    pos += s * y[i];
+    total += s;
+  }
+  return total > 0 ? pos / total : 0;
+}
+
+/**
+ * The reference project's baseline: SKIP when the track's artist shares no genre with the user's
+ * favourites (`genre_match` = 0), PLAY otherwise. A missing (NaN) match counts as no match.
+ */
+export class NaiveGenreModel implements SkipModel {
+  readonly kind = "naive-genre";
+  private column = -1;
+  private cols = -1;
+
+  fit(X: Matrix, y: Uint8Array, options?: FitOptions): this {
+    checkFitInputs(this.kind, X, y, options, false);
+    this.column = columnIndex(this.kind, options, "genre_match", X.cols);
+    this.cols = X.cols;
+    return this;
+  }
+
+  predictProba(X: Matrix, out?: Float64Array): Float64Array {
+    checkPredictInput(this.kind, X, this.cols);
+    const result = outputBuffer(X.rows, out);
+    const { data, cols } = X;
+    for (let i = 0; i < X.rows; i++) result[i] = data[i * cols + this.column] === 1 ? 0 : 1;
+    return result;
+  }
+
+  predictOne(row: ArrayLike<number>, offset = 0): number {
+    return row[offset + this.column] === 1 ? 0 : 1;
+  }
+
+  toJSON(): ModelJSON {
+    return { kind: this.kind, version: 1, params: {}, state: { column: this.column, cols: this.cols } };
+  }
+
+  static fromJSON(json: ModelJSON): NaiveGenreModel {
+    expectKind(json, "naive-genre", 1);
+    const model = new NaiveGenreModel();
+    model.column = json.state.column as number;
+    model.cols = json.state.cols as number;
+    return model;
+  }
+}
+
+/** Predicts the (weighted) training skip rate for every row. */
+export class MajorityModel implements SkipModel {
+  readonly kind = "majority";
+  private rate = Number.NaN;
+  private cols = -1;
+
+  get baseRate(): number {
+    return this.rate;
+  }
+
+  fit(X: Matrix, y: Uint8Array, options?: FitOptions): this {
+    checkFitInputs(this.kind, X, y, options, false);
+    this.rate = weightedBaseRate(y, options?.sampleWeight);
+    this.cols = X.cols;
+    return this;
+  }
+
+  predictProba(X: Matrix, out?: Float64Array): Float64Array {
+    checkPredictInput(this.kind, X, this.cols);
+    const result = outputBuffer(X.rows, out);
+    result.fill(this.rate, 0, X.rows);
+    return result;
+  }
+
+  predictOne(): number {
+    return this.rate;
+  }
+
+  toJSON(): ModelJSON {
+    return { kind: this.kind, version: 1, params: {}, state: { rate: this.rate, cols: this.cols } };
+  }
+
+  static fromJSON(json: ModelJSON): MajorityModel {
+    expectKind(json, "majority", 1);
+    const model = new MajorityModel();
+    model.rate = json.state.rate as number;
+    model.cols = json.state.cols as number;
+    return model;
+  }
+}
+
+/**
+ * "Same as last time": P(skip) = `session_prev_skipped` (1 or 0); at the first listen of a session
+ * (NaN) it falls back to the training base rate.
+ */
+export class PreviousOutcomeModel implements SkipModel {
+  readonly kind = "previous-outcome";
+  private column = -1;
+  private cols = -1;
+  private rate = Number.NaN;
+
+  fit(X: Matrix, y: Uint8Array, options?: FitOptions): this {
+    checkFitInputs(this.kind, X, y, options, false);
+    this.column = columnIndex(this.kind, options, "session_prev_skipped", X.cols);
+    this.rate = weightedBaseRate(y, options?.sampleWeight);
+    this.cols = X.cols;
+    return this;
+  }
+
+  predictProba(X: Matrix, out?: Float64Array): Float64Array {
+    checkPredictInput(this.kind, X, this.cols);
+    const result = outputBuffer(X.rows, out);
+    for (let i = 0; i < X.rows; i++) result[i] = this.predictOne(X.data, i * X.cols);
+    return result;
+  }
+
+  predictOne(row: ArrayLike<number>, offset = 0): number {
+    const v = row[offset + this.column];
+    if (v === 1) return 1;
+    if (v === 0) return 0;
+    return this.rate;
+  }
+
+  toJSON(): ModelJSON {
+    return {
+      kind: this.kind,
+      version: 1,
+      params: {},
+      state: { column: this.column, cols: this.cols, rate: this.rate },
+    };
+  }
+
+  static fromJSON(json: ModelJSON): PreviousOutcomeModel {
+    expectKind(json, "previous-outcome", 1);
+    const model = new PreviousOutcomeModel();
+    model.column = json.state.column as number;
+    model.cols = json.state.cols as number;
+    model.rate = json.state.rate as number;
+    return model;
+  }
+}

@@ -1,0 +1,234 @@
+import { choleskySolve, lbfgs } from "./optimize.ts";
+import {
+  fitStandardizer,
+  linearMargin,
+  type Standardizer,
+  standardizedCopy,
+  standardizerFromJSON,
+  standardizerToJSON,
+} from "./standardize.ts";
+import type { ClassWeight, FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
+import {
+  checkFitInputs,
+  checkPredictInput,
+  combinedWeights,
+  expectKind,
+  outputBuffer,
+  sigmoid,
+} from "./validate.ts";
+
+export interface LogisticRegressionParams {
+  /** Inverse L2 strength, as in scikit-learn: minimise Σ wᵢ·logloss + ‖β‖² / (2C). The intercept is not penalised. */
+  C: number;
+  classWeight: ClassWeight;
+  solver: "lbfgs" | "newton";
+  maxIter: number;
+  /** Stop when the largest gradient entry of the (weight-averaged) objective is below this. */
+  tol: number;
+  /** Standardise columns inside the model (NaN → training mean either way). */
+  standardize: boolean;
+}
+
+const DEFAULTS: LogisticRegressionParams = {
+  C: 1,
+  classWeight: undefined,
+  solver: "lbfgs",
+  maxIter: 500,
+  tol: 1e-7,
+  standardize: true,
+};
+
+/** log(1 + e^m) without overflow. */
+function softplus(m: number): number {
+  return m > 0 ? m + Math.log1p(Math.exp(-m)) : Math.log1p(Math.exp(m));
+}
+
+/** L2-regularised logistic regression on standardised, mean-imputed columns. */
+export class LogisticRegression implements SkipModel {
+  readonly kind = "logistic";
+  readonly params: LogisticRegressionParams;
+  private scaler: Standardizer = { mean: new Float64Array(0), invScale: new Float64Array(0) };
+  /** Coefficients on the standardised scale. */
+  private weights = new Float64Array(0);
+  private bias = 0;
+  private cols = -1;
+  iterations = 0;
+
+  constructor(params: Partial<LogisticRegressionParams> = {}) {
+    this.params = { ...DEFAULTS, ...params };
+  }
+
+  fit(X: Matrix, y: Uint8Array, options?: FitOptions): this {
+    checkFitInputs(this.kind, X, y, options, true);
+    const { rows, cols } = X;
+    const p = this.params;
+    this.scaler = fitStandardizer(X, p.standardize);
+    const z = standardizedCopy(X, this.scaler);
+    const w = combinedWeights(y, options?.sampleWeight, p.classWeight);
+    let totalWeight = rows;
+    if (w !== null) {
+      totalWeight = 0;
+      for (let i = 0; i < rows; i++) totalWeight += w[i];
+    }
+    const lambda = 1 / (p.C * totalWeight);
+    const d = cols + 1; // last entry = intercept
+    const objective = (beta: Float64Array, grad: Float64Array): number => {
+      grad.fill(0);
+      let loss = 0;
+      const b = beta[cols];
+      for (let i = 0; i < rows; i++) {
+        const base = i * cols;
+        let m = b;
+        for (let j = 0; j < cols; j++) m += beta[j] * z[base + j];
+        const wi = w === null ? 1 : w[i];
+        const yi = y[i];
+        loss += wi * (softplus(m) - yi * m);
+        const r = wi * (sigmoid(m) - yi);
+        for (let j = 0; j < cols; j++) grad[j] += r * z[base + j];
+        grad[cols] += r;
+      }
+      const inv = 1 / totalWeight;
+      let reg = 0;
+      for (let j = 0; j < cols; j++) {
+        reg += beta[j] * beta[j];
+        grad[j] = grad[j] * inv + lambda * beta[j];
+      }
+      grad[cols] *= inv;
+      return loss * inv + 0.5 * lambda * reg;
+    };
+    let beta: Float64Array;
+    if (p.solver === "newton") {
+      beta = this.newton(z, rows, cols, w, totalWeight, lambda, objective);
+    } else {
+      const result = lbfgs(objective, new Float64Array(d), { maxIter: p.maxIter, gradTol: p.tol });
+      beta = result.x;
+      this.iterations = result.iterations;
+    }
+    this.weights = beta.slice(0, cols);
+    this.bias = beta[cols];
+    this.cols = cols;
+    return this;
+  }
+
+  private newton(
+    z: Float32Array,
+    rows: number,
+    cols: number,
+    w: Float64Array | null,
+    totalWeight: number,
+    lambda: number,
+    objective: (beta: Float64Array, grad: Float64Array) => number,
+  ): Float64Array {
+    const d = cols + 1;
+    let beta = new Float64Array(d);
+    const grad = new Float64Array(d);
+    const gradTrial = new Float64Array(d);
+    let value = objective(beta, grad);
+    const H = new Float64Array(d * d);
+    const zi = new Float64Array(d);
+    let iter = 0;
+    for (; iter < this.params.maxIter; iter++) {
+      let gmax = 0;
+      for (let j = 0; j < d; j++) gmax = Math.max(gmax, Math.abs(grad[j]));
+      if (gmax <= this.params.tol) break;
+      H.fill(0);
+      for (let i = 0; i < rows; i++) {
+        const base = i * cols;
+        let m = beta[cols];
+        for (let j = 0; j < cols; j++) {
+          zi[j] = z[base + j];
+          m += beta[j] * zi[j];
+        }
+        zi[cols] = 1;
+        const pr = sigmoid(m);
+        const h = (w === null ? 1 : w[i]) * pr * (1 - pr);
+        for (let a = 0; a < d; a++) {
+          const ha = h * zi[a];
+          for (let b = 0; b <= a; b++) H[a * d + b] += ha * zi[b];
+        }
+      }
+      for (let a = 0; a < d; a++) {
+        for (let b = 0; b <= a; b++) {
+          H[a * d + b] /= totalWeight;
+          H[b * d + a] = H[a * d + b];
+        }
+        if (a < cols) H[a * d + a] += lambda;
+      }
+      H[cols * d + cols] += 1e-12;
+      const step = choleskySolve(H, grad, d);
+      let t = 1;
+      let accepted = false;
+      for (let tries = 0; tries < 40; tries++) {
+        const trial = new Float64Array(d);
+        for (let j = 0; j < d; j++) trial[j] = beta[j] - t * step[j];
+        const v = objective(trial, gradTrial);
+        if (v <= value) {
+          beta = trial;
+          value = v;
+          grad.set(gradTrial);
+          accepted = true;
+          break;
+        }
+        t *= 0.5;
+      }
+      if (!accepted) break;
+    }
+    this.iterations = iter;
+    return beta;
+  }
+
+  /** Log-odds of skipping per row. */
+  decisionFunction(X: Matrix, out?: Float64Array): Float64Array {
+    checkPredictInput(this.kind, X, this.cols);
+    const result = outputBuffer(X.rows, out);
+    for (let i = 0; i < X.rows; i++) {
+      result[i] = linearMargin(X.data, i * X.cols, this.scaler, this.weights, this.bias);
+    }
+    return result;
+  }
+
+  predictProba(X: Matrix, out?: Float64Array): Float64Array {
+    const result = this.decisionFunction(X, out);
+    for (let i = 0; i < X.rows; i++) result[i] = sigmoid(result[i]);
+    return result;
+  }
+
+  predictOne(row: ArrayLike<number>, offset = 0): number {
+    return sigmoid(linearMargin(row, offset, this.scaler, this.weights, this.bias));
+  }
+
+  /** Coefficients and intercept in the original feature units (valid for rows without NaN). */
+  coefficients(): { weights: Float64Array; intercept: number } {
+    const weights = new Float64Array(this.weights.length);
+    let intercept = this.bias;
+    for (let j = 0; j < weights.length; j++) {
+      weights[j] = this.weights[j] * this.scaler.invScale[j];
+      intercept -= weights[j] * this.scaler.mean[j];
+    }
+    return { weights, intercept };
+  }
+
+  toJSON(): ModelJSON {
+    return {
+      kind: this.kind,
+      version: 1,
+      params: { ...this.params },
+      state: {
+        cols: this.cols,
+        scaler: standardizerToJSON(this.scaler),
+        weights: Array.from(this.weights),
+        bias: this.bias,
+      },
+    };
+  }
+
+  static fromJSON(json: ModelJSON): LogisticRegression {
+    expectKind(json, "logistic", 1);
+    const model = new LogisticRegression(json.params as Partial<LogisticRegressionParams>);
+    model.cols = json.state.cols as number;
+    model.scaler = standardizerFromJSON(json.state.scaler);
+    model.weights = Float64Array.from(json.state.weights as number[]);
+    model.bias = json.state.bias as number;
+    return model;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Smooth convex minimisation for the linear models: L-BFGS (two-loop recursion, Armijo backtracking)
+ * and a dense Cholesky solve for Newton steps.
+ */
+
+/** Writes the gradient at x into `grad` and returns the objective. */
+export type Objective = (x: Float64Array, grad: Float64Array) => number;
+
+export interface LbfgsResult {
+  x: Float64Array;
+  value: number;
+  iterations: number;
+  converged: boolean;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function maxAbs(a: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+
+export function lbfgs(
+  f: Objective,
+  x0: Float64Array,
+  options: { maxIter: number; gradTol: number; memory?: number },
+): LbfgsResult {
+  const n = x0.length;
+  const m = options.memory ?? 10;
+  const x = Float64Array.from(x0);
+  const g = new Float64Array(n);
+  let fx = f(x, g);
+  const S: Float64Array[] = [];
+  const Y: Float64Array[] = [];
+  const rho: number[] = [];
+  const d = new Float64Array(n);
+  const xNew = new Float64Array(n);
+  const gNew = new Float64Array(n);
+  const alpha = new Float64Array(m);
+  let iter = 0;
+  let converged = maxAbs(g) <= options.gradTol;
+  while (!converged && iter < options.maxIter) {
+    // Two-loop recursion: d = −H·g.
+    for (let i = 0; i < n; i++) d[i] = -g[i];
+    for (let k = S.length - 1; k >= 0; k--) {
+      alpha[k] = rho[k] * dot(S[k], d);
+      for (let i = 0; i < n; i++) d[i] -= alpha[k] * Y[k][i];
+    }
+    if (S.length > 0) {
+      const last = S.length - 1;
+      const gamma = dot(S[last], Y[last]) / dot(Y[last], Y[last]);
+      for (let i = 0; i < n; i++) d[i] *= gamma;
+    } else {
+      const scale = 1 / Math.max(1, Math.sqrt(dot(g, g)));
+      for (let i = 0; i < n; i++) d[i] *= scale;
+    }
+    for (let k = 0; k < S.length; k++) {
+      const beta = rho[k] * dot(Y[k], d);
+      for (let i = 0; i < n; i++) d[i] += S[k][i] * (alpha[k] - beta);
+    }
+    let slope = dot(g, d);
+    if (!(slope < 0)) {
+      // Not a descent direction (numerical trouble): restart from steepest descent.
+      S.length = 0;
+      Y.length = 0;
+      rho.length = 0;
+      for (let i = 0; i < n; i++) d[i] = -g[i];
+      slope = -dot(g, g);
+    }
+    let step = 1;
+    let fNew = Number.POSITIVE_INFINITY;
+    for (let tries = 0; tries < 50; tries++) {
+      for (let i = 0; i < n; i++) xNew[i] = x[i] + step * d[i];
+      fNew = f(xNew, gNew);
+      if (fNew <= fx + 1e-4 * step * slope) break;
+      step *= 0.5;
+    }
+    if (!(fNew <= fx)) break; // line search failed: x is as good as we can get
+    const s = new Float64Array(n);
+    const yv = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      s[i] = xNew[i] - x[i];
+      yv[i] = gNew[i] - g[i];
+    }
+    const sy = dot(s, yv);
+    if (sy > 1e-12) {
+      if (S.length === m) {
+        S.shift();
+        Y.shift();
+        rho.shift();
+      }
+      S.push(s);
+      Y.push(yv);
+      rho.push(1 / sy);
+    }
+    const decrease = fx - fNew;
+    x.set(xNew);
+    g.set(gNew);
+    fx = fNew;
+    iter++;
+    converged = maxAbs(g) <= options.gradTol || decrease <= 1e-15 * Math.max(1, Math.abs(fx));
+  }
+  return { x, value: fx, iterations: iter, converged };
+}
+
+/** Solves A·x = b for symmetric positive-definite A (n×n row-major), in place on copies. */
+export function choleskySolve(A: Float64Array, b: Float64Array, n: number): Float64Array {
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i * n + j];
+      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
+      if (i === j) {
+        L[i * n + i] = Math.sqrt(Math.max(s, 1e-300));
+      } else {
+        L[i * n + j] = s / L[j * n + j];
+      }
+    }
+  }
+  const z = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= L[i * n + k] * z[k];
+    z[i] = s / L[i * n + i];
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = z[i];
+    for (let k = i + 1; k < n; k++) s -= L[k * n + i] * x[k];
+    x[i] = s / L[i * n + i];
+  }
+  return x;
+}
