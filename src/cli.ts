@@ -4,11 +4,27 @@ import { Command } from "commander";
 const program = new Command();
 program
   .name("skipwise")
-  .description("Predict skip vs full play for music listens, serve the predictions, and measure the cache savings")
+  .description(
+    "Predict skip vs full play for music listens, serve the predictions, and measure the cache savings",
+  )
   .version("0.1.0")
   .showHelpAfterError();
 
 // --- commands (one block each; keep blocks small: parse options, call the stage, set the exit code) ---
+
+program
+  .command("ingest")
+  .description("Read a delivery folder, print its data-quality report and write quality.json + quality.txt")
+  .argument(
+    "<dir>",
+    "delivery folder (sessions, tracks, users, artists[, track_storage] as .jsonl or .jsonl.gz)",
+  )
+  .option("--out <dir>", "folder for quality.json and quality.txt", "out/ingest")
+  .option("--json", "print the JSON report instead of the table", false)
+  .action(async (dir: string, opts: { out: string; json: boolean }) => {
+    const { runIngestCommand } = await import("./data/ingest-command.ts");
+    await runIngestCommand(dir, { out: opts.out, json: opts.json });
+  });
 
 // --- end of commands ---
 

@@ -1,7 +1,10 @@
 // Lookup of string keys (track ids) straight from UTF-8 bytes, so the sessions fast path interns a track
 // id without building a string. Mirrors `Catalog.trackIndex` (same keys, same values).
 
+import { hashBytes } from "./hash.ts";
+
 const EMPTY = -1;
+const SEED = 0x2545f491;
 
 export class ByteKeyIndex {
   private readonly mask: number;
@@ -31,7 +34,7 @@ export class ByteKeyIndex {
     for (const value of keys.values()) {
       const bytes = encoded[k++];
       this.pool.set(bytes, at);
-      let slot = hashBytes(bytes, 0, bytes.length) & this.mask;
+      let slot = hashBytes(bytes, 0, bytes.length, SEED) & this.mask;
       while (this.slots[slot] !== EMPTY) slot = (slot + 1) & this.mask;
       this.slots[slot] = value;
       this.keyStart[slot] = at;
@@ -43,7 +46,7 @@ export class ByteKeyIndex {
   /** The value stored for the key bytes[start, end), or -1. */
   get(bytes: Uint8Array, start: number, end: number): number {
     const length = end - start;
-    let slot = hashBytes(bytes, start, end) & this.mask;
+    let slot = hashBytes(bytes, start, end, SEED) & this.mask;
     for (;;) {
       const value = this.slots[slot];
       if (value === EMPTY) return -1;
@@ -56,10 +59,4 @@ export class ByteKeyIndex {
       slot = (slot + 1) & this.mask;
     }
   }
-}
-
-function hashBytes(bytes: Uint8Array, start: number, end: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
-  return (h ^ (h >>> 15)) >>> 0;
 }

@@ -11,6 +11,7 @@ export class EventTableBuilder {
   line: Int32Array;
 
   constructor(capacity = 1 << 16) {
+    capacity = Math.max(16, capacity);
     this.timestampMs = new Float64Array(capacity);
     this.userId = new Int32Array(capacity);
     this.sessionId = new Int32Array(capacity);
@@ -56,17 +57,23 @@ export class EventTableBuilder {
     this.length = out;
   }
 
-  /** The finished table; arrays are trimmed to `length` (a copy, so the builder's slack is released). */
+  /**
+   * The finished table with arrays of exactly `length` elements: views on the builder's arrays when they are
+   * nearly full, trimmed copies when much capacity would otherwise stay allocated.
+   */
   build(): EventTable {
     const n = this.length;
+    const copy = this.kind.length > n * 1.25 + 1024;
+    const trim = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T =>
+      (copy ? a.slice(0, n) : a.subarray(0, n)) as T;
     return {
       length: n,
-      timestampMs: this.timestampMs.slice(0, n),
-      userId: this.userId.slice(0, n),
-      sessionId: this.sessionId.slice(0, n),
-      trackIndex: this.trackIndex.slice(0, n),
-      kind: this.kind.slice(0, n),
-      line: this.line.slice(0, n),
+      timestampMs: trim(this.timestampMs),
+      userId: trim(this.userId),
+      sessionId: trim(this.sessionId),
+      trackIndex: trim(this.trackIndex),
+      kind: trim(this.kind),
+      line: trim(this.line),
     };
   }
 
