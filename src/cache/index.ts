@@ -1,0 +1,10 @@
+export { LruCache } from "./device/lru.ts";
+export { type DeviceReplayOptions, replayDevice } from "./device/replay.ts";
+export { S3FifoCache } from "./device/s3fifo.ts";
+export type { DeviceCache } from "./device/types.ts";
+export { WTinyLfuCache } from "./device/wtinylfu.ts";
+export { cacheListensFromTable } from "./listens.ts";
+export { DEFAULT_BITRATE_BYTES_PER_SECOND, DEFAULT_COSTS } from "./prefetch.ts";
+export { type CacheReportOptions, cacheReport, writeCacheReport } from "./report.ts";
+export { DEFAULT_PARTIAL_PREFIX_MS, defaultSweepThresholds, simulateCache } from "./simulate.ts";
+export type * from "./types.ts";
