@@ -277,11 +277,11 @@ export function formatQualityReport(report: QualityReport): string {
   const fileRows: (string | number)[][] = [];
   for (const f of Object.values(report.files)) {
     if (!f) continue;
-    const repairs = Object.entries(f.repairedByRule)
-      .map(([rule, n]) => `${rule} ${int(n as number)}`)
+    const repairs = REPAIR_RULES.filter((r) => f.repairedByRule[r.id])
+      .map((r) => `${r.id} ${int(f.repairedByRule[r.id] as number)}`)
       .join(", ");
-    const reasons = Object.entries(f.quarantinedByReason)
-      .map(([reason, n]) => `${reason} ${int(n as number)}`)
+    const reasons = DEFECT_KINDS.filter((k) => f.quarantinedByReason[k])
+      .map((k) => `${k} ${int(f.quarantinedByReason[k] as number)}`)
       .join(", ");
     fileRows.push([
       f.name + (f.gzip ? " (gz)" : ""),
