@@ -2,7 +2,7 @@
 // the catalogue defects asked for.
 import type { SynthCatalog } from "./catalog.ts";
 import type { DefectRates, InjectionLedger } from "./defects.ts";
-import { malformedVersion } from "./defects.ts";
+import { malformedVersion, pickVariant } from "./defects.ts";
 import { jsonString, jsonStringList, pyFloat, storageClassSpelling } from "./format.ts";
 import type { LineSink } from "./output.ts";
 import { type Random, randomId } from "./random.ts";
@@ -38,6 +38,24 @@ function maybeMalformed(
   ctx.ledger.add(file, "malformed_json");
 }
 
+/** Inserts `copy` after the current row with the kind's rate (the copy must differ from every other line). */
+function maybeInsert(
+  ctx: CatalogWriteContext,
+  sink: LineSink,
+  file: string,
+  kind: "bad_artist_id" | "bad_user_id" | "duplicate_id",
+  copy: () => string,
+  seen: Set<string>,
+): void {
+  const rate = ctx.rates[kind];
+  if (rate === 0 || ctx.random.next() >= rate) return;
+  const line = copy();
+  if (seen.has(line)) return;
+  seen.add(line);
+  sink.push(line);
+  ctx.ledger.add(file, kind);
+}
+
 function genreNames(list: Uint8Array): string[] {
   return Array.from(list, (g) => GENRES[g]);
 }
@@ -50,6 +68,7 @@ export async function writeUsers(ctx: CatalogWriteContext, sink: LineSink): Prom
     let genres: string | null = jsonStringList(genreNames(users.favourites[u]));
     let premium: string | null = users.premiumAtEnd[u] ? "true" : "false";
     const draw = random.next();
+    const clean = draw >= rates.null_favourite_genres + rates.null_premium_user;
     if (draw < rates.null_favourite_genres) {
       const v = random.next();
       genres = v < 0.7 ? "null" : v < 0.85 ? null : jsonString(GENRES[users.favourites[u][0]]);
@@ -59,11 +78,32 @@ export async function writeUsers(ctx: CatalogWriteContext, sink: LineSink): Prom
       premium = v < 0.7 ? "null" : v < 0.85 ? null : '"yes"';
       ledger.add("users", "null_premium_user");
     }
-    let line = `{"user_id": ${users.id[u]}, "name": ${jsonString(users.name[u])}, "city": ${jsonString(users.city[u])}, "street": ${jsonString(users.street[u])}`;
-    if (genres !== null) line += `, "favourite_genres": ${genres}`;
-    if (premium !== null) line += `, "premium_user": ${premium}`;
-    line += "}";
+    const userLine = (id: string, name: string): string => {
+      let line = `{"user_id": ${id}, "name": ${jsonString(name)}, "city": ${jsonString(users.city[u])}, "street": ${jsonString(users.street[u])}`;
+      if (genres !== null) line += `, "favourite_genres": ${genres}`;
+      if (premium !== null) line += `, "premium_user": ${premium}`;
+      return `${line}}`;
+    };
+    const line = userLine(String(users.id[u]), users.name[u]);
     sink.push(line);
+    if (clean) {
+      maybeInsert(
+        ctx,
+        sink,
+        "users",
+        "bad_user_id",
+        () => userLine(pickVariant(random, ["null", `"u${users.id[u]}"`, `${users.id[u]}.5`]), users.name[u]),
+        seen,
+      );
+      maybeInsert(
+        ctx,
+        sink,
+        "users",
+        "duplicate_id",
+        () => userLine(String(users.id[u]), `${users.name[u]} (2)`),
+        seen,
+      );
+    }
     maybeMalformed(ctx, sink, "users", line, seen);
   }
 }
@@ -132,8 +172,8 @@ export async function writeTracks(ctx: CatalogWriteContext, sink: LineSink): Pro
       if (key !== badField) return `, "${key}": ${token}`;
       return badValue === null ? "" : `, "${key}": ${badValue}`;
     };
-    const line =
-      `{"id": ${jsonString(tracks.id[t])}, "name": ${jsonString(tracks.name[t])}` +
+    const trackLine = (name: string): string =>
+      `{"id": ${jsonString(tracks.id[t])}, "name": ${jsonString(name)}` +
       numeric("popularity", String(tracks.popularity[t])) +
       numeric("duration_ms", String(tracks.durationMs[t])) +
       `, "explicit": ${explicitTokens[tracks.explicit[t]]}, "id_artist": ${artistToken}, "release_date": ${jsonString(tracks.releaseDate[t])}` +
@@ -144,7 +184,11 @@ export async function writeTracks(ctx: CatalogWriteContext, sink: LineSink): Pro
       `, "speechiness": ${pyFloat(tracks.speechiness[t])}, "acousticness": ${pyFloat(tracks.acousticness[t])}, "instrumentalness": ${pyFloat(tracks.instrumentalness[t])}, "liveness": ${pyFloat(tracks.liveness[t])}, "valence": ${pyFloat(tracks.valence[t])}` +
       numeric("tempo", pyFloat(tracks.tempo[t])) +
       "}";
+    const line = trackLine(tracks.name[t]);
     sink.push(line);
+    if (artistToken === jsonString(artists.id[tracks.artist[t]]) && badField === "") {
+      maybeInsert(ctx, sink, "tracks", "duplicate_id", () => trackLine(`${tracks.name[t]} (copy)`), seen);
+    }
     maybeMalformed(ctx, sink, "tracks", line, seen);
     if (sink.pendingChars > 1 << 21) await sink.maybeFlush();
   }
@@ -160,8 +204,32 @@ export async function writeStorage(ctx: CatalogWriteContext, sink: LineSink): Pr
     const storageClass = popularity >= 88 ? "fast" : popularity >= 66 ? "medium" : "slow";
     const factor = storageClass === "fast" ? 4 : storageClass === "medium" ? 2 : 1;
     const cost = tracks.durationMs[t] * 5e-8 * factor * (0.9 + 0.2 * random.next());
-    const line = `{"track_id": ${jsonString(tracks.id[t])}, "storage_class": "${storageClassSpelling(ctx.dialect, storageClass)}", "daily_cost": ${pyFloat(Math.round(cost * 1e8) / 1e8)}}`;
+    const id = jsonString(tracks.id[t]);
+    const classToken = `"${storageClassSpelling(ctx.dialect, storageClass)}"`;
+    const costToken = pyFloat(Math.round(cost * 1e8) / 1e8);
+    let line = `{"track_id": ${id}, "storage_class": ${classToken}, "daily_cost": ${costToken}}`;
+    const bad = random.next() < ctx.rates.bad_storage_field;
+    if (bad) {
+      line = pickVariant(random, [
+        `{"track_id": ${id}, "storage_class": "warm", "daily_cost": ${costToken}}`,
+        `{"track_id": ${id}, "storage_class": ${classToken}, "daily_cost": -${costToken}}`,
+        `{"track_id": ${id}, "storage_class": ${classToken}, "daily_cost": "${costToken}"}`,
+        `{"track_id": ${id}, "storage_class": ${classToken}}`,
+      ]);
+      ctx.ledger.add("track_storage", "bad_storage_field");
+    }
     sink.push(line);
+    if (!bad) {
+      const other = pyFloat(Math.round(cost * 2e8) / 1e8);
+      maybeInsert(
+        ctx,
+        sink,
+        "track_storage",
+        "duplicate_id",
+        () => `{"track_id": ${id}, "storage_class": ${classToken}, "daily_cost": ${other}}`,
+        seen,
+      );
+    }
     maybeMalformed(ctx, sink, "track_storage", line, seen);
     if (sink.pendingChars > 1 << 21) await sink.maybeFlush();
   }

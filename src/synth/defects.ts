@@ -29,6 +29,10 @@ export const INJECTABLE_DEFECTS = [
   "bad_artist_id",
   "unknown_artist",
   "bad_track_field",
+  // kinds the loader counts beyond the shared taxonomy
+  "bad_user_id",
+  "bad_storage_field",
+  "duplicate_id",
 ] as const;
 export type InjectableDefect = (typeof INJECTABLE_DEFECTS)[number];
 
@@ -38,7 +42,8 @@ export type DefectRates = Record<InjectableDefect, number>;
 export const DEFECT_ELIGIBILITY: Record<InjectableDefect, string> = {
   malformed_json: "a broken line inserted after a row, in every file",
   duplicate_row: "a byte-identical copy inserted after a clean sessions row",
-  null_user_id: "sessions rows: user_id null/empty/missing",
+  null_user_id:
+    "sessions rows: user_id null/empty/missing; a tenth of them as whole sessions without any user (not repairable)",
   null_event_type: "sessions rows: event_type null/empty/missing",
   unknown_event_type: "sessions rows: event_type not a known kind",
   null_track_id: "play/skip/like rows: track_id null/empty/missing",
@@ -52,6 +57,9 @@ export const DEFECT_ELIGIBILITY: Record<InjectableDefect, string> = {
   bad_artist_id: "a copy of an artists row with an id that is not a non-empty string, inserted after it",
   unknown_artist: "tracks rows: id_artist not in artists.jsonl",
   bad_track_field: "tracks rows never played: a numeric field missing or of the wrong type",
+  bad_user_id: "a copy of a users row with a user_id that is not an integer, inserted after it",
+  bad_storage_field: "track_storage rows: storage_class unknown or daily_cost missing/negative/not a number",
+  duplicate_id: "a users/artists/tracks/track_storage row repeating an earlier row's id with other content",
 };
 
 export function noDefects(): DefectRates {
@@ -91,7 +99,7 @@ export function defectRates(given: Partial<Record<string, number>> | undefined):
   if (rates.null_favourite_genres + rates.null_premium_user > 1) {
     throw new Error("null_favourite_genres + null_premium_user must not exceed 1 (one defect per users row)");
   }
-  if (rates.null_artist_genres > 1 || rates.unknown_artist + rates.bad_track_field > 1) {
+  if (rates.unknown_artist + rates.bad_track_field > 1) {
     throw new Error("unknown_artist + bad_track_field must not exceed 1 (one defect per tracks row)");
   }
   return rates;
@@ -134,8 +142,12 @@ export function rowDefectCode(kind: SessionRowDefect): number {
   return SESSION_ROW_DEFECTS.indexOf(kind) + 1;
 }
 const C_NULL_USER = rowDefectCode("null_user_id");
+/** Share of null_user_id injections that come as whole sessions without a user (so some are not repairable). */
+export const ANONYMOUS_SESSION_SHARE = 0.1;
 const C_NULL_TRACK = rowDefectCode("null_track_id");
 const C_UNKNOWN_TRACK = rowDefectCode("unknown_track");
+const C_UNKNOWN_USER = rowDefectCode("unknown_user");
+const C_NULL_SESSION = rowDefectCode("null_session_id");
 
 function hasTrack(kind: number): boolean {
   return kind === EventCode.play || kind === EventCode.skip || kind === EventCode.like;
@@ -144,9 +156,10 @@ function hasTrack(kind: number): boolean {
 /**
  * Chooses the row defects of one session (`kinds[i]` = EventCode of row i, in file order) into `codes`.
  * Each row draws at most one kind with the kind's rate; then conflicts are resolved so each injected
- * defect is counted exactly as injected by the loader:
- * - a session holding a null user_id carries no other row defect (the repair reads the other rows' users);
- * - the row before a null track_id is left clean (the repair reads the preceding play).
+ * defect is counted exactly as injected by the loader (resolution only ever cleans rows):
+ * - the row before a null track_id is left clean (the repair reads the preceding play);
+ * - a session holding a null user_id has no unknown user or null session id (they change which user the
+ *   session names) and keeps at least one clean row, unless it is a whole session without any user.
  */
 export function planSessionDefects(
   kinds: Uint8Array,
@@ -155,15 +168,21 @@ export function planSessionDefects(
   rates: DefectRates,
   codes: Uint8Array,
 ): void {
+  // A session-level draw with probability rate × share keeps the per-row rate of null user ids at `rate`.
+  if (rates.null_user_id > 0 && random.next() < rates.null_user_id * ANONYMOUS_SESSION_SHARE) {
+    codes.fill(C_NULL_USER, 0, n);
+    return;
+  }
   let any = false;
   let nullUser = false;
   for (let i = 0; i < n; i++) {
     codes[i] = NO_DEFECT;
     let u = random.next();
     for (let k = 0; k < SESSION_ROW_DEFECTS.length; k++) {
-      const rate = rates[SESSION_ROW_DEFECTS[k]];
-      if (rate === 0) continue;
       const code = k + 1;
+      let rate = rates[SESSION_ROW_DEFECTS[k]];
+      if (rate === 0) continue;
+      if (code === C_NULL_USER) rate *= 1 - ANONYMOUS_SESSION_SHARE;
       if ((code === C_NULL_TRACK || code === C_UNKNOWN_TRACK) && !hasTrack(kinds[i])) continue;
       if (u < rate) {
         codes[i] = code;
@@ -175,11 +194,16 @@ export function planSessionDefects(
     }
   }
   if (!any) return;
-  if (nullUser) {
-    for (let i = 0; i < n; i++) if (codes[i] !== C_NULL_USER) codes[i] = NO_DEFECT;
-    return;
-  }
   for (let i = n - 1; i > 0; i--) if (codes[i] === C_NULL_TRACK) codes[i - 1] = NO_DEFECT;
+  if (!nullUser) return;
+  let clean = 0;
+  for (let i = 0; i < n; i++) {
+    if (codes[i] === C_UNKNOWN_USER || codes[i] === C_NULL_SESSION) codes[i] = NO_DEFECT;
+    if (codes[i] === NO_DEFECT) clean++;
+  }
+  if (clean === 0) {
+    for (let i = 0; i < n; i++) if (codes[i] !== C_NULL_USER) codes[i] = NO_DEFECT;
+  }
 }
 
 /** Repair outcome of the planned defects of one session, by the loader's agreed rules. */
