@@ -1,0 +1,11 @@
+export { type CalibrationSeries, calibrationChart } from "./calibration.ts";
+export { CHART_CONFIG, type ChartSpec, thinCurve } from "./common.ts";
+export { type ConfusionChartOptions, confusionMatrixChart } from "./confusion-matrix.ts";
+export { correlationHeatmapChart } from "./correlation.ts";
+export { type CostChartOptions, costCurveChart } from "./cost-curve.ts";
+export { type FrontierPoint, frontierChart } from "./frontier.ts";
+export { type ImportanceItem, importanceChart } from "./importance.ts";
+export { type IntervalItem, intervalBarChart } from "./interval-bars.ts";
+export { type PrSeries, prChart } from "./precision-recall.ts";
+export { type RocSeries, rocChart } from "./roc.ts";
+export { type TimeSeries, timeSeriesChart } from "./time-series.ts";
