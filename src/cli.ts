@@ -26,6 +26,25 @@ program
     await runIngestCommand(dir, { out: opts.out, json: opts.json });
   });
 
+program
+  .command("generate")
+  .description("Write a synthetic delivery (real schema, latent skip model, truth.jsonl + manifest.json)")
+  .requiredOption("--out <dir>", "folder to create (written to a temp folder, then renamed)")
+  .option("--size <size>", "small | demo | production", "demo")
+  .option("--seed <n>", "random seed (same seed, same bytes)", "42")
+  .option("--dialect <dialect>", "2023L | 2023Z | epoch", "2023L")
+  .option(
+    "--defects <spec>",
+    "kind=rate,... per eligible row (e.g. null_user_id=0.01,duplicate_row=0.005; all=rate)",
+  )
+  .option("--gzip", "write .jsonl.gz files", false)
+  .option("--explicit-bool", "write explicit as true/false instead of 0/1", false)
+  .option("--force", "replace an existing non-empty --out folder", false)
+  .action(async (opts: Record<string, string | boolean | undefined>) => {
+    const { runGenerateCommand } = await import("./synth/generate-command.ts");
+    await runGenerateCommand(opts as unknown as import("./synth/generate-command.ts").GenerateCommandOptions);
+  });
+
 // --- end of commands ---
 
 program.parseAsync(process.argv).catch((error: unknown) => {

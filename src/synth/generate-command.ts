@@ -1,0 +1,100 @@
+// `skipwise generate`: write a synthetic delivery and print what was written.
+import cliProgress from "cli-progress";
+import { parseDefectSpec } from "./defects.ts";
+import { DEFAULT_SEED, generateDelivery } from "./index.ts";
+import { DIALECTS, type Dialect, type GenerateSummary, SIZE_NAMES, type SizeName } from "./types.ts";
+
+export interface GenerateCommandOptions {
+  out: string;
+  size?: string;
+  seed?: string;
+  dialect?: string;
+  defects?: string;
+  gzip?: boolean;
+  explicitBool?: boolean;
+  force?: boolean;
+  /** Where the summary is printed (default process.stdout). */
+  stdout?: NodeJS.WritableStream;
+  /** Progress bar target; shown only when it is a TTY (default process.stderr). */
+  stderr?: NodeJS.WriteStream;
+}
+
+function parseSeed(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_SEED;
+  if (!/^-?\d+$/.test(text.trim())) throw new Error(`--seed must be an integer, got "${text}"`);
+  return Number(text);
+}
+
+export async function runGenerateCommand(options: GenerateCommandOptions): Promise<GenerateSummary> {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const size = options.size ?? "demo";
+  if (!(SIZE_NAMES as readonly string[]).includes(size)) {
+    throw new Error(`--size must be one of ${SIZE_NAMES.join(", ")}, got "${size}"`);
+  }
+  const dialect = options.dialect ?? "2023L";
+  if (!(DIALECTS as readonly string[]).includes(dialect)) {
+    throw new Error(`--dialect must be one of ${DIALECTS.join(", ")}, got "${dialect}"`);
+  }
+  const defects = options.defects ? parseDefectSpec(options.defects) : undefined;
+  const bar = stderr.isTTY
+    ? new cliProgress.SingleBar(
+        {
+          stream: stderr,
+          format: "generate [{bar}] {percentage}% | {value}/{total} sessions",
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  let summary: GenerateSummary;
+  try {
+    let started = false;
+    summary = await generateDelivery({
+      out: options.out,
+      size: size as SizeName,
+      seed: parseSeed(options.seed),
+      dialect: dialect as Dialect,
+      defects,
+      gzip: options.gzip ?? false,
+      explicitBool: options.explicitBool ?? false,
+      force: options.force ?? false,
+      onProgress: bar
+        ? (done, total) => {
+            if (!started) {
+              bar.start(total, 0);
+              started = true;
+            }
+            bar.update(done);
+          }
+        : undefined,
+    });
+  } finally {
+    bar?.stop();
+  }
+  stdout.write(formatSummary(summary));
+  return summary;
+}
+
+export function formatSummary(summary: GenerateSummary): string {
+  const m = summary.manifest;
+  const n = (x: number) => x.toLocaleString("en-US");
+  const lines = [
+    `wrote ${summary.dir} in ${summary.seconds.toFixed(1)} s (seed ${m.seed}, size ${m.size}, dialect ${m.dialect}${m.gzip ? ", gzip" : ""})`,
+    `users ${n(m.counts.users)} · artists ${n(m.counts.artists)} · tracks ${n(m.counts.tracks)} · sessions ${n(m.counts.sessions)} · events ${n(m.counts.events)}`,
+    `events by kind: ${Object.entries(m.counts.eventsByKind)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(", ")}`,
+    `time range ${m.timeRange.from} .. ${m.timeRange.to}`,
+    `plays ${n(m.truth.plays)}, skip share ${(100 * m.truth.skipShare).toFixed(1)} %, mean true P(skip) ${m.truth.meanPSkip.toFixed(3)}, ROC AUC of the true probabilities ${m.truth.rocAuc.toFixed(4)}`,
+  ];
+  const injected = Object.entries(m.injected).filter(([, v]) => v > 0);
+  if (injected.length > 0) {
+    lines.push(`injected defects: ${injected.map(([k, v]) => `${k} ${n(v)}`).join(", ")}`);
+    lines.push(
+      `null_user_id repairable ${n(m.repairable.null_user_id)} / not ${n(m.unrepairable.null_user_id)}; null_track_id repairable ${n(m.repairable.null_track_id)} / not ${n(m.unrepairable.null_track_id)}`,
+    );
+  }
+  lines.push("truth.jsonl holds every play's true P(skip); manifest.json the counts above");
+  return `${lines.join("\n")}\n`;
+}
