@@ -45,6 +45,38 @@ program
     await runGenerateCommand(opts as unknown as import("./synth/generate-command.ts").GenerateCommandOptions);
   });
 
+program
+  .command("serve")
+  .description("Serve predictions over HTTP (reference routes, /v1 API, A/B test, decision log, /metrics)")
+  .option("--bundle <dir>", "model bundle written by `skipwise train` (env SKIPWISE_BUNDLE)")
+  .option("--data <dir>", "delivery the bundle was trained on, for its catalogue (env SKIPWISE_DATA)")
+  .option("--db <file>", "SQLite decision log (env SKIPWISE_DB, default decisions.db)")
+  .option("--host <host>", "listen address (env SKIPWISE_HOST, default 127.0.0.1)")
+  .option("--port <n>", "listen port, 0 = any free port (env SKIPWISE_PORT, default 8000)")
+  .option("--experiment <file>", "A/B experiment config JSON (env SKIPWISE_EXPERIMENT)")
+  .option("--api-key <key>", "key for POST /admin/reload, header x-api-key (env SKIPWISE_API_KEY)")
+  .option("--rate-limit <n>", "requests per client per window, 0 = off (env SKIPWISE_RATE_LIMIT, default 0)")
+  .option("--rate-window-ms <ms>", "rate-limit window (env SKIPWISE_RATE_WINDOW_MS, default 60000)")
+  .option("--body-limit <bytes>", "largest request body (env SKIPWISE_BODY_LIMIT, default 1048576)")
+  .option("--log-level <level>", "pino log level (env SKIPWISE_LOG_LEVEL, default info)")
+  .option("--commit-delay-ms <ms>", "extra wait to gather decision-log batches (env SKIPWISE_COMMIT_DELAY_MS)")
+  .action(async (opts: Record<string, string | undefined>) => {
+    const { runServeCommand } = await import("./serve/commands.ts");
+    await runServeCommand(opts);
+  });
+
+const logCommand = program.command("log").description("Work with the decision log of `skipwise serve`");
+logCommand
+  .command("export")
+  .description("Write the decision log as JSONL (the reference's model_usage_log entries plus outcomes)")
+  .requiredOption("--db <file>", "SQLite decision log")
+  .requiredOption("--out <file>", "output .jsonl file")
+  .option("--include-shadow", "also export shadow-mode decisions", false)
+  .action(async (opts: { db: string; out: string; includeShadow: boolean }) => {
+    const { runLogExportCommand } = await import("./serve/commands.ts");
+    runLogExportCommand(opts);
+  });
+
 // --- end of commands ---
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -1,7 +1,12 @@
 // Scorer over the real pipeline: the bundle's FeatureState (kept learning online from feedback) and its
 // fitted models. One reusable feature row per scorer: the server scores one request at a time.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loadDelivery } from "../data/index.ts";
 import type { Catalog } from "../data/types.ts";
-import { FEATURE_SCHEMA, type FeatureQuery, type FeatureState } from "../features/index.ts";
+import { FEATURE_SCHEMA, type FeatureQuery, FeatureState } from "../features/index.ts";
+import { BundleError, loadBundle } from "../models/bundle.ts";
 import type { Model, ModelExtras } from "../models/types.ts";
 import type { ListenOutcome, Score, ScoreRequest, Scorer } from "./scorer.ts";
 
@@ -101,4 +106,80 @@ export class BundleScorer implements Scorer {
     if (!served) throw new Error(`unknown model "${model}" (bundle has ${this.modelNames.join(", ")})`);
     return served;
   }
+}
+
+/** Short, readable version of a bundle: its creation time plus a hash of its manifest. */
+export function bundleVersionOf(manifestText: string, createdAt: string): string {
+  return `${createdAt.replace(/\.\d+Z$/, "Z")}-${createHash("sha256").update(manifestText).digest("hex").slice(0, 8)}`;
+}
+
+/**
+ * Builds a scorer from a bundle directory and the catalogue its feature state was taken on. Refuses (throws
+ * with the bundle and the reason) a wrong format or feature schema, a missing file, a model that cannot be
+ * restored, or a feature-state snapshot of another catalogue.
+ */
+export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
+  const bundle = loadBundle(dir, { expectedSchema: FEATURE_SCHEMA });
+  const { manifest } = bundle;
+  let state: FeatureState;
+  try {
+    state = FeatureState.restore(catalog, bundle.featureState);
+  } catch (error) {
+    throw new BundleError(`bundle ${dir}: ${(error as Error).message}`);
+  }
+  const models: ServedModel[] = Object.entries(bundle.models).map(([name, model]) => ({
+    name,
+    model,
+    threshold: name === manifest.defaultModel ? manifest.threshold : (manifest.thresholds[name] ?? 0.5),
+  }));
+  const manifestText = readFileSync(join(dir, "manifest.json"), "utf8");
+  return new BundleScorer({
+    version: bundleVersionOf(manifestText, manifest.createdAt),
+    catalog,
+    state,
+    models,
+    defaultModel: manifest.defaultModel,
+  });
+}
+
+/** Where a bundle's catalogue comes from when the server is not told: a delivery path the bundle records. */
+export function recordedDelivery(dir: string): string | undefined {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
+      metrics?: Record<string, unknown>;
+    };
+    for (const key of ["delivery", "data", "dataDir"]) {
+      const value = manifest.metrics?.[key];
+      if (typeof value === "string" && value.length > 0) return resolve(dir, value);
+    }
+  } catch {
+    // An unreadable manifest is reported by loadBundle with the right message.
+  }
+  return undefined;
+}
+
+/**
+ * The loader `skipwise serve` uses for start-up and reloads: the catalogue is read from the delivery
+ * (`data`, else the one the bundle records) once and reused while the delivery stays the same.
+ */
+export function bundleLoader(options: { data?: string; onCatalog?: (dir: string) => void } = {}) {
+  const catalogs = new Map<string, Promise<Catalog>>();
+  return async (dir: string): Promise<BundleScorer> => {
+    const data = options.data ?? recordedDelivery(dir);
+    if (!data) {
+      throw new BundleError(
+        `bundle ${dir}: the bundle does not record its delivery; pass the delivery it was trained on with --data <dir>`,
+      );
+    }
+    const key = resolve(data);
+    let catalog = catalogs.get(key);
+    if (!catalog) {
+      options.onCatalog?.(key);
+      const loading = loadDelivery(key).then((delivery) => delivery.catalog);
+      loading.catch(() => catalogs.delete(key));
+      catalogs.set(key, loading);
+      catalog = loading;
+    }
+    return scorerFromBundle(dir, await catalog);
+  };
 }

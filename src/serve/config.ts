@@ -3,6 +3,8 @@
 
 export interface ServeConfig {
   bundle: string;
+  /** Delivery the bundle was trained on (its catalogue); default: the path the bundle records. */
+  data?: string;
   db: string;
   host: string;
   port: number;
@@ -32,6 +34,7 @@ interface Setting {
 
 const SETTINGS: Setting[] = [
   { key: "bundle", flag: "--bundle", env: "SKIPWISE_BUNDLE", kind: "string" },
+  { key: "data", flag: "--data", env: "SKIPWISE_DATA", kind: "string" },
   { key: "db", flag: "--db", env: "SKIPWISE_DB", kind: "string", default: "decisions.db" },
   { key: "host", flag: "--host", env: "SKIPWISE_HOST", kind: "string", default: "127.0.0.1" },
   { key: "port", flag: "--port", env: "SKIPWISE_PORT", kind: "int", default: 8000, min: 0, max: 65535 },
