@@ -168,6 +168,37 @@ function userAccuracies(rows: readonly DecisionRecord[]): UserAccuracy {
   return out;
 }
 
+/**
+ * Accuracy as a ratio of per-user sums with its delta-method variance Σ_u (X_u − R·N_u)² / (Σ N_u)²
+ * (X_u correct decisions, N_u decisions of user u): the user-clustered sandwich variance, which stays
+ * honest when one user's decisions are correlated (the decision-level z-test assumes independence).
+ */
+export function clusteredRatio(rows: readonly DecisionRecord[]): {
+  ratio: number;
+  variance: number;
+  clusters: number;
+} {
+  const perUser = new Map<number, [number, number]>();
+  for (const r of rows) {
+    if (!hasOutcome(r)) continue;
+    const u = perUser.get(r.userId) ?? [0, 0];
+    if (r.decision === r.outcome) u[0]++;
+    u[1]++;
+    perUser.set(r.userId, u);
+  }
+  let correct = 0;
+  let total = 0;
+  for (const [x, n] of perUser.values()) {
+    correct += x;
+    total += n;
+  }
+  if (total === 0) return { ratio: Number.NaN, variance: Number.NaN, clusters: 0 };
+  const ratio = correct / total;
+  let squares = 0;
+  for (const [x, n] of perUser.values()) squares += (x - ratio * n) ** 2;
+  return { ratio, variance: squares / (total * total), clusters: perUser.size };
+}
+
 function meanDifference(
   a: { mean: number; variance: number; n: number },
   b: { mean: number; variance: number; n: number },
@@ -178,6 +209,19 @@ function meanDifference(
   const z = criticalValue(confidence);
   const pValue = se > 0 ? Math.min(1, 2 * normalSurvival(Math.abs(difference / se))) : Number.NaN;
   return { difference, lower: difference - z * se, upper: difference + z * se, pValue };
+}
+
+function ratioDifference(
+  a: ReturnType<typeof clusteredRatio> | undefined,
+  b: ReturnType<typeof clusteredRatio> | undefined,
+  confidence: number,
+): { difference: number; lower: number; upper: number; pValue: number } {
+  if (!a || !b) return { difference: Number.NaN, lower: Number.NaN, upper: Number.NaN, pValue: Number.NaN };
+  return meanDifference(
+    { mean: a.ratio, variance: a.variance, n: 1 },
+    { mean: b.ratio, variance: b.variance, n: 1 },
+    confidence,
+  );
 }
 
 function timelineOf(
@@ -297,6 +341,7 @@ export function analyzeExperiment(
     raw: ReturnType<typeof summarise>;
     adjusted: ReturnType<typeof summarise>;
   };
+  const clustered = new Map(variants.map((v) => [v, clusteredRatio(byVariant.get(v) ?? [])]));
   const comparisons: VariantComparison[] = summaries
     .filter((s) => s.variant !== control)
     .map((s) => {
@@ -311,6 +356,7 @@ export function analyzeExperiment(
           controlSummary.decisionsWithOutcome,
           confidence,
         ),
+        accuracyClustered: ratioDifference(clustered.get(s.variant), clustered.get(control), confidence),
         cupedAccuracy: meanDifference(stats.adjusted, controlCuped.adjusted, confidence),
         userAccuracy: meanDifference(stats.raw, controlCuped.raw, confidence),
       };

@@ -69,12 +69,17 @@ function verdictOf(a: ExperimentAnalysis): Verdict {
       details: [...details, ...a.warnings],
     };
   }
+  const fragile = significant.filter((c) => c.accuracyClustered.lower <= 0 && c.accuracyClustered.upper >= 0);
+  const caveats = fragile.map(
+    (c) =>
+      `${c.variant}: the difference is not significant once decisions are clustered by user (few users, correlated decisions)`,
+  );
   const best = significant.reduce((x, y) => (y.accuracy.difference > x.accuracy.difference ? y : x));
   const direction = best.accuracy.difference > 0 ? "beats" : "is worse than";
   return {
-    status: best.accuracy.difference > 0 ? "pass" : "warn",
+    status: best.accuracy.difference > 0 && caveats.length === 0 ? "pass" : "warn",
     headline: `${best.variant} ${direction} ${a.control} on accuracy by ${signed(best.accuracy.difference)} (${level} CI excludes 0)`,
-    details: [...details, ...a.warnings],
+    details: [...caveats, ...details, ...a.warnings],
   };
 }
 
@@ -147,6 +152,8 @@ function sectionsOf(
     `[${signed(c.accuracy.wald.lower)}, ${signed(c.accuracy.wald.upper)}]`,
     c.accuracy.z,
     pValueText(c.accuracy.pValue),
+    `[${signed(c.accuracyClustered.lower)}, ${signed(c.accuracyClustered.upper)}]`,
+    pValueText(c.accuracyClustered.pValue),
     `${signed(c.userAccuracy.difference)} [${signed(c.userAccuracy.lower)}, ${signed(c.userAccuracy.upper)}]`,
     `${signed(c.cupedAccuracy.difference)} [${signed(c.cupedAccuracy.lower)}, ${signed(c.cupedAccuracy.upper)}]`,
     pValueText(c.cupedAccuracy.pValue),
@@ -222,8 +229,10 @@ function sectionsOf(
       title: "Difference from the control",
       intro:
         "Accuracy difference with Newcombe's hybrid score interval (method 10) and the Wald interval; " +
-        "p-value from the pooled two-proportion z-test. Per-user columns compare mean per-user accuracy " +
-        "(Welch standard error), raw and CUPED-adjusted.",
+        "p-value from the pooled two-proportion z-test; these treat decisions as independent. The clustered " +
+        "interval uses the delta-method (user-clustered) variance of the same difference, which holds when one " +
+        "user's decisions are correlated. Per-user columns compare mean per-user accuracy (Welch standard " +
+        "error), raw and CUPED-adjusted.",
       blocks:
         comparisonRows.length > 0
           ? [
@@ -237,6 +246,8 @@ function sectionsOf(
                     `Wald ${level}`,
                     "z",
                     "p",
+                    `Clustered by user ${level}`,
+                    "p (clustered)",
                     "Δ per-user (raw)",
                     "Δ per-user (CUPED)",
                     "p (CUPED)",

@@ -102,6 +102,8 @@ export interface VariantComparison {
   control: string;
   /** Decision-level accuracy difference (variant − control) with intervals and the pooled z-test. */
   accuracy: ProportionDifference;
+  /** Same accuracy difference with the user-clustered (delta-method) variance: decisions of one user are not independent. */
+  accuracyClustered: { difference: number; lower: number; upper: number; pValue: number };
   /** Difference of CUPED-adjusted mean per-user accuracy, normal interval, Welch standard error. */
   cupedAccuracy: { difference: number; lower: number; upper: number; pValue: number };
   /** Same comparison on raw per-user accuracy, to show what CUPED gained. */

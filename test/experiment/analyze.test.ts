@@ -86,6 +86,14 @@ describe("analyzeExperiment", () => {
     expect(c.accuracy.pValue).toBeCloseTo(0.4567504024231691, 12);
   });
 
+  it("gives the user-clustered accuracy interval (statsmodels OLS, cluster-robust by user, no small-sample correction)", () => {
+    const c = analysis.comparisons[0].accuracyClustered;
+    expect(c.difference).toBeCloseTo(0.11111111111111094, 14);
+    expect(c.lower).toBeCloseTo(-0.031014589864845205, 12);
+    expect(c.upper).toBeCloseTo(0.25323681208706705, 12);
+    expect(c.pValue).toBeCloseTo(0.12545785464424347, 12);
+  });
+
   it("applies CUPED with θ pooled over all users (numpy)", () => {
     expect(analysis.cupedTheta).toBeCloseTo(-0.2940552016985137, 13);
     expect(control.cuped.raw.mean).toBeCloseTo(0.7033333333333334, 14);

@@ -59,6 +59,42 @@ describe("abtestReport", () => {
     expect(parsed.comparisons[0].accuracy.pValue).toBeCloseTo(analysis.comparisons[0].accuracy.pValue, 15);
   });
 
+  it("warns when the difference does not survive clustering by user", async () => {
+    const userAccuracy: [string, number, number][] = [
+      ["control", 1, 0.4],
+      ["control", 2, 0.6],
+      ["control", 3, 0.95],
+      ["treatment", 4, 0.5],
+      ["treatment", 5, 0.7],
+      ["treatment", 6, 1],
+    ];
+    const rows: DecisionRecord[] = [];
+    for (const [variant, userId, accuracy] of userAccuracy) {
+      for (let i = 0; i < 400; i++) {
+        const right = i < accuracy * 400;
+        rows.push({
+          decisionId: `${userId}-${i}`,
+          ts: i,
+          experiment: "e",
+          variant,
+          model: "m",
+          userId,
+          trackId: "t",
+          probSkip: 0.5,
+          decision: right ? "PLAY" : "SKIP",
+          outcome: "PLAY",
+        });
+      }
+    }
+    const analysis = analyzeExperiment(rows);
+    const c = analysis.comparisons[0];
+    expect(c.accuracy.newcombe.lower).toBeGreaterThan(0);
+    expect(c.accuracyClustered.lower).toBeLessThan(0);
+    const { html } = await abtestReport(analysis);
+    expect(html).toContain("verdict-warn");
+    expect(html).toContain("not significant once decisions are clustered by user");
+  });
+
   it("fails the verdict on a sample-ratio mismatch", async () => {
     const all = records(0.7, 0.7, 400);
     const lopsided = all.filter((r) => r.variant === "control" || r.userId % 10 === 1);
