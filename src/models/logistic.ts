@@ -47,7 +47,11 @@ function softplus(m: number): number {
 export class LogisticRegression implements SkipModel {
   readonly kind = "logistic";
   readonly params: LogisticRegressionParams;
-  private scaler: Standardizer = { mean: new Float64Array(0), invScale: new Float64Array(0) };
+  private scaler: Standardizer = {
+    mean: new Float64Array(0),
+    shift: new Float64Array(0),
+    invScale: new Float64Array(0),
+  };
   /** Coefficients on the standardised scale. */
   private weights = new Float64Array(0);
   private bias = 0;
@@ -203,7 +207,7 @@ export class LogisticRegression implements SkipModel {
     let intercept = this.bias;
     for (let j = 0; j < weights.length; j++) {
       weights[j] = this.weights[j] * this.scaler.invScale[j];
-      intercept -= weights[j] * this.scaler.mean[j];
+      intercept -= weights[j] * this.scaler.shift[j];
     }
     return { weights, intercept };
   }

@@ -2,12 +2,16 @@ import type { Matrix } from "./types.ts";
 
 /**
  * Column standardisation with mean imputation, owned by the linear models so that callers hand them
- * the raw feature matrix: z = (x − mean) / std, and a missing value (NaN) becomes 0 = the training mean.
- * Constant columns keep scale 1.
+ * the raw feature matrix: z = (x − mean) / std, and a missing value (NaN) becomes the training mean (z = 0).
+ * Constant columns keep scale 1. Disabled, columns are used as they are (only NaN → mean), so the
+ * intercept is regularised exactly as in liblinear.
  */
 export interface Standardizer {
+  /** Training mean per column: the value a NaN is replaced with. */
   mean: Float64Array;
-  /** 1 / std per column. */
+  /** Subtracted before scaling: the mean when standardising, 0 when not. */
+  shift: Float64Array;
+  /** 1 / std per column (1 when not standardising). */
   invScale: Float64Array;
 }
 
@@ -27,7 +31,7 @@ export function fitStandardizer(X: Matrix, enabled: boolean): Standardizer {
     }
   }
   for (let j = 0; j < cols; j++) mean[j] = count[j] > 0 ? mean[j] / count[j] : 0;
-  if (!enabled) return { mean, invScale };
+  if (!enabled) return { mean, shift: new Float64Array(cols), invScale };
   const sq = new Float64Array(cols);
   for (let i = 0; i < rows; i++) {
     const base = i * cols;
@@ -43,25 +47,25 @@ export function fitStandardizer(X: Matrix, enabled: boolean): Standardizer {
     const sd = count[j] > 0 ? Math.sqrt(sq[j] / count[j]) : 0;
     invScale[j] = sd > 1e-12 ? 1 / sd : 1;
   }
-  return { mean, invScale };
+  return { mean, shift: Float64Array.from(mean), invScale };
 }
 
 /** Standardised, imputed copy of X (row-major Float32Array, same shape). */
 export function standardizedCopy(X: Matrix, s: Standardizer): Float32Array {
   const { rows, cols, data } = X;
   const z = new Float32Array(rows * cols);
-  const { mean, invScale } = s;
+  const { mean, shift, invScale } = s;
   for (let i = 0; i < rows; i++) {
     const base = i * cols;
     for (let j = 0; j < cols; j++) {
       const x = data[base + j];
-      z[base + j] = !Number.isNaN(x) ? (x - mean[j]) * invScale[j] : 0;
+      z[base + j] = ((Number.isNaN(x) ? mean[j] : x) - shift[j]) * invScale[j];
     }
   }
   return z;
 }
 
-/** b + Σ w_j z_j for one raw row, standardising on the fly (NaN → mean → contributes 0). */
+/** b + Σ w_j z_j for one raw row, standardising on the fly (NaN → training mean). */
 export function linearMargin(
   row: ArrayLike<number>,
   offset: number,
@@ -69,20 +73,24 @@ export function linearMargin(
   weights: Float64Array,
   bias: number,
 ): number {
-  const { mean, invScale } = s;
+  const { mean, shift, invScale } = s;
   let m = bias;
   for (let j = 0; j < weights.length; j++) {
     const x = row[offset + j];
-    if (!Number.isNaN(x)) m += weights[j] * (x - mean[j]) * invScale[j];
+    m += weights[j] * ((Number.isNaN(x) ? mean[j] : x) - shift[j]) * invScale[j];
   }
   return m;
 }
 
-export function standardizerToJSON(s: Standardizer): { mean: number[]; invScale: number[] } {
-  return { mean: Array.from(s.mean), invScale: Array.from(s.invScale) };
+export function standardizerToJSON(s: Standardizer): { mean: number[]; shift: number[]; invScale: number[] } {
+  return { mean: Array.from(s.mean), shift: Array.from(s.shift), invScale: Array.from(s.invScale) };
 }
 
 export function standardizerFromJSON(json: unknown): Standardizer {
-  const o = json as { mean: number[]; invScale: number[] };
-  return { mean: Float64Array.from(o.mean), invScale: Float64Array.from(o.invScale) };
+  const o = json as { mean: number[]; shift: number[]; invScale: number[] };
+  return {
+    mean: Float64Array.from(o.mean),
+    shift: Float64Array.from(o.shift),
+    invScale: Float64Array.from(o.invScale),
+  };
 }

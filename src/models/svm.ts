@@ -46,7 +46,11 @@ const DEFAULTS: LinearSVMParams = {
 export class LinearSVM implements SkipModel {
   readonly kind = "linear-svm";
   readonly params: LinearSVMParams;
-  private scaler: Standardizer = { mean: new Float64Array(0), invScale: new Float64Array(0) };
+  private scaler: Standardizer = {
+    mean: new Float64Array(0),
+    shift: new Float64Array(0),
+    invScale: new Float64Array(0),
+  };
   private weights = new Float64Array(0);
   private bias = 0;
   private platt: PlattParams = { A: -1, B: 0 };
