@@ -35,7 +35,8 @@ export function writeContent(
     return;
   }
   const from = track * TRACK_STATIC_COUNT;
-  out.set(index.trackStatic.subarray(from, from + TRACK_STATIC_COUNT), base + COL.popularity);
+  const to = base + COL.popularity;
+  for (let k = 0; k < TRACK_STATIC_COUNT; k++) out[to + k] = index.trackStatic[from + k];
 
   const artist = index.trackArtist[track];
   const gFrom = index.artistGenreStart[artist];

@@ -4,7 +4,11 @@ import type { CatalogIndex } from "./catalog-index.ts";
 import { PairIndex } from "./pair-index.ts";
 import { COL } from "./schema.ts";
 import { smoothedRate } from "./smoothing.ts";
-import { Tally } from "./tally.ts";
+import { Tally, type TallyKind } from "./tally.ts";
+
+export const COUNTS_ONLY: TallyKind = { likes: false, heard: false };
+export const COUNTS_AND_LIKES: TallyKind = { likes: true, heard: false };
+
 import type { FeatureOptions } from "./types.ts";
 
 const MS_PER_HOUR = 3_600_000;
@@ -36,11 +40,11 @@ export class HistoryFamily {
     this.artists = new Tally(index.artistCount);
     this.artists.ensureSize(index.artistCount);
     this.userArtist = new PairIndex();
-    this.userArtistTally = new Tally();
+    this.userArtistTally = new Tally(16, COUNTS_ONLY);
     this.userGenre = new PairIndex();
-    this.userGenreTally = new Tally();
+    this.userGenreTally = new Tally(16, COUNTS_ONLY);
     this.userTrack = new PairIndex();
-    this.userTrackTally = new Tally();
+    this.userTrackTally = new Tally(16, COUNTS_AND_LIKES);
   }
 
   /** Makes user slots [0, size) addressable. */

@@ -4,13 +4,13 @@
 import type { Catalog } from "../data/types.ts";
 import { CatalogIndex } from "./catalog-index.ts";
 import { writeContent } from "./content.ts";
-import { HistoryFamily } from "./history.ts";
+import { COUNTS_AND_LIKES, COUNTS_ONLY, HistoryFamily } from "./history.ts";
 import { PairIndex } from "./pair-index.ts";
 import { FEATURE_COUNT, FEATURE_SCHEMA } from "./schema.ts";
 import { SessionFamily } from "./session.ts";
 import { heardFraction } from "./smoothing.ts";
 import { decodeSnapshot, encodeSnapshot, type NamedArray } from "./snapshot.ts";
-import { Tally, type TallyColumns } from "./tally.ts";
+import { FULL_TALLY, Tally, type TallyColumns, type TallyKind } from "./tally.ts";
 import { writeTime } from "./time.ts";
 import {
   type ColdStart,
@@ -168,13 +168,13 @@ export class FeatureState {
     for (const id of userIds) if (!state.userSlots.has(id)) state.internUser(id);
     const h = state.history;
     h.userLastMs.set(get<Float64Array>("userLastMs"));
-    h.global = Tally.fromColumns(tallyColumns(get, "global."), 1);
-    h.users = Tally.fromColumns(tallyColumns(get, "users."), h.userLastMs.length);
-    h.tracks = Tally.fromColumns(tallyColumns(get, "tracks."));
-    h.artists = Tally.fromColumns(tallyColumns(get, "artists."));
-    [h.userArtist, h.userArtistTally] = restorePairs(get, "userArtist");
-    [h.userGenre, h.userGenreTally] = restorePairs(get, "userGenre");
-    [h.userTrack, h.userTrackTally] = restorePairs(get, "userTrack");
+    h.global = Tally.fromColumns(tallyColumns(arrays, "global."), FULL_TALLY, 1);
+    h.users = Tally.fromColumns(tallyColumns(arrays, "users."), FULL_TALLY, h.userLastMs.length);
+    h.tracks = Tally.fromColumns(tallyColumns(arrays, "tracks."), FULL_TALLY);
+    h.artists = Tally.fromColumns(tallyColumns(arrays, "artists."), FULL_TALLY);
+    [h.userArtist, h.userArtistTally] = restorePairs(arrays, "userArtist", COUNTS_ONLY);
+    [h.userGenre, h.userGenreTally] = restorePairs(arrays, "userGenre", COUNTS_ONLY);
+    [h.userTrack, h.userTrackTally] = restorePairs(arrays, "userTrack", COUNTS_AND_LIKES);
     state.sessions = SessionFamily.fromColumns({
       sessionIds: get<Int32Array>("sessions.sessionIds"),
       startMs: get<Float64Array>("sessions.startMs"),
@@ -206,8 +206,10 @@ export class FeatureState {
   }
 }
 
-function prefixed(prefix: string, columns: Record<string, NamedArray>): Record<string, NamedArray> {
-  return Object.fromEntries(Object.entries(columns).map(([name, array]) => [prefix + name, array]));
+function prefixed(prefix: string, columns: object): Record<string, NamedArray> {
+  return Object.fromEntries(
+    Object.entries(columns).map(([name, array]) => [prefix + name, array as NamedArray]),
+  );
 }
 
 function pairColumns(name: string, index: PairIndex, tally: Tally): Record<string, NamedArray> {
@@ -218,17 +220,22 @@ function pairColumns(name: string, index: PairIndex, tally: Tally): Record<strin
   };
 }
 
-function tallyColumns(get: <T extends NamedArray>(name: string) => T, prefix: string): TallyColumns {
+function tallyColumns(arrays: Map<string, NamedArray>, prefix: string): TallyColumns {
+  const listens = arrays.get(`${prefix}listens`) as Uint32Array | undefined;
+  const skips = arrays.get(`${prefix}skips`) as Uint32Array | undefined;
+  if (!listens || !skips) throw new Error(`feature-state snapshot lacks the "${prefix}" counts`);
   return {
-    listens: get<Uint32Array>(`${prefix}listens`),
-    skips: get<Uint32Array>(`${prefix}skips`),
-    likes: get<Uint32Array>(`${prefix}likes`),
-    heardCount: get<Uint32Array>(`${prefix}heardCount`),
-    heardSum: get<Float64Array>(`${prefix}heardSum`),
+    listens,
+    skips,
+    likes: arrays.get(`${prefix}likes`) as Uint32Array | undefined,
+    heardCount: arrays.get(`${prefix}heardCount`) as Uint32Array | undefined,
+    heardSum: arrays.get(`${prefix}heardSum`) as Float64Array | undefined,
   };
 }
 
-function restorePairs(get: <T extends NamedArray>(name: string) => T, name: string): [PairIndex, Tally] {
-  const index = PairIndex.fromPairs(get<Int32Array>(`${name}.first`), get<Int32Array>(`${name}.second`));
-  return [index, Tally.fromColumns(tallyColumns(get, `${name}.`))];
+function restorePairs(arrays: Map<string, NamedArray>, name: string, kind: TallyKind): [PairIndex, Tally] {
+  const first = arrays.get(`${name}.first`) as Int32Array | undefined;
+  const second = arrays.get(`${name}.second`) as Int32Array | undefined;
+  if (!first || !second) throw new Error(`feature-state snapshot lacks the "${name}" pairs`);
+  return [PairIndex.fromPairs(first, second), Tally.fromColumns(tallyColumns(arrays, `${name}.`), kind)];
 }

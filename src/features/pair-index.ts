@@ -1,13 +1,15 @@
 // (a, b) → dense slot for pairs of non-negative int32 ids (user × track, user × genre, ...): an
 // open-addressing hash table in typed arrays, far smaller than a Map with millions of keys.
+// Each bucket holds [a, b, slot + 1, unused] side by side so a probe touches one cache line.
+
+const EMPTY = 0;
 
 export class PairIndex {
   size = 0;
-  /** Pair of each slot, in creation order. */
+  /** Pair of each slot, in creation order (what a snapshot stores). */
   first: Int32Array;
   second: Int32Array;
-  /** Slot + 1 per hash bucket, 0 = empty. */
-  private buckets: Int32Array;
+  private table: Int32Array;
   private mask: number;
 
   constructor(capacity = 16) {
@@ -16,30 +18,32 @@ export class PairIndex {
     this.second = new Int32Array(c);
     let buckets = 16;
     while (buckets < c * 2) buckets *= 2;
-    this.buckets = new Int32Array(buckets);
+    this.table = new Int32Array(buckets * 4);
     this.mask = buckets - 1;
   }
 
   /** Slot of (a, b), or -1 when the pair was never interned. */
   find(a: number, b: number): number {
+    const table = this.table;
     let h = hashPair(a, b) & this.mask;
     for (;;) {
-      const entry = this.buckets[h];
-      if (entry === 0) return -1;
-      const slot = entry - 1;
-      if (this.first[slot] === a && this.second[slot] === b) return slot;
+      const at = h << 2;
+      const entry = table[at + 2];
+      if (entry === EMPTY) return -1;
+      if (table[at] === a && table[at + 1] === b) return entry - 1;
       h = (h + 1) & this.mask;
     }
   }
 
   /** Slot of (a, b), created (as `size`) when new. */
   intern(a: number, b: number): number {
+    const table = this.table;
     let h = hashPair(a, b) & this.mask;
     for (;;) {
-      const entry = this.buckets[h];
-      if (entry === 0) break;
-      const slot = entry - 1;
-      if (this.first[slot] === a && this.second[slot] === b) return slot;
+      const at = h << 2;
+      const entry = table[at + 2];
+      if (entry === EMPTY) break;
+      if (table[at] === a && table[at + 1] === b) return entry - 1;
       h = (h + 1) & this.mask;
     }
     const slot = this.size++;
@@ -54,19 +58,31 @@ export class PairIndex {
     }
     this.first[slot] = a;
     this.second[slot] = b;
-    if (this.size * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
-    else this.buckets[h] = slot + 1;
+    if (this.size * 2 > this.mask + 1) this.rehash((this.mask + 1) * 2);
+    else {
+      const at = h << 2;
+      table[at] = a;
+      table[at + 1] = b;
+      table[at + 2] = slot + 1;
+    }
     return slot;
   }
 
   private rehash(buckets: number): void {
-    this.buckets = new Int32Array(buckets);
-    this.mask = buckets - 1;
+    const table = new Int32Array(buckets * 4);
+    const mask = buckets - 1;
     for (let slot = 0; slot < this.size; slot++) {
-      let h = hashPair(this.first[slot], this.second[slot]) & this.mask;
-      while (this.buckets[h] !== 0) h = (h + 1) & this.mask;
-      this.buckets[h] = slot + 1;
+      const a = this.first[slot];
+      const b = this.second[slot];
+      let h = hashPair(a, b) & mask;
+      while (table[(h << 2) + 2] !== EMPTY) h = (h + 1) & mask;
+      const at = h << 2;
+      table[at] = a;
+      table[at + 1] = b;
+      table[at + 2] = slot + 1;
     }
+    this.table = table;
+    this.mask = mask;
   }
 
   /** Rebuilds an index whose slots are exactly the given pairs, in order. */
