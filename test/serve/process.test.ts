@@ -1,0 +1,173 @@
+// `skipwise serve` as a real child process: kill -9 under load loses no answered decision, SIGHUP
+// reloads the bundle, SIGTERM drains and closes the log.
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getText, postJson, tempDir } from "./helpers.ts";
+import { trainRealBundle } from "./real-bundle.ts";
+
+const BIN = resolve(import.meta.dirname, "../../bin/skipwise.js");
+
+interface Child {
+  process: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function spawnServe(args: string[]): Promise<Child> {
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--log-level", "warn", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.once("exit", (code, signal) => done({ code, signal })),
+  );
+  return new Promise((resolveChild, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolveChild({ process: child, url: match[1], output: () => output, exited });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    exited.then(({ code }) =>
+      reject(new Error(`skipwise serve exited (${code}) before listening:\n${output}`)),
+    );
+  });
+}
+
+const TRACKS = [
+  "7hXy7Oc0XfODlcR8ESR9up",
+  "2PmGtDUyJIpYBEtI1hQIVp",
+  "5atzraDZf6C8dEIFBHw3E2",
+  "31PzY79H10HCgJs533Xq6B",
+];
+
+/** Concurrent clients posting decisions until stopped; returns the decision ids whose answer arrived. */
+async function load(
+  url: string,
+  clients: number,
+  shouldStop: () => boolean,
+): Promise<{ ids: string[]; failures: number }> {
+  const ids: string[] = [];
+  let failures = 0;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (!shouldStop()) {
+        const i = n++;
+        const route = i % 2 === 0 ? "/abtest" : "/v1/predict";
+        try {
+          const r = await postJson(`${url}${route}`, {
+            user_id: 101 + (i % 50),
+            track_id: TRACKS[i % TRACKS.length],
+          });
+          if (r.status === 200) ids.push(r.body.decision_id);
+          else failures++;
+        } catch {
+          failures++;
+          if (shouldStop()) break;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      }
+    }),
+  );
+  return { ids, failures };
+}
+
+describe("skipwise serve as a process", () => {
+  let dir: string;
+  let bundle: string;
+
+  beforeAll(async () => {
+    dir = tempDir("process");
+    bundle = join(dir, "bundle");
+    await trainRealBundle(bundle, { trees: 10 });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("kill -9 under concurrent load loses no decision whose answer was received", async () => {
+    const db = join(dir, "crash.db");
+    // A 5 ms group-commit window: were answers sent before their commit, a kill would lose answered decisions.
+    const server = await spawnServe(["--bundle", bundle, "--db", db, "--commit-delay-ms", "5"]);
+    let killed = false;
+    const running = load(server.url, 16, () => killed);
+    // Let the load run, then kill the server mid-flight.
+    await new Promise((r) => setTimeout(r, 1500));
+    server.process.kill("SIGKILL");
+    killed = true;
+    const { signal } = await server.exited;
+    expect(signal).toBe("SIGKILL");
+    const { ids } = await running;
+    expect(ids.length).toBeGreaterThan(200);
+
+    const check = new Database(db, { readonly: true });
+    expect(check.pragma("integrity_check", { simple: true })).toBe("ok");
+    const has = check.prepare("SELECT 1 FROM decisions WHERE id = ?");
+    const lost = ids.filter((id) => has.get(id) === undefined);
+    expect(lost).toEqual([]);
+    const total = (check.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n;
+    expect(total).toBeGreaterThanOrEqual(ids.length);
+    check.close();
+
+    // Restart on the same log: it opens, serves and keeps appending.
+    const again = await spawnServe(["--bundle", bundle, "--db", db]);
+    const r = await postJson(`${again.url}/abtest`, { user_id: 101, track_id: TRACKS[0] });
+    expect(r.status).toBe(200);
+    again.process.kill("SIGTERM");
+    expect((await again.exited).code).toBe(0);
+    const after = new Database(db, { readonly: true });
+    expect(after.pragma("integrity_check", { simple: true })).toBe("ok");
+    expect((after.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n).toBe(total + 1);
+    after.close();
+  });
+
+  it("SIGTERM drains in-flight requests, closes the log and exits 0", async () => {
+    const db = join(dir, "term.db");
+    const server = await spawnServe(["--bundle", bundle, "--db", db]);
+    let stop = false;
+    const running = load(server.url, 8, () => stop);
+    await new Promise((r) => setTimeout(r, 500));
+    server.process.kill("SIGTERM");
+    const { code } = await server.exited;
+    stop = true;
+    const { ids } = await running;
+    expect(code).toBe(0);
+    expect(server.output()).toContain("stopped, decision log closed");
+    const check = new Database(db, { readonly: true });
+    const has = check.prepare("SELECT 1 FROM decisions WHERE id = ?");
+    expect(ids.filter((id) => has.get(id) === undefined)).toEqual([]);
+    check.close();
+  });
+
+  it("SIGHUP reloads the bundle directory, and keeps serving when the new bundle is refused", async () => {
+    const live = join(dir, "live-bundle");
+    await trainRealBundle(live, { trees: 6 });
+    const server = await spawnServe(["--bundle", live, "--db", join(dir, "hup.db")]);
+    try {
+      const version = async () => JSON.parse((await getText(`${server.url}/ready`)).text).bundle_version;
+      const before = await version();
+      await trainRealBundle(live, { trees: 4, threshold: 0.3 });
+      server.process.kill("SIGHUP");
+      let now = before;
+      for (let i = 0; i < 100 && now === before; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        now = await version();
+      }
+      expect(now).not.toBe(before);
+      rmSync(join(live, "models"), { recursive: true });
+      server.process.kill("SIGHUP");
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await version()).toBe(now);
+      const r = await postJson(`${server.url}/recommend`, { user_id: 101, track_id: TRACKS[0] });
+      expect(r.status).toBe(200);
+      expect(server.output()).toMatch(/refused, still serving/);
+    } finally {
+      server.process.kill("SIGTERM");
+      await server.exited;
+    }
+  });
+});
