@@ -11,13 +11,12 @@ import {
 } from "./plans.ts";
 import {
   accountPlan,
-  costOf,
   DEFAULT_BITRATE_BYTES_PER_SECOND,
   DEFAULT_COSTS,
-  oracleSavingsShare,
   policyResult,
   validateListens,
 } from "./prefetch.ts";
+import { sweepModel } from "./sweep.ts";
 import type {
   CacheListen,
   CacheSimulation,
@@ -119,30 +118,16 @@ export function simulateCache(
   }
 
   const thresholds = options.sweepThresholds ?? defaultSweepThresholds();
+  const sweepReference = {
+    ...reference,
+    totalBytes: cacheAll.totalBytes,
+    fullPlayBytes: cacheAll.fullPlayBytes,
+    fullPlays: cacheAll.fullPlays,
+  };
   const sweep: SweepPoint[] = [];
   const bestPerModel: OperatingPoint[] = [];
   for (const m of models) {
-    const points = thresholds.map((threshold): SweepPoint => {
-      const t = accountPlan(listens, decisionPlan(listens, thresholdDecisions(m.pSkip, threshold)), bitrate);
-      return {
-        model: m.name,
-        threshold,
-        wastedBytes: t.wastedBytes,
-        missedBytes: t.missedBytes,
-        wastedShare: t.totalBytes > 0 ? t.wastedBytes / t.totalBytes : Number.NaN,
-        missedShare: t.fullPlayBytes > 0 ? t.missedBytes / t.fullPlayBytes : Number.NaN,
-        stalls: t.stalls,
-        hitRate: t.fullPlays > 0 ? t.hits / t.fullPlays : Number.NaN,
-        downloadedBytes: t.downloadedBytes,
-        oracleSavingsShare: oracleSavingsShare(
-          t.wastedBytes,
-          reference.cacheAllWasted,
-          reference.oracleWasted,
-        ),
-        cost: costOf(t.wastedBytes, t.stalls, costs),
-        onFrontier: false,
-      };
-    });
+    const points = sweepModel(listens, m.name, m.pSkip, thresholds, bitrate, sweepReference, costs);
     markFrontier(points);
     sweep.push(...points);
     if (points.length > 0)

@@ -245,3 +245,46 @@ describe("simulateCache", () => {
     expect(() => simulateCache(LISTENS, { bitrateBytesPerSecond: 0 })).toThrow(/bitrate/);
   });
 });
+
+describe("sweepModel", () => {
+  it("equals accounting each threshold's plan directly, with NaN scores always prefetched", () => {
+    let seed = 99;
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const listens: CacheListen[] = [];
+    const pSkip = new Float64Array(500);
+    for (let i = 0; i < 500; i++) {
+      const skipped = random() < 0.3;
+      const durationMs = 60_000 + Math.floor(random() * 240_000);
+      listens.push(
+        listen(`t${i}`, durationMs, skipped ? Math.floor(random() * durationMs) : durationMs, skipped, i),
+      );
+      pSkip[i] = i % 50 === 0 ? Number.NaN : Math.round(random() * 20) / 20; // ties on purpose
+    }
+    const thresholds = [0.5, 0, 0.05, 0.33, 1, 0.95, 0.5001];
+    const sim = simulateCache(listens, {
+      bitrateBytesPerSecond: 20_000,
+      models: [{ name: "m", pSkip, threshold: 0.5 }],
+      sweepThresholds: thresholds,
+    });
+    expect(sim.sweep.map((p) => p.threshold)).toEqual(thresholds);
+    for (const point of sim.sweep) {
+      const direct = accountPlan(
+        listens,
+        decisionPlan(listens, thresholdDecisions(pSkip, point.threshold)),
+        20_000,
+      );
+      expect(point.wastedBytes).toBeCloseTo(direct.wastedBytes, 3);
+      expect(point.missedBytes).toBeCloseTo(direct.missedBytes, 3);
+      expect(point.downloadedBytes).toBeCloseTo(direct.downloadedBytes, 3);
+      expect(point.stalls).toBe(direct.stalls);
+      expect(point.hitRate).toBeCloseTo(direct.hits / direct.fullPlays, 15);
+    }
+    const modelPolicy = sim.policies.find((p) => p.kind === "model");
+    const atHalf = sim.sweep[0];
+    expect(modelPolicy?.wastedBytes).toBeCloseTo(atHalf.wastedBytes, 3);
+    expect(modelPolicy?.stalls).toBe(atHalf.stalls);
+  });
+});
