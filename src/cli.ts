@@ -59,7 +59,10 @@ program
   .option("--rate-window-ms <ms>", "rate-limit window (env SKIPWISE_RATE_WINDOW_MS, default 60000)")
   .option("--body-limit <bytes>", "largest request body (env SKIPWISE_BODY_LIMIT, default 1048576)")
   .option("--log-level <level>", "pino log level (env SKIPWISE_LOG_LEVEL, default info)")
-  .option("--commit-delay-ms <ms>", "extra wait to gather decision-log batches (env SKIPWISE_COMMIT_DELAY_MS)")
+  .option(
+    "--commit-delay-ms <ms>",
+    "extra wait to gather decision-log batches (env SKIPWISE_COMMIT_DELAY_MS)",
+  )
   .action(async (opts: Record<string, string | undefined>) => {
     const { runServeCommand } = await import("./serve/commands.ts");
     await runServeCommand(opts);
@@ -75,6 +78,65 @@ logCommand
   .action(async (opts: { db: string; out: string; includeShadow: boolean }) => {
     const { runLogExportCommand } = await import("./serve/commands.ts");
     runLogExportCommand(opts);
+  });
+
+const numberOption = (value: string, name: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number >= 0, got "${value}"`);
+  return n;
+};
+
+program
+  .command("train")
+  .description("Train every model on a delivery (time split, point-in-time features) and write a bundle")
+  .requiredOption("--data <dir>", "delivery folder")
+  .option("--out <dir>", "bundle folder to write (atomically)", "out/bundle")
+  .option("--models <list>", "comma-separated subset of naive,majority,previous,logistic,svm,gbdt")
+  .option(
+    "--protocol <name>",
+    "time (honest, default) | seed (the reference's leaky protocol, for comparison)",
+    "time",
+  )
+  .option("--cost-waste <n>", "cost of prefetching a track that is then skipped", "1")
+  .option("--cost-stall <n>", "cost of not prefetching a track that is then played out", "2")
+  .option("--export-csv <dir>", "with --protocol seed: write the reference's CSV files here")
+  .action(async (opts: Record<string, string>) => {
+    if (opts.protocol !== "time" && opts.protocol !== "seed") {
+      throw new Error(`--protocol must be "time" or "seed", got "${opts.protocol}"`);
+    }
+    const { runTrainCommand } = await import("./train/train-command.ts");
+    await runTrainCommand({
+      data: opts.data,
+      out: opts.out,
+      models: opts.models,
+      protocol: opts.protocol,
+      costWaste: numberOption(opts.costWaste, "--cost-waste"),
+      costStall: numberOption(opts.costStall, "--cost-stall"),
+      exportCsv: opts.exportCsv,
+    });
+  });
+
+program
+  .command("evaluate")
+  .description("Train and evaluate every model and baseline; write report.html + metrics.json with a verdict")
+  .requiredOption("--data <dir>", "delivery folder")
+  .option("--out <dir>", "report folder", "out/report")
+  .option("--models <list>", "comma-separated subset of naive,majority,previous,logistic,svm,gbdt")
+  .option("--cost-waste <n>", "cost of prefetching a track that is then skipped", "1")
+  .option("--cost-stall <n>", "cost of not prefetching a track that is then played out", "2")
+  .option("--bundle-out <dir>", "also write the trained bundle here")
+  .option("--no-reference", "leave out the reference protocol comparison")
+  .action(async (opts: Record<string, string | boolean>) => {
+    const { runEvaluateCommand } = await import("./report/evaluate-command.ts");
+    await runEvaluateCommand({
+      data: String(opts.data),
+      out: String(opts.out),
+      models: opts.models as string | undefined,
+      costWaste: numberOption(String(opts.costWaste), "--cost-waste"),
+      costStall: numberOption(String(opts.costStall), "--cost-stall"),
+      bundleOut: opts.bundleOut as string | undefined,
+      reference: opts.reference !== false,
+    });
   });
 
 // --- end of commands ---

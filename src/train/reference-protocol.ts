@@ -1,0 +1,260 @@
+// The reference project's evaluation protocol ("seed"), reproduced so its inflated number can be shown
+// next to the honest one. What it does, step for step:
+//   - rows: one per (session, track) with a play or skip; skipped if any skip exists (listens rule "reference");
+//   - user and track skip rates computed over ALL rows, including the rows later used for validation
+//     (the label leak);
+//   - features: ten audio/popularity columns, min-max scaled popularity/loudness/tempo, the two leaky rates,
+//     the favourite genres of the user one-hot encoded, and the numeric id columns it kept (user_id, session_id);
+//   - 1000 random rows set aside for the A/B test, then 1000 random validation rows, seed 42, rest = training;
+//   - StandardScaler + LinearSVC(class_weight="balanced") and plain accuracy on the validation rows.
+// Random draws use skipwise's seeded PRNG, not numpy's, so the exact rows differ from the reference's run;
+// everything else is its rule.
+import { renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Catalog } from "../data/types.ts";
+import type { ListenTable } from "../listens/types.ts";
+import { LinearSVM } from "../models/index.ts";
+import type { Matrix } from "../models/types.ts";
+import { rocAuc } from "./metrics.ts";
+import { selectRows, selectValues } from "./split.ts";
+
+export const REFERENCE_SEED = 42;
+export const REFERENCE_AB_ROWS = 1000;
+export const REFERENCE_VALIDATION_ROWS = 1000;
+
+const AUDIO = [
+  "popularity",
+  "danceability",
+  "energy",
+  "loudness",
+  "speechiness",
+  "acousticness",
+  "instrumentalness",
+  "liveness",
+  "valence",
+  "tempo",
+] as const;
+
+export interface ReferenceDataset {
+  X: Matrix;
+  featureNames: string[];
+  /** 1 = skipped (the reference encoded Play = 1, Skip = 0; accuracy is the same either way). */
+  y: Uint8Array;
+  userId: Int32Array;
+  sessionId: Int32Array;
+  trackId: string[];
+}
+
+export interface ReferenceSplit {
+  ab: Int32Array;
+  validation: Int32Array;
+  train: Int32Array;
+}
+
+export interface ReferenceResult {
+  rows: number;
+  split: { train: number; validation: number; ab: number };
+  /** Accuracy of the balanced LinearSVC on the validation rows (the number the reference reported). */
+  accuracy: number;
+  rocAuc: number;
+  /** Accuracy on the A/B rows too, the reference's second figure. */
+  abAccuracy: number;
+}
+
+/** Leaky rates: mean of the label over every row of the user / track, the row itself included. */
+function leakyRate(keys: ArrayLike<number>, y: Uint8Array): Float64Array {
+  const hits = new Map<number, number>();
+  const counts = new Map<number, number>();
+  for (let i = 0; i < y.length; i++) {
+    hits.set(keys[i], (hits.get(keys[i]) ?? 0) + y[i]);
+    counts.set(keys[i], (counts.get(keys[i]) ?? 0) + 1);
+  }
+  const out = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) out[i] = (hits.get(keys[i]) ?? 0) / (counts.get(keys[i]) ?? 1);
+  return out;
+}
+
+function minMax(values: Float64Array): Float64Array {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const span = hi - lo;
+  return values.map((v) => (span > 0 ? (v - lo) / span : 0));
+}
+
+export function buildReferenceDataset(listens: ListenTable, catalog: Catalog): ReferenceDataset {
+  const n = listens.length;
+  const y = listens.skipped.slice(0, n);
+  const userRate = leakyRate(listens.userId, y);
+  const trackRate = leakyRate(listens.trackIndex, y);
+
+  const genres = new Set<string>();
+  for (const user of catalog.users.values()) for (const g of user.favouriteGenres) genres.add(g);
+  const genreList = [...genres].sort();
+  const genreColumn = new Map(genreList.map((g, k) => [g, k] as const));
+
+  const audio = AUDIO.map((name) => {
+    const col = new Float64Array(n);
+    for (let i = 0; i < n; i++) col[i] = catalog.tracks[listens.trackIndex[i]][name];
+    return col;
+  });
+  const scaled = [minMax(audio[0]), minMax(audio[3]), minMax(audio[9])];
+  const featureNames = [
+    "user_id",
+    "session_id",
+    ...AUDIO,
+    "ScaledPopularity",
+    "ScaledLoudness",
+    "ScaledTempo",
+    "user_skip_rate",
+    "track_skip_rate",
+    ...genreList,
+  ];
+  const cols = featureNames.length;
+  const data = new Float32Array(n * cols);
+  for (let i = 0; i < n; i++) {
+    const row = i * cols;
+    data[row] = listens.userId[i];
+    data[row + 1] = listens.sessionId[i];
+    for (let k = 0; k < AUDIO.length; k++) data[row + 2 + k] = audio[k][i];
+    for (let k = 0; k < 3; k++) data[row + 2 + AUDIO.length + k] = scaled[k][i];
+    data[row + 2 + AUDIO.length + 3] = userRate[i];
+    data[row + 2 + AUDIO.length + 4] = trackRate[i];
+    const user = catalog.users.get(listens.userId[i]);
+    for (const g of user?.favouriteGenres ?? []) {
+      const k = genreColumn.get(g);
+      if (k !== undefined) data[row + 2 + AUDIO.length + 5 + k] = 1;
+    }
+  }
+  return {
+    X: { rows: n, cols, data },
+    featureNames,
+    y,
+    userId: listens.userId.slice(0, n),
+    sessionId: listens.sessionId.slice(0, n),
+    trackId: Array.from(listens.trackIndex.subarray(0, n), (t) => catalog.tracks[t].id),
+  };
+}
+
+/** mulberry32, the same generator the models use for their seeds. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 1000 random A/B rows, then 1000 random validation rows from the rest; the remainder trains. */
+export function referenceSplit(rows: number, seed = REFERENCE_SEED): ReferenceSplit {
+  const need = REFERENCE_AB_ROWS + REFERENCE_VALIDATION_ROWS;
+  if (rows <= need) {
+    throw new Error(
+      `the reference protocol needs more than ${need} rows (it sets aside 1000 + 1000), got ${rows}`,
+    );
+  }
+  const order = Int32Array.from({ length: rows }, (_, i) => i);
+  const next = random(seed);
+  for (let i = rows - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    const tmp = order[i];
+    order[i] = order[j];
+    order[j] = tmp;
+  }
+  const ab = order.slice(0, REFERENCE_AB_ROWS).sort();
+  const validation = order.slice(REFERENCE_AB_ROWS, need).sort();
+  const train = order.slice(need).sort();
+  return { ab, validation, train };
+}
+
+export function runReferenceProtocol(dataset: ReferenceDataset, seed = REFERENCE_SEED): ReferenceResult {
+  const split = referenceSplit(dataset.y.length, seed);
+  const model = new LinearSVM({ classWeight: "balanced" });
+  model.fit(selectRows(dataset.X, split.train), selectValues(dataset.y, split.train));
+  const yValid = selectValues(dataset.y, split.validation);
+  const marginValid = model.decisionFunction(selectRows(dataset.X, split.validation));
+  const yAb = selectValues(dataset.y, split.ab);
+  const marginAb = model.decisionFunction(selectRows(dataset.X, split.ab));
+  return {
+    rows: dataset.y.length,
+    split: { train: split.train.length, validation: split.validation.length, ab: split.ab.length },
+    accuracy: signAccuracy(yValid, marginValid),
+    rocAuc: rocAuc(yValid, marginValid),
+    abAccuracy: signAccuracy(yAb, marginAb),
+  };
+}
+
+/** LinearSVC predicts by the sign of its margin (positive = skipped). */
+function signAccuracy(y: Uint8Array, margin: Float64Array): number {
+  let right = 0;
+  for (let i = 0; i < y.length; i++) if ((margin[i] > 0 ? 1 : 0) === y[i]) right++;
+  return right / y.length;
+}
+
+function csvCell(value: string | number): string {
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "";
+  return /[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+function writeCsv(
+  path: string,
+  header: readonly string[],
+  rows: number,
+  cell: (row: number, col: number) => string | number,
+) {
+  const lines = [header.map(csvCell).join(",")];
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let c = 0; c < header.length; c++) cells.push(csvCell(cell(r, c)));
+    lines.push(cells.join(","));
+  }
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${lines.join("\n")}\n`);
+  renameSync(tmp, path);
+}
+
+/**
+ * Writes the reference's five CSV files (merged_data.csv, y.csv, validation_data.csv,
+ * validation_classes.csv, ab_test_data.csv) with its label encoding: event_type 1 = Play, 0 = Skip.
+ */
+export function exportReferenceCsv(dir: string, dataset: ReferenceDataset, seed = REFERENCE_SEED): string[] {
+  const split = referenceSplit(dataset.y.length, seed);
+  const { X, featureNames } = dataset;
+  const label = (i: number) => (dataset.y[i] === 1 ? 0 : 1);
+  const features = (rows: Int32Array) => (r: number, c: number) => X.data[rows[r] * X.cols + c];
+  const files = {
+    "merged_data.csv": () =>
+      writeCsv(join(dir, "merged_data.csv"), featureNames, split.train.length, features(split.train)),
+    "y.csv": () =>
+      writeCsv(join(dir, "y.csv"), ["event_type"], split.train.length, (r) => label(split.train[r])),
+    "validation_data.csv": () =>
+      writeCsv(
+        join(dir, "validation_data.csv"),
+        featureNames,
+        split.validation.length,
+        features(split.validation),
+      ),
+    "validation_classes.csv": () =>
+      writeCsv(join(dir, "validation_classes.csv"), ["event_type"], split.validation.length, (r) =>
+        label(split.validation[r]),
+      ),
+    "ab_test_data.csv": () =>
+      writeCsv(
+        join(dir, "ab_test_data.csv"),
+        ["user_id", "track_id", "event_type"],
+        split.ab.length,
+        (r, c) => {
+          const i = split.ab[r];
+          return c === 0 ? dataset.userId[i] : c === 1 ? dataset.trackId[i] : label(i);
+        },
+      ),
+  };
+  for (const write of Object.values(files)) write();
+  return Object.keys(files).map((f) => join(dir, f));
+}
