@@ -218,6 +218,23 @@ function sectionsOf(result: CacheSimulation, frontierSvg: string): Section[] {
   return sections;
 }
 
+/** A few lines for the terminal: cache-everything, the oracle and the recommended operating point. */
+export function cacheSummary(result: CacheSimulation): string[] {
+  const all = result.policies.find((p) => p.kind === "cache-all") as PolicyResult;
+  const lines = [
+    `cache everything: wasted ${pct(all.wastedShare)} of ${(all.totalBytes / MB).toFixed(0)} MB, missed 0 %`,
+    "oracle: wasted 0 %, missed 0 %",
+  ];
+  const rec = result.recommended;
+  if (rec) {
+    lines.push(
+      `recommended ${rec.model} @ ${rec.threshold}: wasted ${pct(rec.wastedShare)}, missed ${pct(rec.missedShare)} ` +
+        `(${rec.stalls} stalls), ${pct(rec.oracleSavingsShare)} of the oracle's savings`,
+    );
+  }
+  return lines;
+}
+
 /** Renders a simulation as a self-contained HTML page and pretty-printed JSON (NaN becomes null). */
 export async function cacheReport(
   result: CacheSimulation,

@@ -106,7 +106,7 @@ export function simulateCache(
       ),
       result(
         {
-          name: `${m.name} @ ${m.threshold}, first ${prefixMs / 1000} s always`,
+          name: `${m.name} @ ${m.threshold} + ${prefixMs / 1000} s prefix`,
           kind: "partial",
           model: m.name,
           threshold: m.threshold,

@@ -347,6 +347,25 @@ function sectionsOf(
   ];
 }
 
+/** A few lines for the terminal: accuracy per variant, each comparison, and the SRM check. */
+export function abtestSummary(a: ExperimentAnalysis): string[] {
+  const lines = a.variants.map(
+    (v) =>
+      `${v.variant} (${v.models.join(", ")}): ${v.users} users, ${v.decisionsWithOutcome} decisions with feedback, ` +
+      `accuracy ${withInterval(v.accuracy)}`,
+  );
+  for (const c of a.comparisons) {
+    lines.push(
+      `${c.variant} − ${c.control}: ${signed(c.accuracy.difference)} ` +
+        `[${signed(c.accuracy.newcombe.lower)}, ${signed(c.accuracy.newcombe.upper)}], p = ${pValueText(c.accuracy.pValue)}`,
+    );
+  }
+  lines.push(
+    `SRM: χ² = ${a.srm.chiSquare.toFixed(2)}, p = ${pValueText(a.srm.pValue)}${a.srm.alarm ? " — ALARM" : ""}`,
+  );
+  return lines;
+}
+
 /** Renders the analysis as a self-contained HTML page and pretty-printed JSON (NaN becomes null). */
 export async function abtestReport(
   analysis: ExperimentAnalysis,

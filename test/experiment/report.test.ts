@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { analyzeExperiment } from "../../src/experiment/analyze.ts";
-import { abtestReport, writeAbtestReport } from "../../src/experiment/report.ts";
+import { abtestReport, abtestSummary, writeAbtestReport } from "../../src/experiment/report.ts";
 import type { DecisionRecord } from "../../src/experiment/types.ts";
 
 function records(accuracyA: number, accuracyB: number, perVariant: number): DecisionRecord[] {
@@ -93,6 +93,17 @@ describe("abtestReport", () => {
     const { html } = await abtestReport(analysis);
     expect(html).toContain("verdict-warn");
     expect(html).toContain("not significant once decisions are clustered by user");
+  });
+
+  it("summarises variants, comparisons and SRM in a few lines", () => {
+    const analysis = analyzeExperiment(records(0.6, 0.8, 800));
+    const lines = abtestSummary(analysis);
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(
+      /^control \(naive\): 50 users, 800 decisions with feedback, accuracy 0\.\d{3} \[/,
+    );
+    expect(lines[2]).toMatch(/^treatment − control: \+0\.\d{3} \[\+0\.\d{3}, \+0\.\d{3}\], p = /);
+    expect(lines[3]).toMatch(/^SRM: χ² = 0\.00, p = 1\.0000$/);
   });
 
   it("fails the verdict on a sample-ratio mismatch", async () => {
