@@ -75,7 +75,7 @@ export const STORAGE: Lines = [
 
 export function ev(
   session: number,
-  timestamp: string | number,
+  timestamp: unknown,
   user: unknown,
   eventType: unknown,
   trackId: unknown,
