@@ -91,8 +91,8 @@ describe("skipwise serve as a process", () => {
 
   it("kill -9 under concurrent load loses no decision whose answer was received", async () => {
     const db = join(dir, "crash.db");
-    // A 5 ms group-commit window: were answers sent before their commit, a kill would lose answered decisions.
-    const server = await spawnServe(["--bundle", bundle, "--db", db, "--commit-delay-ms", "5"]);
+    // A 20 ms group-commit window: were answers sent before their commit, a kill would lose answered decisions.
+    const server = await spawnServe(["--bundle", bundle, "--db", db, "--commit-delay-ms", "20"]);
     let killed = false;
     const running = load(server.url, 16, () => killed);
     // Let the load run, then kill the server mid-flight.
