@@ -148,6 +148,13 @@ function isInt32(n: number): boolean {
   return (n | 0) === n;
 }
 
+/**
+ * Reads sessions.jsonl into an EventTable. Per line: duplicate check, decode (fast path, else JSON.parse),
+ * validation in SESSION_QUARANTINE_ORDER, then rule `track_from_preceding_play` (a skip/like with a null
+ * track after a play of the same session takes that play's track). Rows with a null user are kept pending
+ * until the whole file is read, then rule `user_from_session` gives them their session's single user or
+ * quarantines them. See docs/data-quality.md.
+ */
 export async function readSessions(located: LocatedFile, ctx: SessionsContext): Promise<SessionsResult> {
   const { users, trackIds, tally, fastPath } = ctx;
   // Pre-size from the file size (a typical line is 120-140 bytes; gzip shrinks JSONL about 8x).
