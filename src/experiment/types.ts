@@ -25,7 +25,7 @@ export interface DecisionRecord {
 }
 
 export interface AnalyzeOptions {
-  /** Variant the others are compared against; default: the first key of `weights`, else the most common variant. */
+  /** Variant the others are compared against; default: a variant named "control", else the first key of `weights`, else the first variant by name. */
   control?: string;
   /** Configured assignment weights per variant (SRM expectation); default equal weights. */
   weights?: Record<string, number>;
