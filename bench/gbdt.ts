@@ -43,7 +43,7 @@ export function syntheticData(rows: number, cols: number, seed: number): Synthet
     logit += x(4) > 0.5 ? 0.6 : -0.2;
     logit += 0.6 * x(5) * x(7) + 0.3 * Math.sin(2 * x(8));
     logit += (x(6) > 0 ? 1 : -1) * (x(9) > 0 ? 0.5 : -0.5);
-    logit += 0.02 * (x(11) - 10) * x(10);
+    logit += Number.isNaN(x(10)) ? -0.3 : 0.02 * (x(11) - 10) * x(10);
     const pr = 1 / (1 + Math.exp(-logit));
     p[i] = pr;
     y[i] = rng.next() < pr ? 1 : 0;

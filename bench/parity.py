@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Parity reference for bench/parity.ts: fits scikit-learn and XGBoost on the matrices the TS script wrote.
+
+Usage: /usr/bin/python3 bench/parity.py <dir>
+<dir> holds meta.json ({"cols", "rows": {"train", "valid", "test"}, "gbdt": {...}}), X_<part>.f32 (row-major
+float32, NaN = missing) and y_<part>.u8. Prints one JSON object per model on stdout:
+{"name", "auc", "fit_seconds", "trees"?}. Everything runs single-threaded.
+"""
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+
+
+def load(directory, part, rows, cols):
+    X = np.fromfile(os.path.join(directory, f"X_{part}.f32"), dtype=np.float32).reshape(rows, cols)
+    y = np.fromfile(os.path.join(directory, f"y_{part}.u8"), dtype=np.uint8)
+    return X, y
+
+
+def log_loss(y, raw):
+    # mean log(1 + e^m) - y m, stable
+    return float(np.mean(np.logaddexp(0.0, raw) - y * raw))
+
+
+def report(name, auc, seconds, **extra):
+    print(json.dumps({"name": name, "auc": auc, "fit_seconds": seconds, **extra}), flush=True)
+
+
+def main():
+    directory = sys.argv[1]
+    with open(os.path.join(directory, "meta.json")) as f:
+        meta = json.load(f)
+    cols = meta["cols"]
+    Xtr, ytr = load(directory, "train", meta["rows"]["train"], cols)
+    Xva, yva = load(directory, "valid", meta["rows"]["valid"], cols)
+    Xte, yte = load(directory, "test", meta["rows"]["test"], cols)
+    g = meta["gbdt"]
+    skip = set(meta.get("skip", []))
+
+    if "sklearn-hgb" not in skip:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        # scikit-learn 1.2 cannot early-stop on an external validation set: fit all trees, then keep the
+        # prefix with the best validation log loss with the same patience rule as ours.
+        t = time.perf_counter()
+        hgb = HistGradientBoostingClassifier(
+            learning_rate=g["learningRate"],
+            max_iter=g["nEstimators"],
+            max_leaf_nodes=g["maxLeaves"],
+            max_bins=g["maxBins"],
+            l2_regularization=g["lambda"],
+            min_samples_leaf=g["minSamplesLeaf"],
+            early_stopping=False,
+            random_state=0,
+        ).fit(Xtr, ytr)
+        seconds = time.perf_counter() - t
+        best, best_loss, since = 0, float("inf"), 0
+        for i, raw in enumerate(hgb.staged_decision_function(Xva)):
+            loss = log_loss(yva, raw)
+            if loss < best_loss - 1e-9:
+                best, best_loss, since = i, loss, 0
+            else:
+                since += 1
+                if since >= g["earlyStoppingRounds"]:
+                    break
+        raw_test = None
+        for i, raw in enumerate(hgb.staged_decision_function(Xte)):
+            if i == best:
+                raw_test = raw
+                break
+        report("sklearn HistGradientBoosting", roc_auc_score(yte, raw_test), seconds, trees=best + 1,
+               note="fits all trees; best prefix chosen on validation")
+
+    if "xgboost" not in skip:
+        try:
+            import xgboost as xgb
+        except ImportError:
+            xgb = None
+        if xgb is not None:
+            t = time.perf_counter()
+            dtr = xgb.DMatrix(Xtr, label=ytr, missing=np.nan, nthread=1)
+            dva = xgb.DMatrix(Xva, label=yva, missing=np.nan, nthread=1)
+            booster = xgb.train(
+                {
+                    "objective": "binary:logistic",
+                    "eval_metric": "logloss",
+                    "tree_method": "hist",
+                    "nthread": 1,
+                    "eta": g["learningRate"],
+                    "grow_policy": "lossguide",
+                    "max_leaves": g["maxLeaves"],
+                    "max_depth": 0,
+                    "max_bin": g["maxBins"],
+                    "lambda": g["lambda"],
+                    "min_child_weight": g["minChildWeight"],
+                    "seed": 0,
+                },
+                dtr,
+                num_boost_round=g["nEstimators"],
+                evals=[(dva, "valid")],
+                early_stopping_rounds=g["earlyStoppingRounds"],
+                verbose_eval=False,
+            )
+            seconds = time.perf_counter() - t
+            dte = xgb.DMatrix(Xte, missing=np.nan, nthread=1)
+            pred = booster.predict(dte, iteration_range=(0, booster.best_iteration + 1))
+            report("XGBoost hist", roc_auc_score(yte, pred), seconds, trees=booster.best_iteration + 1)
+
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    if "sklearn-logistic" not in skip:
+        t = time.perf_counter()
+        lr = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler(),
+                           LogisticRegression(C=1.0, max_iter=1000)).fit(Xtr, ytr)
+        seconds = time.perf_counter() - t
+        report("sklearn LogisticRegression", roc_auc_score(yte, lr.decision_function(Xte)), seconds)
+
+    if "sklearn-linearsvc" not in skip:
+        t = time.perf_counter()
+        svc = make_pipeline(SimpleImputer(strategy="mean"), StandardScaler(),
+                            LinearSVC(C=1.0, class_weight="balanced", dual=True, max_iter=1000)).fit(Xtr, ytr)
+        seconds = time.perf_counter() - t
+        report("sklearn LinearSVC (balanced)", roc_auc_score(yte, svc.decision_function(Xte)), seconds)
+
+
+if __name__ == "__main__":
+    main()
