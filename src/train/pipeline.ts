@@ -40,6 +40,11 @@ export interface TrainingOptions {
   split?: SplitFractions;
   costs?: CostWeights;
   gbdt?: Partial<GradientBoostedTreesParams>;
+  /**
+   * Refit every model on train + validation once the validation part has chosen the tree count and the
+   * thresholds (default true): the served model then knows every listen before the test period.
+   */
+  refit?: boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
@@ -47,7 +52,7 @@ export interface FittedModel {
   name: ModelName;
   role: TrainedRole;
   model: SkipModel;
-  /** P(skip) on the validation and test rows, in split order. */
+  /** P(skip) on the validation rows (by the model fitted on train only) and on the test rows (by `model`). */
   validationP: Float64Array;
   testP: Float64Array;
   validationAuc: number;
@@ -77,6 +82,15 @@ const ROLE: Record<ModelName, TrainedRole> = {
   gbdt: "model",
 };
 
+/** Tuned on the validation parts of the real deliveries: slower learning and larger leaves than the learner's defaults. */
+export const TRAINING_GBDT: Partial<GradientBoostedTreesParams> = Object.freeze({
+  learningRate: 0.05,
+  maxLeaves: 31,
+  minSamplesLeaf: 50,
+  nEstimators: 1000,
+  earlyStoppingRounds: 50,
+});
+
 function makeModel(name: ModelName, gbdt: Partial<GradientBoostedTreesParams>): SkipModel {
   switch (name) {
     case "naive":
@@ -90,7 +104,7 @@ function makeModel(name: ModelName, gbdt: Partial<GradientBoostedTreesParams>): 
     case "svm":
       return new LinearSVM({ classWeight: "balanced" });
     case "gbdt":
-      return new GradientBoostedTrees(gbdt);
+      return new GradientBoostedTrees({ ...TRAINING_GBDT, ...gbdt });
   }
 }
 
@@ -155,6 +169,10 @@ export function trainModels(
   const Xvalid = selectRows(dataset.X, split.validation);
   const yvalid = selectValues(dataset.y, split.validation);
   const Xtest = selectRows(dataset.X, split.test);
+  const refit = options.refit ?? true;
+  const trainAndValidation = Int32Array.from([...split.train, ...split.validation]);
+  const Xrefit = refit ? selectRows(dataset.X, trainAndValidation) : Xtrain;
+  const yrefit = refit ? selectValues(dataset.y, trainAndValidation) : ytrain;
   if (!hasBothClasses(ytrain)) throw new Error("the training period holds only one class: nothing to learn");
 
   const fitted: FittedModel[] = [];
@@ -167,16 +185,23 @@ export function trainModels(
       validation: name === "gbdt" ? { X: Xvalid, y: yvalid } : undefined,
       onProgress: (d, t) => progress(`fit ${name}`, d, t),
     });
-    const fitSeconds = (performance.now() - started) / 1000;
     const validationP = model.predictProba(Xvalid);
-    const testP = model.predictProba(Xtest);
+    let served = model;
+    if (refit) {
+      // The validation part has done its work (tree count, thresholds): learn from it too.
+      const trees = model instanceof GradientBoostedTrees ? Math.max(1, model.treeCount) : 0;
+      served = makeModel(name, trees > 0 ? { ...options.gbdt, nEstimators: trees, earlyStoppingRounds: 0 } : (options.gbdt ?? {}));
+      served.fit(Xrefit, yrefit, { featureNames: dataset.featureNames });
+    }
+    const fitSeconds = (performance.now() - started) / 1000;
+    const testP = served.predictProba(Xtest);
     const role = ROLE[name];
     const canChoose = role === "model" && hasBothClasses(yvalid);
     const choice = canChoose ? chooseThreshold(yvalid, validationP, costs) : null;
     fitted.push({
       name,
       role,
-      model,
+      model: served,
       validationP,
       testP,
       validationAuc: hasBothClasses(yvalid) ? rocAuc(yvalid, validationP) : Number.NaN,
