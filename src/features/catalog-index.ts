@@ -2,7 +2,7 @@
 // users' favourite genres and premium flag. Built deterministically from the catalogue, so a restored
 // state rebuilds the same index and only the counters travel in the snapshot.
 import type { Catalog, Track } from "../data/types.ts";
-import { FAVOURITE_GENRE_SLOTS, TRACK_FEATURES } from "./schema.ts";
+import { FAVOURITE_GENRE_SLOTS, TASTE_DIMENSIONS, TASTE_FEATURES, TRACK_FEATURES } from "./schema.ts";
 
 const TRACK_STATIC_COUNT = TRACK_FEATURES.length;
 
@@ -10,6 +10,8 @@ export class CatalogIndex {
   readonly trackCount: number;
   /** Row-major [track × TRACK_FEATURES] content values. */
   readonly trackStatic: Float32Array;
+  /** Row-major [track × TASTE_FEATURES], each column standardised over the catalogue (NaN → 0). */
+  readonly trackTaste: Float32Array;
   /** Artist slot of each track (artists of the catalogue first, then ids only tracks name). */
   readonly trackArtist: Int32Array;
   readonly artistCount: number;
@@ -62,6 +64,7 @@ export class CatalogIndex {
       this.trackArtist[t] = internArtist(track.artistId, []);
       writeTrackStatic(track, this.trackStatic, t * TRACK_STATIC_COUNT);
     }
+    this.trackTaste = standardisedTaste(this.trackStatic, this.trackCount);
     this.artistCount = artistSlots.size;
     [this.artistGenreStart, this.artistGenres] = toCsr(artistGenreLists);
 
@@ -108,6 +111,30 @@ function writeTrackStatic(track: Track, out: Float32Array, at: number): void {
   out[at + 11] = track.liveness;
   out[at + 12] = track.valence;
   out[at + 13] = track.tempo;
+}
+
+function standardisedTaste(trackStatic: Float32Array, tracks: number): Float32Array {
+  const out = new Float32Array(tracks * TASTE_DIMENSIONS);
+  TASTE_FEATURES.forEach((name, k) => {
+    const column = (TRACK_FEATURES as readonly string[]).indexOf(name);
+    let n = 0;
+    let sum = 0;
+    let sumSq = 0;
+    for (let t = 0; t < tracks; t++) {
+      const v = trackStatic[t * TRACK_STATIC_COUNT + column];
+      if (!Number.isFinite(v)) continue;
+      n++;
+      sum += v;
+      sumSq += v * v;
+    }
+    const mean = n > 0 ? sum / n : 0;
+    const sd = n > 1 ? Math.sqrt(Math.max(0, sumSq / n - mean * mean)) : 0;
+    for (let t = 0; t < tracks; t++) {
+      const v = trackStatic[t * TRACK_STATIC_COUNT + column];
+      out[t * TASTE_DIMENSIONS + k] = Number.isFinite(v) && sd > 0 ? (v - mean) / sd : 0;
+    }
+  });
+  return out;
 }
 
 function toCsr(lists: readonly number[][]): [Int32Array, Int32Array] {

@@ -15,10 +15,10 @@ export function writeContent(
 ): void {
   const fav = base + COL.favourites;
   if (catalogUser < 0) {
-    out.fill(Number.NaN, fav, fav + FAVOURITE_GENRE_SLOTS);
+    for (let k = 0; k < FAVOURITE_GENRE_SLOTS; k++) out[fav + k] = Number.NaN;
     out[base + COL.premium] = Number.NaN;
   } else {
-    out.fill(0, fav, fav + FAVOURITE_GENRE_SLOTS);
+    for (let k = 0; k < FAVOURITE_GENRE_SLOTS; k++) out[fav + k] = 0;
     for (let i = index.favouriteStart[catalogUser]; i < index.favouriteStart[catalogUser + 1]; i++) {
       const slot = index.favouriteSlotOfGenre[index.favouriteGenres[i]];
       if (slot >= 0) out[fav + slot] = 1;
@@ -28,7 +28,7 @@ export function writeContent(
   }
 
   if (track < 0) {
-    out.fill(Number.NaN, base + COL.popularity, base + COL.popularity + TRACK_STATIC_COUNT);
+    for (let k = 0; k < TRACK_STATIC_COUNT; k++) out[base + COL.popularity + k] = Number.NaN;
     out[base + COL.trackGenreCount] = Number.NaN;
     out[base + COL.genreMatch] = Number.NaN;
     out[base + COL.genreMatchCount] = Number.NaN;

@@ -6,11 +6,12 @@ import { CatalogIndex } from "./catalog-index.ts";
 import { writeContent } from "./content.ts";
 import { COUNTS_AND_LIKES, COUNTS_ONLY, HistoryFamily } from "./history.ts";
 import { PairIndex } from "./pair-index.ts";
-import { FEATURE_COUNT, FEATURE_SCHEMA } from "./schema.ts";
+import { FEATURE_COUNT, FEATURE_SCHEMA, TASTE_DIMENSIONS } from "./schema.ts";
 import { SessionFamily } from "./session.ts";
 import { heardFraction } from "./smoothing.ts";
 import { decodeSnapshot, encodeSnapshot, type NamedArray } from "./snapshot.ts";
 import { FULL_TALLY, Tally, type TallyColumns, type TallyKind } from "./tally.ts";
+import { TasteFamily } from "./taste.ts";
 import { writeTime } from "./time.ts";
 import {
   type ColdStart,
@@ -41,6 +42,7 @@ export class FeatureState {
   private readonly catalogUsers: number;
   private history: HistoryFamily;
   private sessions = new SessionFamily();
+  private taste: TasteFamily;
 
   constructor(
     readonly catalog: Catalog,
@@ -51,6 +53,7 @@ export class FeatureState {
     this.catalogUsers = this.index.userIds.length;
     this.userIds = new Int32Array(Math.max(16, this.catalogUsers * 2));
     this.history = new HistoryFamily(this.index, this.options, this.userIds.length);
+    this.taste = new TasteFamily(this.index, this.userIds.length);
     for (const id of this.index.userIds) this.internUser(id);
   }
 
@@ -81,6 +84,7 @@ export class FeatureState {
         ? Number.NaN
         : heardFraction(listen.heardMs ?? Number.NaN, this.catalog.tracks[track].durationMs);
     this.history.observe(user, track, listen.startMs, skipped, liked, fraction);
+    this.taste.observe(user, track, skipped);
     if (listen.sessionId !== undefined && Number.isFinite(listen.sessionId)) {
       this.sessions.observe(
         listen.sessionId,
@@ -102,6 +106,7 @@ export class FeatureState {
     const userSlot = this.userSlots.get(query.userId) ?? -1;
     const track = this.resolveTrack(query);
     const userRate = this.history.write(userSlot, track, query.timestampMs, values, offset);
+    this.taste.write(userSlot, track, this.options.priorStrength, values, offset);
     writeContent(this.index, userSlot < this.catalogUsers ? userSlot : -1, track, values, offset);
     writeTime(query.timestampMs, values, offset);
     this.sessions.write(
@@ -136,6 +141,13 @@ export class FeatureState {
       ...pairColumns("userGenre", h.userGenre, h.userGenreTally),
       ...pairColumns("userTrack", h.userTrack, h.userTrackTally),
       ...prefixed("sessions.", this.sessions.columns()),
+      "taste.playedSum": this.taste.playedSum.subarray(0, this.userSlots.size * TASTE_DIMENSIONS),
+      "taste.skippedSum": this.taste.skippedSum.subarray(0, this.userSlots.size * TASTE_DIMENSIONS),
+      "taste.playedCount": this.taste.playedCount.subarray(0, this.userSlots.size),
+      "taste.skippedCount": this.taste.skippedCount.subarray(0, this.userSlots.size),
+      "taste.globalPlayedSum": this.taste.globalPlayedSum,
+      "taste.globalSkippedSum": this.taste.globalSkippedSum,
+      "taste.globalCounts": this.taste.globalCounts,
     };
     const meta = {
       schema: FEATURE_SCHEMA.version,
@@ -183,6 +195,14 @@ export class FeatureState {
       lastSkipped: get<Uint8Array>("sessions.lastSkipped"),
       lastHeardFraction: get<Float64Array>("sessions.lastHeardFraction"),
     });
+    const t = state.taste;
+    t.playedSum.set(get<Float64Array>("taste.playedSum"));
+    t.skippedSum.set(get<Float64Array>("taste.skippedSum"));
+    t.playedCount.set(get<Uint32Array>("taste.playedCount"));
+    t.skippedCount.set(get<Uint32Array>("taste.skippedCount"));
+    t.globalPlayedSum.set(get<Float64Array>("taste.globalPlayedSum"));
+    t.globalSkippedSum.set(get<Float64Array>("taste.globalSkippedSum"));
+    t.globalCounts.set(get<Uint32Array>("taste.globalCounts"));
     state.observed = Number(meta.observed);
     return state;
   }
@@ -202,6 +222,7 @@ export class FeatureState {
     this.userIds[slot] = id;
     this.userSlots.set(id, slot);
     this.history.ensureUsers(slot + 1);
+    this.taste.ensureUsers(slot + 1);
     return slot;
   }
 }

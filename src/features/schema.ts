@@ -46,6 +46,23 @@ const TRACK = [
   "tempo",
 ] as const;
 
+/** Audio features standardised (catalogue mean 0, sd 1) for the taste distances. */
+export const TASTE_FEATURES = [
+  "duration_ms",
+  "danceability",
+  "energy",
+  "loudness",
+  "speechiness",
+  "acousticness",
+  "instrumentalness",
+  "liveness",
+  "valence",
+  "tempo",
+] as const;
+export const TASTE_DIMENSIONS = TASTE_FEATURES.length;
+
+const TASTE = ["taste_distance_played", "taste_distance_skipped", "taste_score"] as const;
+
 const USER = ["premium"] as const;
 
 const TIME = ["hour", "weekday"] as const;
@@ -61,8 +78,17 @@ const SESSION = [
 ] as const;
 
 export const FEATURE_SCHEMA: { readonly version: string; readonly names: readonly string[] } = Object.freeze({
-  version: "skipwise-features/1",
-  names: Object.freeze([...HISTORY, ...GENRE, ...FAVOURITES, ...TRACK, ...USER, ...TIME, ...SESSION]),
+  version: "skipwise-features/2",
+  names: Object.freeze([
+    ...HISTORY,
+    ...GENRE,
+    ...FAVOURITES,
+    ...TRACK,
+    ...TASTE,
+    ...USER,
+    ...TIME,
+    ...SESSION,
+  ]),
 });
 
 export const FEATURE_COUNT = FEATURE_SCHEMA.names.length;
@@ -98,6 +124,9 @@ export const COL = {
   trackGenreCount: offsetOf("track_genre_count"),
   favourites: offsetOf("fav_genre_0"),
   popularity: offsetOf("popularity"),
+  tastePlayed: offsetOf("taste_distance_played"),
+  tasteSkipped: offsetOf("taste_distance_skipped"),
+  tasteScore: offsetOf("taste_score"),
   premium: offsetOf("premium"),
   hour: offsetOf("hour"),
   weekday: offsetOf("weekday"),
