@@ -48,17 +48,6 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
   const every = Math.max(1, options.progressEvery ?? 100_000);
   const context: { position?: number; sessionStartMs?: number } = {};
   const query = { userId: 0, trackIndex: 0, timestampMs: 0, sessionId: 0, context };
-  const listen = {
-    userId: 0,
-    trackIndex: 0,
-    sessionId: 0,
-    startMs: 0,
-    sessionStartMs: 0,
-    skipped: 0,
-    heardMs: 0,
-    liked: 0,
-  };
-
   let nextReport = every;
   for (let from = 0; from < n; ) {
     let to = from + 1;
@@ -76,17 +65,7 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
       const t = listens.trackIndex[i];
       durationMs[i] = t >= 0 && t < catalog.tracks.length ? catalog.tracks[t].durationMs : Number.NaN;
     }
-    for (let i = from; i < to; i++) {
-      listen.userId = listens.userId[i];
-      listen.trackIndex = listens.trackIndex[i];
-      listen.sessionId = listens.sessionId[i];
-      listen.startMs = listens.startMs[i];
-      listen.sessionStartMs = listens.sessionStartMs[i];
-      listen.skipped = listens.skipped[i];
-      listen.heardMs = listens.heardMs[i];
-      listen.liked = listens.liked[i];
-      state.observe(listen);
-    }
+    observeListens(state, listens, from, to);
     from = to;
     if (options.onProgress && from >= nextReport && from < n) {
       options.onProgress(from, n);
@@ -111,6 +90,37 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
     coldTrack,
     state,
   };
+}
+
+/** Feeds listens [from, to) of a table into a state, in table order (for example to rebuild a server's state). */
+export function observeListens(
+  state: FeatureState,
+  listens: ListenTable,
+  from = 0,
+  to = listens.length,
+): FeatureState {
+  const listen = {
+    userId: 0,
+    trackIndex: 0,
+    sessionId: 0,
+    startMs: 0,
+    sessionStartMs: 0,
+    skipped: 0,
+    heardMs: 0,
+    liked: 0,
+  };
+  for (let i = from; i < to; i++) {
+    listen.userId = listens.userId[i];
+    listen.trackIndex = listens.trackIndex[i];
+    listen.sessionId = listens.sessionId[i];
+    listen.startMs = listens.startMs[i];
+    listen.sessionStartMs = listens.sessionStartMs[i];
+    listen.skipped = listens.skipped[i];
+    listen.heardMs = listens.heardMs[i];
+    listen.liked = listens.liked[i];
+    state.observe(listen);
+  }
+  return state;
 }
 
 function assertTimeOrder(listens: ListenTable): void {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { FEATURE_COUNT, FEATURE_SCHEMA, FeatureState } from "../../src/features/index.ts";
 import { buildListens } from "../../src/listens/index.ts";
 import type { ListenTable } from "../../src/listens/types.ts";
-import { buildDataset } from "../../src/train/dataset.ts";
+import { buildDataset, observeListens } from "../../src/train/dataset.ts";
 import { type EventRow, makeCatalog, makeEvents, track, user } from "../listens/fixtures.ts";
 
 /** 6 users, 12 tracks by 4 artists, ~1,200 events in interleaved sessions on a coarse clock (ties). */
@@ -132,6 +132,9 @@ describe("buildDataset", () => {
         liked: listens.liked[i],
       });
     }
+    const replayed = observeListens(new FeatureState(catalog), listens, 0, 250);
+    observeListens(replayed, listens, 250);
+    expect(Buffer.compare(replayed.snapshot(), manual.snapshot())).toBe(0);
     expect(Buffer.compare(manual.snapshot(), full.state.snapshot())).toBe(0);
   });
 
