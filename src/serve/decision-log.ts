@@ -2,6 +2,8 @@
 // event-loop turn goes into one transaction; callers await the commit before answering their client.
 // WAL + synchronous=NORMAL: a committed transaction is in the WAL file (written, not fsynced), which
 // survives a process crash (kill -9); only an OS crash or power loss can lose the last commits.
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { Decision } from "./scorer.ts";
 
@@ -143,7 +145,37 @@ function fromDb(r: DbDecision): DecisionRow {
   };
 }
 
+/**
+ * WAL checkpoints copy pages into the database and fsync it: milliseconds that would stall every request
+ * if they ran on the event loop (SQLite runs them inside the commit that crosses the threshold). A worker
+ * thread with its own connection checkpoints instead; the main connection never does until close.
+ */
+const CHECKPOINTER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.module);
+const db = new Database(workerData.path);
+db.pragma("busy_timeout = 5000");
+const run = () => {
+  try { db.pragma("wal_checkpoint(PASSIVE)"); } catch {}
+};
+const timer = setInterval(run, workerData.intervalMs);
+parentPort.on("message", () => {
+  clearInterval(timer);
+  db.close();
+  parentPort.close();
+});
+`;
+
+function startCheckpointer(path: string, intervalMs: number): Worker {
+  const module = createRequire(import.meta.url).resolve("better-sqlite3");
+  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { path, module, intervalMs } });
+  worker.unref();
+  return worker;
+}
+
 export interface DecisionLogOptions {
+  /** Checkpoint the WAL from a worker thread every this many ms (default 250); 0 = SQLite's own autocheckpoint. */
+  checkpointIntervalMs?: number;
   /** How many recent served decisions stay in memory for feedback lookups. */
   recentCapacity?: number;
   /** Extra wait before a group commit, to gather larger batches; 0 = commit at the end of this turn. */
@@ -175,14 +207,22 @@ export class DecisionLog {
   private resolveBatch: (() => void) | null = null;
   private rejectBatch: ((error: Error) => void) | null = null;
   private closed = false;
+  private readonly checkpointer: Worker | null;
   /** Transactions committed so far (for tests and metrics). */
   commits = 0;
 
   constructor(path: string, options: DecisionLogOptions = {}) {
     this.path = path;
-    this.recentCapacity = options.recentCapacity ?? 200_000;
+    this.recentCapacity = options.recentCapacity ?? 20_000;
     this.commitDelayMs = options.commitDelayMs ?? 0;
     this.db = openLogDatabase(path);
+    const interval = options.checkpointIntervalMs ?? 250;
+    if (interval > 0) {
+      this.db.pragma("wal_autocheckpoint = 0");
+      this.checkpointer = startCheckpointer(path, interval);
+    } else {
+      this.checkpointer = null;
+    }
     this.insertDecision = this.db.prepare(
       `INSERT INTO decisions (id, ts_ms, route, experiment, variant, model, bundle_version, user_id, track_id,
          session_id, position, prob_skip, threshold, decision, cold_user, cold_track, served, shadow_of)
@@ -293,6 +333,11 @@ export class DecisionLog {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
+    if (this.checkpointer) {
+      const exited = new Promise((done) => this.checkpointer?.once("exit", done));
+      this.checkpointer.postMessage("close");
+      await exited;
+    }
     this.db.pragma("wal_checkpoint(TRUNCATE)");
     this.db.close();
   }

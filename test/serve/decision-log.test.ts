@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
@@ -71,6 +71,22 @@ describe("DecisionLog", () => {
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     db.close();
     await log.close();
+  });
+
+  it("checkpoints the WAL into the database from its worker thread, not in the commits", async () => {
+    const path = dbPath();
+    const log = new DecisionLog(path, { checkpointIntervalMs: 50 });
+    const initial = statSync(path).size;
+    for (let i = 0; i < 5000; i++) log.record(row(i, { id: `c${i}` }));
+    await log.flush();
+    let size = statSync(path).size;
+    for (let i = 0; i < 100 && size <= initial * 4; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      size = statSync(path).size;
+    }
+    expect(size).toBeGreaterThan(initial * 4);
+    await log.close();
+    expect(existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0).toBe(0);
   });
 
   it("finds decisions by id and by listen, in memory and after a restart", async () => {

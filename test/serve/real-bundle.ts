@@ -26,6 +26,8 @@ export const REAL_DELIVERY = sharedDelivery("2023L-v2");
 export interface RealBundleOptions {
   /** Trees of the GBDT; different values give different bundles. */
   trees?: number;
+  /** Leaves per GBDT tree (default 15). */
+  leaves?: number;
   /** Models to include (default naive, logistic, gbdt). */
   models?: ("naive" | "logistic" | "gbdt")[];
   threshold?: number;
@@ -46,7 +48,7 @@ export async function trainRealBundle(dir: string, options: RealBundleOptions = 
   if (wanted.includes("gbdt")) {
     models.gbdt = new GradientBoostedTrees({
       nEstimators: options.trees ?? 20,
-      maxLeaves: 15,
+      maxLeaves: options.leaves ?? 15,
       earlyStoppingRounds: 0,
     }).fit(dataset.X, dataset.y, fitOptions);
   }

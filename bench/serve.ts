@@ -1,0 +1,200 @@
+// Throughput and latency of `skipwise serve` on loopback, the server in a separate process.
+//   node --import tsx bench/serve.ts [--bundle <dir> --data <delivery>] [--duration 10] [--runs 3]
+//        [--connections 10] [--json <file>]
+// Without --bundle it trains one (GBDT 300 trees × 31 leaves, logistic, naive) on ../shared 2023L-v2.
+// Each run starts a fresh server and decision log, warms up, then drives /recommend and /abtest with
+// autocannon for --duration seconds each while sampling the server's RSS from /proc/<pid>/status.
+// Prints per route the median of the runs (min–max) of req/s, p50, p99, errors, and the RSS drift.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import { delivery, REAL_DELIVERY, trainRealBundle } from "../test/serve/real-bundle.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    bundle: { type: "string" },
+    data: { type: "string" },
+    duration: { type: "string", default: "10" },
+    runs: { type: "string", default: "3" },
+    connections: { type: "string", default: "10" },
+    warmup: { type: "string", default: "3" },
+    json: { type: "string" },
+  },
+});
+const duration = Number(args.duration);
+const runs = Number(args.runs);
+const connections = Number(args.connections);
+const warmup = Number(args.warmup);
+const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
+const ROUTES = ["/recommend", "/abtest"] as const;
+
+interface RouteRun {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+
+interface RssTrace {
+  startMb: number;
+  endMb: number;
+  maxMb: number;
+  minMb: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const round = (x: number, d = 0) => Number(x.toFixed(d));
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
+function startServer(
+  bundle: string,
+  data: string,
+  db: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [BIN, "serve", "--bundle", bundle, "--data", data, "--db", db, "--port", "0", "--log-level", "warn"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  return new Promise((done, fail) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) done({ child, url: match[1] });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => fail(new Error(`server exited (${code}) before listening:\n${output}`)));
+  });
+}
+
+/** Request bodies over real users and tracks, cycled by every connection. */
+async function bodies(data: string): Promise<string[]> {
+  const { catalog } = await delivery(data);
+  const users = [...catalog.users.keys()];
+  const tracks = catalog.tracks;
+  const out: string[] = [];
+  for (let i = 0; i < 256; i++) {
+    const track = tracks[(i * 7919) % tracks.length].id;
+    out.push(JSON.stringify({ user_id: users[i % users.length], track_id: track }));
+  }
+  return out;
+}
+
+async function drive(url: string, route: string, seconds: number, payloads: string[]): Promise<RouteRun> {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests: payloads.map((body) => ({
+      method: "POST" as const,
+      path: route,
+      headers: { "content-type": "application/json" },
+      body,
+    })),
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    requests: result.requests.total,
+  };
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), "skipwise-bench-serve-"));
+  const data = args.data ? resolve(args.data) : REAL_DELIVERY;
+  let bundle = args.bundle ? resolve(args.bundle) : "";
+  if (!bundle) {
+    bundle = join(work, "bundle");
+    const t = performance.now();
+    await trainRealBundle(bundle, { trees: 300, leaves: 31 });
+    console.log(`trained a bundle on ${data} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const payloads = await bodies(data);
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; ` +
+      `${runs} runs × ${duration} s per route, ${connections} connections, ${warmup} s warm-up`,
+  );
+  const results: Record<string, RouteRun[]> = { "/recommend": [], "/abtest": [] };
+  const rss: RssTrace[] = [];
+  for (let run = 0; run < runs; run++) {
+    const db = join(work, `decisions-${run}.db`);
+    const { child, url } = await startServer(bundle, data, db);
+    const pid = child.pid as number;
+    try {
+      for (const route of ROUTES) await drive(url, route, warmup, payloads);
+      const samples: number[] = [rssMb(pid)];
+      const sampler = setInterval(() => samples.push(rssMb(pid)), 1000);
+      for (const route of ROUTES) {
+        const r = await drive(url, route, duration, payloads);
+        results[route].push(r);
+        console.log(
+          `run ${run + 1} ${route.padEnd(10)} ${round(r.rps).toLocaleString("en-US").padStart(7)} req/s  ` +
+            `p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}  (${r.requests} requests)`,
+        );
+      }
+      clearInterval(sampler);
+      samples.push(rssMb(pid));
+      rss.push({
+        startMb: samples[0],
+        endMb: samples[samples.length - 1],
+        maxMb: Math.max(...samples),
+        minMb: Math.min(...samples),
+      });
+    } finally {
+      const exited = new Promise((done) => child.once("exit", done));
+      child.kill("SIGTERM");
+      await exited;
+    }
+  }
+  console.log("\nroute       req/s (median, min–max)         p50 ms   p99 ms   errors");
+  const summary: Record<string, unknown> = {};
+  for (const route of ROUTES) {
+    const rs = results[route];
+    const rps = rs.map((r) => r.rps);
+    const line = {
+      rps: round(median(rps)),
+      rpsMin: round(Math.min(...rps)),
+      rpsMax: round(Math.max(...rps)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      errors: rs.reduce((sum, r) => sum + r.errors, 0),
+    };
+    summary[route] = line;
+    console.log(
+      `${route.padEnd(11)} ${line.rps.toLocaleString("en-US").padStart(7)} (${line.rpsMin.toLocaleString("en-US")}–${line.rpsMax.toLocaleString("en-US")})`.padEnd(
+        44,
+      ) + `${String(line.p50).padStart(6)}   ${String(line.p99).padStart(6)}   ${line.errors}`,
+    );
+  }
+  const drift = rss.map((r) => ((r.maxMb - r.startMb) / r.startMb) * 100);
+  for (const [i, r] of rss.entries()) {
+    console.log(
+      `RSS run ${i + 1}: start ${round(r.startMb)} MB, end ${round(r.endMb)} MB, min ${round(r.minMb)} MB, ` +
+        `max ${round(r.maxMb)} MB (max drift ${round(drift[i], 1)} %)`,
+    );
+  }
+  const flat = drift.every((d) => d <= 10);
+  console.log(`RSS flat within 10 %: ${flat ? "yes" : "no"}`);
+  if (args.json) {
+    writeFileSync(
+      args.json,
+      `${JSON.stringify({ duration, runs, connections, routes: summary, rss, rssFlat: flat }, null, 2)}\n`,
+    );
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
+await main();
