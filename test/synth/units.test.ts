@@ -75,6 +75,16 @@ describe("format", () => {
     expect(timestampToken("epoch", ms + 734)).toBe(String(ms + 734));
   });
 
+  it("formats by hand exactly what Date.toISOString gives, across days and years", () => {
+    const r = new Random(9);
+    for (let i = 0; i < 20_000; i++) {
+      const ms = Date.UTC(2019, 0, 1) + Math.floor(r.next() * 2e11) * (i % 4 === 0 ? 1000 : 1);
+      const iso = new Date(ms).toISOString();
+      const want = ms % 1000 === 0 ? `"${iso.slice(0, 19)}"` : `"${iso.slice(0, 23)}000"`;
+      expect(timestampToken("2023L", ms)).toBe(want);
+    }
+  });
+
   it("orders keys per dialect and leaves out keys given as null", () => {
     const keys = (line: string) => Object.keys(JSON.parse(line));
     expect(keys(sessionLineWriter("2023L")('"t"', "1", '"x"', '"PLAY"', "2"))).toEqual([
