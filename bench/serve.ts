@@ -40,10 +40,12 @@ interface RouteRun {
 }
 
 interface RssTrace {
+  /** Median of the first and of the last quarter of the 1 s samples: the trend, not GC sawtooth. */
   startMb: number;
   endMb: number;
   maxMb: number;
   minMb: number;
+  samples: number;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -147,11 +149,13 @@ async function main(): Promise<void> {
       }
       clearInterval(sampler);
       samples.push(rssMb(pid));
+      const quarter = Math.max(1, Math.floor(samples.length / 4));
       rss.push({
-        startMb: samples[0],
-        endMb: samples[samples.length - 1],
+        startMb: median(samples.slice(0, quarter)),
+        endMb: median(samples.slice(-quarter)),
         maxMb: Math.max(...samples),
         minMb: Math.min(...samples),
+        samples: samples.length,
       });
     } finally {
       const exited = new Promise((done) => child.once("exit", done));
@@ -179,14 +183,14 @@ async function main(): Promise<void> {
       ) + `${String(line.p50).padStart(6)}   ${String(line.p99).padStart(6)}   ${line.errors}`,
     );
   }
-  const drift = rss.map((r) => ((r.maxMb - r.startMb) / r.startMb) * 100);
+  const drift = rss.map((r) => ((r.endMb - r.startMb) / r.startMb) * 100);
   for (const [i, r] of rss.entries()) {
     console.log(
-      `RSS run ${i + 1}: start ${round(r.startMb)} MB, end ${round(r.endMb)} MB, min ${round(r.minMb)} MB, ` +
-        `max ${round(r.maxMb)} MB (max drift ${round(drift[i], 1)} %)`,
+      `RSS run ${i + 1}: first-quarter median ${round(r.startMb)} MB, last-quarter median ${round(r.endMb)} MB ` +
+        `(drift ${round(drift[i], 1)} %), min ${round(r.minMb)} MB, max ${round(r.maxMb)} MB, ${r.samples} samples`,
     );
   }
-  const flat = drift.every((d) => d <= 10);
+  const flat = drift.every((d) => Math.abs(d) <= 10);
   console.log(`RSS flat within 10 %: ${flat ? "yes" : "no"}`);
   if (args.json) {
     writeFileSync(

@@ -1,5 +1,4 @@
 // The prediction service as a Fastify app factory. `buildApp` never listens; `skipwise serve` does.
-import { randomUUID } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -9,6 +8,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from "fastify";
+import { DecisionIds } from "./decision-id.ts";
 import {
   type DecisionLog,
   DecisionLogClosedError,
@@ -150,6 +150,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   const metrics = new ServeMetrics({ processMetrics: options.processMetrics });
+  const ids = new DecisionIds();
+  options.log.onCommit = (rows, seconds) => metrics.observeLogCommit(rows, seconds);
   const log = options.log;
   const experimentConfig =
     options.experiment ?? defaultExperiment(options.scorer.modelNames, options.scorer.defaultModel);
@@ -297,7 +299,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const threshold = current.threshold(model);
     const decision = decide(score.probSkip, threshold);
     const row: DecisionRow = {
-      id: randomUUID(),
+      id: ids.next(now),
       tsMs: now,
       route,
       experiment: explicit ? null : experimentName,
@@ -326,7 +328,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         const shadowDecision = decide(shadowScore.probSkip, shadowThreshold);
         shadows.push({
           ...row,
-          id: randomUUID(),
+          id: ids.next(now),
           variant: other.name,
           model: other.model,
           probSkip: shadowScore.probSkip,

@@ -54,7 +54,8 @@ export interface LoggedDecision {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
-  id TEXT PRIMARY KEY,
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
   ts_ms INTEGER NOT NULL,
   route TEXT NOT NULL,
   experiment TEXT,
@@ -72,8 +73,7 @@ CREATE TABLE IF NOT EXISTS decisions (
   cold_track INTEGER NOT NULL,
   served INTEGER NOT NULL,
   shadow_of TEXT
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS decisions_user_track ON decisions (user_id, track_id, ts_ms);
+);
 CREATE INDEX IF NOT EXISTS decisions_shadow_of ON decisions (shadow_of) WHERE shadow_of IS NOT NULL;
 CREATE TABLE IF NOT EXISTS feedback (
   feedback_id INTEGER PRIMARY KEY,
@@ -99,9 +99,12 @@ export function openLogDatabase(path: string, readonly = false): Database.Databa
   return db;
 }
 
+const LISTEN_SCAN_ROWS = 1_000_000;
+
 type PendingOp = { kind: "decision"; row: DecisionRow } | { kind: "feedback"; row: FeedbackRow };
 
 interface DbDecision {
+  seq: number;
   id: string;
   ts_ms: number;
   route: string;
@@ -174,6 +177,8 @@ function startCheckpointer(path: string, intervalMs: number): Worker {
 }
 
 export interface DecisionLogOptions {
+  /** Called after each group commit with the number of rows written and the commit's duration. */
+  onCommit?: (rows: number, seconds: number) => void;
   /** Checkpoint the WAL from a worker thread every this many ms (default 250); 0 = SQLite's own autocheckpoint. */
   checkpointIntervalMs?: number;
   /** How many recent served decisions stay in memory for feedback lookups. */
@@ -208,6 +213,8 @@ export class DecisionLog {
   private rejectBatch: ((error: Error) => void) | null = null;
   private closed = false;
   private readonly checkpointer: Worker | null;
+  /** Set by the owner (the app) to observe commits. */
+  onCommit: ((rows: number, seconds: number) => void) | undefined;
   /** Transactions committed so far (for tests and metrics). */
   commits = 0;
 
@@ -215,6 +222,7 @@ export class DecisionLog {
     this.path = path;
     this.recentCapacity = options.recentCapacity ?? 20_000;
     this.commitDelayMs = options.commitDelayMs ?? 0;
+    this.onCommit = options.onCommit;
     this.db = openLogDatabase(path);
     const interval = options.checkpointIntervalMs ?? 250;
     if (interval > 0) {
@@ -234,9 +242,12 @@ export class DecisionLog {
     );
     this.selectDecision = this.db.prepare("SELECT * FROM decisions WHERE id = ?");
     this.selectShadows = this.db.prepare("SELECT * FROM decisions WHERE shadow_of = ?");
+    // No (user, track) index: it would add a random B-tree page to every group commit, and listens are
+    // found in memory. Older ones are looked for among the last LISTEN_SCAN_ROWS decisions.
     this.selectLatest = this.db.prepare(
-      `SELECT * FROM decisions WHERE user_id = ? AND track_id = ? AND session_id IS ? AND served = 1
-       ORDER BY ts_ms DESC LIMIT 1`,
+      `SELECT * FROM decisions WHERE seq > (SELECT coalesce(max(seq), 0) FROM decisions) - ${LISTEN_SCAN_ROWS}
+         AND user_id = ? AND track_id = ? AND session_id IS ? AND served = 1
+       ORDER BY seq DESC LIMIT 1`,
     );
     this.selectFeedbackFor = this.db.prepare("SELECT 1 FROM feedback WHERE decision_id = ?");
     this.writeBatch = this.db.transaction((ops: PendingOp[]) => {
@@ -384,8 +395,10 @@ export class DecisionLog {
     this.resolveBatch = null;
     this.rejectBatch = null;
     try {
+      const start = performance.now();
       this.writeBatch(ops);
       this.commits++;
+      this.onCommit?.(ops.length, (performance.now() - start) / 1000);
       resolve();
     } catch (error) {
       reject(error as Error);

@@ -121,7 +121,7 @@ function query(db: Database.Database, options: ReadOptions): Database.Statement 
   const where: string[] = [];
   if (!options.includeShadow) where.push("d.served = 1");
   if (options.experiment !== undefined) where.push("d.experiment = @experiment");
-  return db.prepare(`${JOINED} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY d.ts_ms, d.id`);
+  return db.prepare(`${JOINED} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY d.seq`);
 }
 
 /** Every logged decision joined with its feedback, in time order. Opens the database read-only. */

@@ -27,6 +27,8 @@ export class ServeMetrics {
   private readonly bundleInfo: Gauge<"bundle_version">;
   private readonly reloads: Counter<"result">;
   private readonly logCommits: Counter<string>;
+  private readonly logBatch: Histogram<string>;
+  private readonly logCommitTime: Histogram<string>;
   /** Bound children per label tuple: label hashing on every request is measurable at 20k req/s. */
   private readonly requestChildren = new Map<
     string,
@@ -113,6 +115,18 @@ export class ServeMetrics {
       help: "Group-commit transactions written to the decision log",
       registers,
     });
+    this.logBatch = new Histogram({
+      name: "skipwise_decision_log_batch_rows",
+      help: "Rows (decisions and feedback) written per group commit",
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    });
+    this.logCommitTime = new Histogram({
+      name: "skipwise_decision_log_commit_seconds",
+      help: "Duration of a group commit (the event loop is blocked meanwhile)",
+      buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
+      registers,
+    });
     if (options.processMetrics !== false)
       collectDefaultMetrics({ register: this.registry, prefix: "skipwise_" });
   }
@@ -174,8 +188,10 @@ export class ServeMetrics {
     this.reloads.inc({ result });
   }
 
-  countLogCommit(): void {
+  observeLogCommit(rows: number, seconds: number): void {
     this.logCommits.inc();
+    this.logBatch.observe(rows);
+    this.logCommitTime.observe(seconds);
   }
 
   /** Makes the confusion series exist at 0 for a variant so rate() works from the first scrape. */

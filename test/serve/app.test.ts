@@ -288,6 +288,8 @@ describe("prediction service routes", () => {
     expect(line).toBeDefined();
     expect(Number(line?.split(" ").pop())).toBeGreaterThanOrEqual(1);
     expect(m.text).toContain('skipwise_bundle_info{bundle_version="tiny-1"} 1');
+    expect(m.text).toMatch(/skipwise_decision_log_commits_total [1-9]\d*/);
+    expect(m.text).toMatch(/skipwise_decision_log_batch_rows_count [1-9]\d*/);
     expect(m.text).toMatch(/skipwise_http_requests_total\{route="\/abtest",method="POST",status="200"\} \d+/);
     expect(m.text).toMatch(/skipwise_http_request_duration_seconds_bucket\{le="0.005",route="\/abtest"/);
     expect(m.text).toMatch(
