@@ -177,11 +177,10 @@ async function main(): Promise<void> {
       errors: rs.reduce((sum, r) => sum + r.errors, 0),
     };
     summary[route] = line;
-    console.log(
-      `${route.padEnd(11)} ${line.rps.toLocaleString("en-US").padStart(7)} (${line.rpsMin.toLocaleString("en-US")}–${line.rpsMax.toLocaleString("en-US")})`.padEnd(
-        44,
-      ) + `${String(line.p50).padStart(6)}   ${String(line.p99).padStart(6)}   ${line.errors}`,
-    );
+    const fmt = (x: number) => x.toLocaleString("en-US");
+    const throughput = `${route.padEnd(11)} ${fmt(line.rps).padStart(7)} (${fmt(line.rpsMin)}–${fmt(line.rpsMax)})`;
+    const latency = `${String(line.p50).padStart(6)}   ${String(line.p99).padStart(6)}`;
+    console.log(`${throughput.padEnd(44)}${latency}   ${line.errors}`);
   }
   const drift = rss.map((r) => ((r.endMb - r.startMb) / r.startMb) * 100);
   for (const [i, r] of rss.entries()) {

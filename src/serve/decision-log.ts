@@ -319,7 +319,7 @@ export class DecisionLog {
     const hit = this.recent.get(id);
     if (hit) return hit;
     const row = this.selectDecision.get(id) as DbDecision | undefined;
-    if (!row || row.served !== 1) return null;
+    if (row === undefined || row.served !== 1) return null;
     const shadows = (this.selectShadows.all(id) as DbDecision[]).map(fromDb);
     return { row: fromDb(row), shadows, hasFeedback: this.selectFeedbackFor.get(id) !== undefined };
   }

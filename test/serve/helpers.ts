@@ -40,6 +40,7 @@ export async function startApp(options: Omit<AppOptions, "log"> & { dbPath?: str
 
 export interface JsonResponse {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers field by field
   body: any;
   headers: Headers;
 }
