@@ -34,6 +34,8 @@ interface Row {
   fitSeconds: number;
   trees?: number;
   note?: string;
+  /** Shown, but not part of the parity check (hyper-parameters not matched). */
+  informational?: boolean;
 }
 
 function argValue(name: string): string | undefined {
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
     ).toFixed(3)}, test ${(test.y.reduce((a, b) => a + b, 0) / test.y.length).toFixed(3)}`,
   );
 
-  const gbdtParams = { ...GBDT_DEFAULTS, nEstimators: 300, learningRate: 0.1 };
+  const gbdtParams = { ...GBDT_DEFAULTS };
   const ours: Row[] = [];
   const [gbdt, gbdtSeconds] = timed(() =>
     new GradientBoostedTrees(gbdtParams).fit(train.X, train.y, { validation: valid }),
@@ -212,7 +214,7 @@ async function main(): Promise<void> {
       `${r.name.padEnd(34)} ${r.auc.toFixed(4).padStart(8)} ${r.fitSeconds.toFixed(2).padStart(8)} ${String(r.trees ?? "").padStart(6)}  ${r.note ?? ""}`,
     );
   }
-  const pythonTrees = theirs.filter((r) => r.trees !== undefined);
+  const pythonTrees = theirs.filter((r) => r.trees !== undefined && !r.informational);
   if (pythonTrees.length > 0) {
     const best = pythonTrees.reduce((a, b) => (b.auc > a.auc ? b : a));
     const gap = best.auc - ours[0].auc;

@@ -45,7 +45,7 @@ export interface GradientBoostedTreesParams {
 
 export const GBDT_DEFAULTS: GradientBoostedTreesParams = {
   nEstimators: 300,
-  learningRate: 0.1,
+  learningRate: 0.05,
   growth: "leafwise",
   maxLeaves: 31,
   lambda: 1,
