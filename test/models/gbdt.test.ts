@@ -91,7 +91,7 @@ describe("GradientBoostedTrees", () => {
       y[i] = missing ? 1 : 0;
     }
     const X = { rows: n, cols: 2, data };
-    const m = new GradientBoostedTrees({ nEstimators: 30 }).fit(X, y);
+    const m = new GradientBoostedTrees({ nEstimators: 30, learningRate: 0.3 }).fit(X, y);
     expect(accuracy(m.predictProba(X), y)).toBe(1);
     expect(m.predictOne([Number.NaN, 0])).toBeGreaterThan(0.9);
     expect(m.predictOne([0.5, 0])).toBeLessThan(0.1);
