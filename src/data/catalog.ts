@@ -44,7 +44,7 @@ async function readObjects(
         nonBlank++;
         quality.lines++;
         const text = b.toString("utf8", s, e);
-        if (duplicates.seen(b, s, e, offset)) {
+        if (duplicates.seen(duplicates.global, b, s, e, lineNo, offset)) {
           tally.found("duplicate_row");
           tally.quarantined("duplicate_row", lineNo, () => text);
           return;
@@ -223,28 +223,22 @@ export async function readArtists(
 // ---------------------------------------------------------------------------------------------------
 // tracks.jsonl
 
-const TRACK_NUMBERS = [
-  ["popularity", "popularity"],
-  ["duration_ms", "durationMs"],
-  ["danceability", "danceability"],
-  ["energy", "energy"],
-  ["key", "key"],
-  ["loudness", "loudness"],
-  ["speechiness", "speechiness"],
-  ["acousticness", "acousticness"],
-  ["instrumentalness", "instrumentalness"],
-  ["liveness", "liveness"],
-  ["valence", "valence"],
-  ["tempo", "tempo"],
+/** The twelve numeric track fields: each must be a finite number. */
+const TRACK_NUMBER_KEYS = [
+  "popularity",
+  "duration_ms",
+  "danceability",
+  "energy",
+  "key",
+  "loudness",
+  "speechiness",
+  "acousticness",
+  "instrumentalness",
+  "liveness",
+  "valence",
+  "tempo",
 ] as const;
-const TRACK_KEYS = new Set([
-  "id",
-  "name",
-  "explicit",
-  "id_artist",
-  "release_date",
-  ...TRACK_NUMBERS.map((n) => n[0]),
-]);
+const TRACK_KEYS = new Set(["id", "name", "explicit", "id_artist", "release_date", ...TRACK_NUMBER_KEYS]);
 
 export const RELEASE_DATE_FORMS = ["YYYY", "YYYY-MM", "YYYY-MM-DD"] as const;
 
@@ -255,16 +249,17 @@ export const RELEASE_DATE_FORMS = ["YYYY", "YYYY-MM", "YYYY-MM-DD"] as const;
 export function normaliseReleaseDate(value: unknown): { date: string; year: number; form: number } | null {
   const raw = typeof value === "number" && Number.isInteger(value) ? String(value) : value;
   if (typeof raw !== "string") return null;
-  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/.exec(raw.trim());
+  const m = RELEASE_DATE.exec(raw);
   if (!m) return null;
   const year = Number(m[1]);
   const month = m[2] === undefined ? 1 : Number(m[2]);
   const day = m[3] === undefined ? 1 : Number(m[3]);
   if (!isValidDate(year, month, day)) return null;
-  const form = m[3] !== undefined ? 2 : m[2] !== undefined ? 1 : 0;
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return { date: `${m[1]}-${pad(month)}-${pad(day)}`, year, form };
+  if (m[3] !== undefined) return { date: raw, year, form: 2 };
+  return { date: m[2] !== undefined ? `${raw}-01` : `${raw}-01-01`, year, form: m[2] !== undefined ? 1 : 0 };
 }
+
+const RELEASE_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
 
 export const EXPLICIT_FORMS = ["0/1", "boolean", "string"] as const;
 
@@ -293,11 +288,9 @@ export function normaliseTrack(
   const bad: Outcome<Track> = { reason: "bad_track_field", found: ["bad_track_field"] };
   if (typeof o.id !== "string" || o.id === "") return bad;
   if (typeof o.id_artist !== "string" || o.id_artist === "") return bad;
-  const numbers: Record<string, number> = {};
-  for (const [key, field] of TRACK_NUMBERS) {
+  for (const key of TRACK_NUMBER_KEYS) {
     const v = o[key];
     if (typeof v !== "number" || !Number.isFinite(v)) return bad;
-    numbers[field] = v;
   }
   const explicit = explicitOf(o.explicit);
   const release = normaliseReleaseDate(o.release_date);
@@ -310,22 +303,22 @@ export function normaliseTrack(
   const track: Track = {
     id: o.id,
     name: text(o.name),
-    popularity: numbers.popularity,
-    durationMs: numbers.durationMs,
+    popularity: o.popularity as number,
+    durationMs: o.duration_ms as number,
     explicit: explicit[0],
     artistId: o.id_artist,
     releaseDate: release.date,
     releaseYear: release.year,
-    danceability: numbers.danceability,
-    energy: numbers.energy,
-    key: numbers.key,
-    loudness: numbers.loudness,
-    speechiness: numbers.speechiness,
-    acousticness: numbers.acousticness,
-    instrumentalness: numbers.instrumentalness,
-    liveness: numbers.liveness,
-    valence: numbers.valence,
-    tempo: numbers.tempo,
+    danceability: o.danceability as number,
+    energy: o.energy as number,
+    key: o.key as number,
+    loudness: o.loudness as number,
+    speechiness: o.speechiness as number,
+    acousticness: o.acousticness as number,
+    instrumentalness: o.instrumentalness as number,
+    liveness: o.liveness as number,
+    valence: o.valence as number,
+    tempo: o.tempo as number,
   };
   return { record: track, repairs: [], found: artists.has(track.artistId) ? [] : ["unknown_artist"] };
 }

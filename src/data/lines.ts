@@ -1,6 +1,7 @@
 // Chunked line splitting over plain or gzip files. Files are read in large chunks and lines are found with
 // Buffer.indexOf, so no string is built unless a reader asks for one.
 import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
 import { DeliveryError } from "./errors.ts";
 
@@ -27,59 +28,106 @@ export async function readLines(
   onLine: LineHandler,
   onBytes?: (n: number) => void,
 ): Promise<void> {
-  const raw = createReadStream(path, { highWaterMark: CHUNK_BYTES });
-  if (onBytes) raw.on("data", (chunk) => onBytes(chunk.length));
-  const gunzip = gzip ? createGunzip({ chunkSize: 1 << 20 }) : null;
-  const source = gunzip ? raw.pipe(gunzip) : raw;
-  raw.on("error", (error) => gunzip?.destroy(error));
-
-  let work = Buffer.allocUnsafe(CHUNK_BYTES * 2);
-  let pending = 0; // bytes of an unfinished line at work[0, pending)
-  let streamOffset = 0; // stream offset of work[0]
-  let lineNo = 0;
-  let first = true;
+  const splitter = new LineSplitter(displayPath, onLine);
   try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      if (first) {
-        first = false;
-        if (chunk.subarray(0, BINARY_SNIFF_BYTES).includes(0)) {
-          throw new DeliveryError(displayPath, "is a binary file, not JSONL (it contains NUL bytes)");
-        }
-      }
-      if (pending + chunk.length > work.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(work.length * 2, pending + chunk.length));
-        work.copy(bigger, 0, 0, pending);
-        work = bigger;
-      }
-      chunk.copy(work, pending);
-      const length = pending + chunk.length;
-      const view = work.subarray(0, length);
-      let pos = 0;
-      for (let nl = view.indexOf(10, pos); nl !== -1; nl = view.indexOf(10, pos)) {
-        lineNo++;
-        const end = nl > pos && view[nl - 1] === 13 ? nl - 1 : nl;
-        onLine(view, pos, end, lineNo, streamOffset + pos);
-        pos = nl + 1;
-      }
-      work.copy(work, 0, pos, length);
-      pending = length - pos;
-      streamOffset += pos;
-    }
-    if (pending > 0) {
-      lineNo++;
-      const end = work[pending - 1] === 13 ? pending - 1 : pending;
-      onLine(work, 0, end, lineNo, streamOffset);
-    }
+    if (gzip) await readGzip(path, splitter, onBytes);
+    else await readPlain(path, splitter, onBytes);
+    splitter.finish();
   } catch (error) {
     if (error instanceof DeliveryError) throw error;
     const code = (error as { code?: string }).code ?? "";
-    if (code.startsWith("Z_") || code === "ERR_INVALID_ARG_TYPE") {
+    if (code.startsWith("Z_")) {
       throw new DeliveryError(displayPath, `is not a valid gzip stream (${(error as Error).message})`);
     }
     throw new DeliveryError(displayPath, `cannot be read (${(error as Error).message})`);
+  }
+}
+
+/** Plain files are read straight into the splitter's buffer: no per-chunk allocation or copy. */
+async function readPlain(path: string, splitter: LineSplitter, onBytes?: (n: number) => void): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    for (;;) {
+      const target = splitter.reserve(CHUNK_BYTES);
+      const { bytesRead } = await handle.read(target, 0, target.length, null);
+      if (bytesRead === 0) break;
+      onBytes?.(bytesRead);
+      splitter.commit(bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readGzip(path: string, splitter: LineSplitter, onBytes?: (n: number) => void): Promise<void> {
+  const raw = createReadStream(path, { highWaterMark: CHUNK_BYTES });
+  if (onBytes) raw.on("data", (chunk) => onBytes(chunk.length));
+  const gunzip = createGunzip({ chunkSize: 1 << 20 });
+  raw.on("error", (error) => gunzip.destroy(error));
+  try {
+    for await (const chunk of raw.pipe(gunzip) as AsyncIterable<Buffer>) {
+      splitter.reserve(chunk.length).set(chunk);
+      splitter.commit(chunk.length);
+    }
   } finally {
     raw.destroy();
-    gunzip?.destroy();
+    gunzip.destroy();
+  }
+}
+
+/** Accumulates bytes and hands out complete lines; an unfinished line is kept for the next chunk. */
+class LineSplitter {
+  private work = Buffer.allocUnsafe(CHUNK_BYTES * 2);
+  private pending = 0; // bytes of an unfinished line at work[0, pending)
+  private streamOffset = 0; // stream offset of work[0]
+  private lineNo = 0;
+  private first = true;
+
+  constructor(
+    private readonly displayPath: string,
+    private readonly onLine: LineHandler,
+  ) {}
+
+  /** Room for `n` more bytes after the pending ones. */
+  reserve(n: number): Buffer {
+    if (this.pending + n > this.work.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.work.length * 2, this.pending + n));
+      this.work.copy(bigger, 0, 0, this.pending);
+      this.work = bigger;
+    }
+    return this.work.subarray(this.pending, this.pending + n);
+  }
+
+  /** `n` bytes were written into the reserved room: emit every complete line. */
+  commit(n: number): void {
+    const work = this.work;
+    if (this.first) {
+      this.first = false;
+      if (work.subarray(0, Math.min(n, BINARY_SNIFF_BYTES)).includes(0)) {
+        throw new DeliveryError(this.displayPath, "is a binary file, not JSONL (it contains NUL bytes)");
+      }
+    }
+    const length = this.pending + n;
+    const view = work.subarray(0, length);
+    let pos = 0;
+    for (let nl = view.indexOf(10, pos); nl !== -1; nl = view.indexOf(10, pos)) {
+      this.lineNo++;
+      const end = nl > pos && view[nl - 1] === 13 ? nl - 1 : nl;
+      this.onLine(view, pos, end, this.lineNo, this.streamOffset + pos);
+      pos = nl + 1;
+    }
+    work.copy(work, 0, pos, length);
+    this.pending = length - pos;
+    this.streamOffset += pos;
+  }
+
+  /** End of input: a last line without a newline. */
+  finish(): void {
+    if (this.pending === 0) return;
+    this.lineNo++;
+    const end = this.work[this.pending - 1] === 13 ? this.pending - 1 : this.pending;
+    this.onLine(this.work, 0, end, this.lineNo, this.streamOffset);
+    this.pending = 0;
   }
 }
 

@@ -1,6 +1,6 @@
 // Reading sessions.jsonl into the columnar EventTable: validation, the two repair rules, quarantine.
 import type { ByteKeyIndex } from "./byte-keys.ts";
-import { DuplicateLines } from "./duplicates.ts";
+import { DuplicateLines, LineGroup } from "./duplicates.ts";
 import { DeliveryError } from "./errors.ts";
 import { EventTableBuilder } from "./event-table.ts";
 import type { LocatedFile } from "./files.ts";
@@ -73,6 +73,8 @@ class SessionState {
   previousKind = -1;
   /** Catalogue index of the previous event's track, -1 when it had none or an unknown one. */
   previousTrack = -1;
+  /** Fingerprints of the session's lines, for the duplicate-row check. */
+  readonly lines = new LineGroup();
 }
 
 const NO_USER = -2147483648;
@@ -188,14 +190,31 @@ export async function readSessions(located: LocatedFile, ctx: SessionsContext): 
     }
     nonBlankLines++;
     quality.lines++;
-    if (duplicates.seen(b, s, e, offset)) {
+    const fast = fastPath && scanEventLine(b, s, e, raw);
+    const decoded = fast || parseEventLine(b.toString("utf8", s, e), raw);
+    // A byte-identical line decodes to the same session id, so duplicates are looked for per session.
+    const sessionId = decoded
+      ? integerOf(raw, raw.sessionType, raw.sessionNumber, raw.sessionStart, raw.sessionEnd)
+      : Number.NaN;
+    const sessionOk = isInt32(sessionId);
+    let state: SessionState | null = null;
+    if (sessionOk) {
+      if (sessionId !== currentSessionId) {
+        currentSessionId = sessionId;
+        current = sessions.get(sessionId) ?? null;
+        if (current === null) {
+          current = new SessionState();
+          sessions.set(sessionId, current);
+        }
+      }
+      state = current as SessionState;
+    }
+    if (duplicates.seen(state === null ? duplicates.global : state.lines, b, s, e, lineNo, offset)) {
       tally.found("duplicate_row");
       quarantine("duplicate_row", lineNo, b, s, e);
       return;
     }
-    let decoded = fastPath && scanEventLine(b, s, e, raw);
-    if (decoded) fastPathLines++;
-    else decoded = parseEventLine(b.toString("utf8", s, e), raw);
+    if (fast) fastPathLines++;
     if (!decoded) {
       if (decodedLines === 0 && nonBlankLines >= NOT_JSONL_AFTER_LINES) {
         throw new DeliveryError(
@@ -231,8 +250,6 @@ export async function readSessions(located: LocatedFile, ctx: SessionsContext): 
       reason = "unknown_event_type";
     }
 
-    const sessionId = integerOf(raw, raw.sessionType, raw.sessionNumber, raw.sessionStart, raw.sessionEnd);
-    const sessionOk = isInt32(sessionId);
     if (!sessionOk) {
       tally.found("null_session_id");
       reason ??= "null_session_id";
@@ -271,17 +288,7 @@ export async function readSessions(located: LocatedFile, ctx: SessionsContext): 
       }
     }
 
-    let state: SessionState | null = null;
-    if (sessionOk) {
-      if (sessionId !== currentSessionId) {
-        currentSessionId = sessionId;
-        current = sessions.get(sessionId) ?? null;
-        if (current === null) {
-          current = new SessionState();
-          sessions.set(sessionId, current);
-        }
-      }
-      state = current as SessionState;
+    if (state !== null) {
       if (!userNull) {
         if (Number.isNaN(userValue)) state.userConflict = true;
         else if (state.user === NO_USER) state.user = userValue;

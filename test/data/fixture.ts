@@ -84,7 +84,7 @@ export function ev(
 }
 
 function render(lines: Lines): string {
-  return lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n";
+  return `${lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n")}\n`;
 }
 
 /**
