@@ -15,7 +15,7 @@ export const SKIP_MODEL = {
   /** Any genre of the track's artist among the user's favourites. */
   genreMatch: -1.2,
   /** Spread of the hidden taste of a user for the genres they explore beyond the favourites. */
-  hiddenTasteSd: 0.8,
+  hiddenTasteSd: 0.65,
   /** Hidden taste summed over a track's genres is clipped to ±this. */
   hiddenTasteClip: 1.6,
   /** Fatigue: + fatigueMax * (1 - exp(-position / fatigueScale)). */
