@@ -5,26 +5,28 @@ import { COL, FAVOURITE_GENRE_SLOTS, TRACK_FEATURES } from "./schema.ts";
 
 const TRACK_STATIC_COUNT = TRACK_FEATURES.length;
 
-/** `catalogUser` = index among the catalogue's users, -1 when the user is not in users.jsonl. */
+/**
+ * `catalogUser` = index among the catalogue's users, -1 when the user is not in users.jsonl;
+ * `premium` = the user's current status as the state resolved it (1 / 0 / NaN).
+ */
 export function writeContent(
   index: CatalogIndex,
   catalogUser: number,
+  premium: number,
   track: number,
   out: Float32Array,
   base: number,
 ): void {
+  out[base + COL.premium] = premium;
   const fav = base + COL.favourites;
   if (catalogUser < 0) {
     for (let k = 0; k < FAVOURITE_GENRE_SLOTS; k++) out[fav + k] = Number.NaN;
-    out[base + COL.premium] = Number.NaN;
   } else {
     for (let k = 0; k < FAVOURITE_GENRE_SLOTS; k++) out[fav + k] = 0;
     for (let i = index.favouriteStart[catalogUser]; i < index.favouriteStart[catalogUser + 1]; i++) {
       const slot = index.favouriteSlotOfGenre[index.favouriteGenres[i]];
       if (slot >= 0) out[fav + slot] = 1;
     }
-    const premium = index.premium[catalogUser];
-    out[base + COL.premium] = premium < 0 ? Number.NaN : premium;
   }
 
   if (track < 0) {

@@ -16,6 +16,8 @@ const MS_PER_HOUR = 3_600_000;
 export class HistoryFamily {
   global = new Tally(1);
   users: Tally;
+  /** Per user and premium status: slot = user × 2 + status (1 premium). */
+  userStatus: Tally;
   /** Start of each user's latest observed listen (NaN before any). */
   userLastMs: Float64Array;
   tracks: Tally;
@@ -34,6 +36,7 @@ export class HistoryFamily {
   ) {
     this.global.ensureSize(1);
     this.users = new Tally(userCapacity);
+    this.userStatus = new Tally(userCapacity * 2, COUNTS_ONLY);
     this.userLastMs = new Float64Array(Math.max(1, userCapacity)).fill(Number.NaN);
     this.tracks = new Tally(index.trackCount);
     this.tracks.ensureSize(index.trackCount);
@@ -51,6 +54,7 @@ export class HistoryFamily {
   ensureUsers(size: number): void {
     const before = this.userLastMs.length;
     this.users.ensureSize(size);
+    this.userStatus.ensureSize(size * 2);
     if (size > before) {
       const last = new Float64Array(Math.max(size, before * 2)).fill(Number.NaN);
       last.set(this.userLastMs);
@@ -65,9 +69,11 @@ export class HistoryFamily {
     skipped: number,
     liked: number,
     fraction: number,
+    premium: number,
   ): void {
     this.global.add(0, skipped, liked, fraction);
     this.users.add(user, skipped, liked, fraction);
+    if (premium === 0 || premium === 1) this.userStatus.add(user * 2 + premium, skipped, liked, fraction);
     if (!(this.userLastMs[user] >= startMs)) this.userLastMs[user] = startMs;
     if (track < 0) return;
     this.tracks.add(track, skipped, liked, fraction);
@@ -90,8 +96,18 @@ export class HistoryFamily {
     return track < 0 ? 0 : this.tracks.listens[track];
   }
 
-  /** Writes the history columns; returns the user's smoothed skip rate (the prior of its pairs). */
-  write(user: number, track: number, timestampMs: number, out: Float32Array, base: number): number {
+  /**
+   * Writes the history columns; returns the user's smoothed skip rate (the prior of its pairs).
+   * `premium` = the user's status now (1 / 0 / NaN unknown).
+   */
+  write(
+    user: number,
+    track: number,
+    timestampMs: number,
+    premium: number,
+    out: Float32Array,
+    base: number,
+  ): number {
     const o = this.options;
     const g = this.global;
     const globalRate = smoothedRate(g.skips[0], g.listens[0], o.globalPrior, o.globalPriorStrength);
@@ -109,6 +125,16 @@ export class HistoryFamily {
     const uListens = known ? u.listens[user] : 0;
     const userRate = smoothedRate(known ? u.skips[user] : 0, uListens, globalRate, o.priorStrength);
     out[base + COL.userSkipRate] = userRate;
+    const status = known && (premium === 0 || premium === 1) ? user * 2 + premium : -1;
+    out[base + COL.userStatusSkipRate] =
+      status < 0
+        ? userRate
+        : smoothedRate(
+            this.userStatus.skips[status],
+            this.userStatus.listens[status],
+            userRate,
+            o.pairPriorStrength,
+          );
     out[base + COL.userListens] = uListens;
     out[base + COL.userHeardFraction] = known
       ? smoothedRate(u.heardSum[user], u.heardCount[user], globalHeard, o.priorStrength)

@@ -25,6 +25,8 @@ export { FAVOURITE_GENRE_SLOTS, FEATURE_COUNT, FEATURE_SCHEMA } from "./schema.t
 export type { ColdStart, FeatureOptions, FeatureQuery, ObservedListen, SessionOverride } from "./types.ts";
 export { DEFAULT_FEATURE_OPTIONS } from "./types.ts";
 
+const NO_STATUS = -2;
+
 export interface FeatureVector {
   /** The array written to (the caller's `out`, or a new one of FEATURE_COUNT values). */
   values: Float32Array;
@@ -39,6 +41,8 @@ export class FeatureState {
   private readonly index: CatalogIndex;
   private readonly userSlots = new Map<number, number>();
   private userIds: Int32Array;
+  /** Latest premium status seen in observed listens per user slot: 1 / 0 / -1 unknown, -2 none seen. */
+  private userPremium: Int8Array;
   private readonly catalogUsers: number;
   private history: HistoryFamily;
   private sessions = new SessionFamily();
@@ -52,6 +56,7 @@ export class FeatureState {
     this.index = new CatalogIndex(catalog);
     this.catalogUsers = this.index.userIds.length;
     this.userIds = new Int32Array(Math.max(16, this.catalogUsers * 2));
+    this.userPremium = new Int8Array(this.userIds.length).fill(NO_STATUS);
     this.history = new HistoryFamily(this.index, this.options, this.userIds.length);
     this.taste = new TasteFamily(this.index, this.userIds.length);
     for (const id of this.index.userIds) this.internUser(id);
@@ -83,7 +88,21 @@ export class FeatureState {
       track < 0
         ? Number.NaN
         : heardFraction(listen.heardMs ?? Number.NaN, this.catalog.tracks[track].durationMs);
-    this.history.observe(user, track, listen.startMs, skipped, liked, fraction);
+    if (listen.premium !== undefined) {
+      const p = listen.premium;
+      this.userPremium[user] =
+        p === null ? -1 : p === true ? 1 : p === false ? 0 : p > 0 ? 1 : p === 0 ? 0 : -1;
+    }
+    const premium = this.premiumOf(user, undefined);
+    this.history.observe(
+      user,
+      track,
+      listen.startMs,
+      skipped,
+      liked,
+      fraction,
+      Number.isNaN(premium) ? -1 : premium,
+    );
     this.taste.observe(user, track, skipped);
     if (listen.sessionId !== undefined && Number.isFinite(listen.sessionId)) {
       this.sessions.observe(
@@ -105,9 +124,10 @@ export class FeatureState {
     const values = out ?? new Float32Array(FEATURE_COUNT);
     const userSlot = this.userSlots.get(query.userId) ?? -1;
     const track = this.resolveTrack(query);
-    const userRate = this.history.write(userSlot, track, query.timestampMs, values, offset);
+    const premium = this.premiumOf(userSlot, query.premium);
+    const userRate = this.history.write(userSlot, track, query.timestampMs, premium, values, offset);
     this.taste.write(userSlot, track, this.options.priorStrength, values, offset);
-    writeContent(this.index, userSlot < this.catalogUsers ? userSlot : -1, track, values, offset);
+    writeContent(this.index, userSlot < this.catalogUsers ? userSlot : -1, premium, track, values, offset);
     writeTime(query.timestampMs, values, offset);
     this.sessions.write(
       query.sessionId,
@@ -133,8 +153,10 @@ export class FeatureState {
     const arrays: Record<string, NamedArray> = {
       userIds: this.userIds.subarray(0, this.userSlots.size),
       userLastMs: h.userLastMs.subarray(0, this.userSlots.size),
+      userPremium: this.userPremium.subarray(0, this.userSlots.size),
       ...prefixed("global.", h.global.columns()),
       ...prefixed("users.", h.users.columns()),
+      ...prefixed("userStatus.", h.userStatus.columns()),
       ...prefixed("tracks.", h.tracks.columns()),
       ...prefixed("artists.", h.artists.columns()),
       ...pairColumns("userArtist", h.userArtist, h.userArtistTally),
@@ -180,8 +202,14 @@ export class FeatureState {
     for (const id of userIds) if (!state.userSlots.has(id)) state.internUser(id);
     const h = state.history;
     h.userLastMs.set(get<Float64Array>("userLastMs"));
+    state.userPremium.set(get<Int8Array>("userPremium"));
     h.global = Tally.fromColumns(tallyColumns(arrays, "global."), FULL_TALLY, 1);
     h.users = Tally.fromColumns(tallyColumns(arrays, "users."), FULL_TALLY, h.userLastMs.length);
+    h.userStatus = Tally.fromColumns(
+      tallyColumns(arrays, "userStatus."),
+      COUNTS_ONLY,
+      h.userLastMs.length * 2,
+    );
     h.tracks = Tally.fromColumns(tallyColumns(arrays, "tracks."), FULL_TALLY);
     h.artists = Tally.fromColumns(tallyColumns(arrays, "artists."), FULL_TALLY);
     [h.userArtist, h.userArtistTally] = restorePairs(arrays, "userArtist", COUNTS_ONLY);
@@ -207,6 +235,15 @@ export class FeatureState {
     return state;
   }
 
+  /** Caller's word first, then the latest observed status, then users.jsonl (end-of-period status). */
+  private premiumOf(userSlot: number, stated: boolean | null | undefined): number {
+    if (stated !== undefined) return stated === null ? Number.NaN : stated ? 1 : 0;
+    if (userSlot < 0) return Number.NaN;
+    let status = this.userPremium[userSlot];
+    if (status === NO_STATUS) status = userSlot < this.catalogUsers ? this.index.premium[userSlot] : -1;
+    return status < 0 ? Number.NaN : status;
+  }
+
   private resolveTrack(query: FeatureQuery): number {
     const t = query.trackIndex ?? (query.trackId === undefined ? -1 : this.trackIndexOf(query.trackId));
     return t >= 0 && t < this.index.trackCount ? t : -1;
@@ -218,6 +255,11 @@ export class FeatureState {
       const ids = new Int32Array(this.userIds.length * 2);
       ids.set(this.userIds);
       this.userIds = ids;
+    }
+    if (slot >= this.userPremium.length) {
+      const premium = new Int8Array(this.userIds.length).fill(NO_STATUS);
+      premium.set(this.userPremium);
+      this.userPremium = premium;
     }
     this.userIds[slot] = id;
     this.userSlots.set(id, slot);

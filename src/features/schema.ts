@@ -10,6 +10,7 @@ const HISTORY = [
   "user_listens",
   "user_heard_fraction",
   "user_like_rate",
+  "user_status_skip_rate",
   "hours_since_user_last_listen",
   "track_skip_rate",
   "track_listens",
@@ -78,7 +79,7 @@ const SESSION = [
 ] as const;
 
 export const FEATURE_SCHEMA: { readonly version: string; readonly names: readonly string[] } = Object.freeze({
-  version: "skipwise-features/2",
+  version: "skipwise-features/3",
   names: Object.freeze([
     ...HISTORY,
     ...GENRE,
@@ -106,6 +107,7 @@ export const COL = {
   userListens: offsetOf("user_listens"),
   userHeardFraction: offsetOf("user_heard_fraction"),
   userLikeRate: offsetOf("user_like_rate"),
+  userStatusSkipRate: offsetOf("user_status_skip_rate"),
   hoursSinceUserLastListen: offsetOf("hours_since_user_last_listen"),
   trackSkipRate: offsetOf("track_skip_rate"),
   trackListens: offsetOf("track_listens"),

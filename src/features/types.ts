@@ -31,6 +31,8 @@ export interface ObservedListen {
   /** Audio heard; NaN or absent when unknown (heard-fraction features then ignore the listen). */
   heardMs?: number;
   liked?: boolean | number;
+  /** The user's premium status at the listen (1 / 0 / -1 unknown, as in ListenTable.premium); absent = not said. */
+  premium?: boolean | number | null;
 }
 
 /** Session context a request may state explicitly; each field overrides the state's own record. */
@@ -51,6 +53,11 @@ export interface FeatureQuery {
   timestampMs: number;
   sessionId?: number;
   context?: SessionOverride;
+  /**
+   * The user's premium status now, when the caller knows it (null = unknown). Absent: the latest status
+   * seen in observed listens, else users.jsonl.
+   */
+  premium?: boolean | null;
 }
 
 export interface ColdStart {

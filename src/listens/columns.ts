@@ -25,6 +25,7 @@ export function allocateListens(capacity: number): ListenTable {
     heardMs: new Float64Array(capacity),
     position: new Int32Array(capacity),
     liked: new Uint8Array(capacity),
+    premium: new Int8Array(capacity),
   };
 }
 
@@ -43,6 +44,7 @@ export function permuteListens(table: ListenTable, order: Int32Array): ListenTab
     out.heardMs[i] = table.heardMs[r];
     out.position[i] = table.position[r];
     out.liked[i] = table.liked[r];
+    out.premium[i] = table.premium[r];
   }
   return out;
 }

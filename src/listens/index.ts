@@ -3,6 +3,7 @@
 import { type Catalog, EventCode, type EventTable } from "../data/types.ts";
 import { permuteListens } from "./columns.ts";
 import { orderBySession, stableSortByKey } from "./order.ts";
+import { fillPremium } from "./premium.ts";
 import { referenceListens } from "./reference.ts";
 import { sequenceListens } from "./sequence.ts";
 import type { ListenBuild, ListenRule, ListenTable } from "./types.ts";
@@ -39,7 +40,9 @@ export function deriveListens(
   // Rows arrive grouped by ascending session id in position order, so a stable sort by start time
   // breaks ties by session, then position.
   const byTime = stableSortByKey(grouped.startMs, identity);
-  return { listens: permuteListens(grouped, byTime), anomalies: build.anomalies };
+  const listens = permuteListens(grouped, byTime);
+  fillPremium(events, catalog, listens);
+  return { listens, anomalies: build.anomalies };
 }
 
 function unknownRule(rule: never): never {

@@ -18,6 +18,11 @@ export interface ListenTable {
   position: Int32Array;
   /** 1 when the user liked the track during this listen. */
   liked: Uint8Array;
+  /**
+   * The user's premium status when the listen starts: 1 premium, 0 not, -1 unknown. users.jsonl gives the
+   * status at the end of the period, so a `buy_premium` event splits a user's listens into 0 before, 1 after.
+   */
+  premium: Int8Array;
 }
 
 /** How session events become listens: see `src/listens/sequence.ts` and `src/listens/reference.ts`. */

@@ -47,7 +47,14 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
   const coldTrack = new Uint8Array(n);
   const every = Math.max(1, options.progressEvery ?? 100_000);
   const context: { position?: number; sessionStartMs?: number } = {};
-  const query = { userId: 0, trackIndex: 0, timestampMs: 0, sessionId: 0, context };
+  const query = {
+    userId: 0,
+    trackIndex: 0,
+    timestampMs: 0,
+    sessionId: 0,
+    context,
+    premium: null as boolean | null,
+  };
   let nextReport = every;
   for (let from = 0; from < n; ) {
     let to = from + 1;
@@ -59,6 +66,8 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
       query.sessionId = listens.sessionId[i];
       context.position = listens.position[i];
       context.sessionStartMs = listens.sessionStartMs[i];
+      const premium = listens.premium[i];
+      query.premium = premium < 0 ? null : premium === 1;
       const { coldStart } = state.vector(query, data, i * cols);
       coldUser[i] = coldStart.user ? 1 : 0;
       coldTrack[i] = coldStart.track ? 1 : 0;
@@ -108,6 +117,7 @@ export function observeListens(
     skipped: 0,
     heardMs: 0,
     liked: 0,
+    premium: 0,
   };
   for (let i = from; i < to; i++) {
     listen.userId = listens.userId[i];
@@ -118,6 +128,7 @@ export function observeListens(
     listen.skipped = listens.skipped[i];
     listen.heardMs = listens.heardMs[i];
     listen.liked = listens.liked[i];
+    listen.premium = listens.premium[i];
     state.observe(listen);
   }
   return state;

@@ -258,6 +258,44 @@ describe("FeatureState cold start", () => {
   });
 });
 
+describe("FeatureState premium status", () => {
+  const catalog = smallCatalog(); // users.jsonl: user 1 premium, user 2 not
+  const premiumOf = (state: FeatureState, query: object) =>
+    state.vector({ userId: 1, trackIndex: 0, timestampMs: sec(100), ...query }).values[col("premium")];
+
+  it("takes the caller's word, then the latest observed status, then users.jsonl", () => {
+    const state = new FeatureState(catalog);
+    expect(premiumOf(state, {})).toBe(1);
+    state.observe({ userId: 1, trackIndex: 0, startMs: sec(0), skipped: 1, premium: 0 });
+    expect(premiumOf(state, {})).toBe(0);
+    expect(premiumOf(state, { premium: true })).toBe(1);
+    expect(Number.isNaN(premiumOf(state, { premium: null }))).toBe(true);
+    state.observe({ userId: 1, trackIndex: 0, startMs: sec(1), skipped: 0, premium: true });
+    expect(premiumOf(state, {})).toBe(1);
+    expect(Number.isNaN(premiumOf(state, { userId: 31337 }))).toBe(true);
+  });
+
+  it("keeps a skip rate per premium status, smoothed toward the user's rate", () => {
+    const state = new FeatureState(catalog);
+    state.observe({ userId: 1, trackIndex: 0, startMs: sec(0), skipped: 0, premium: 0 });
+    state.observe({ userId: 1, trackIndex: 1, startMs: sec(1), skipped: 0, premium: 0 });
+    state.observe({ userId: 1, trackIndex: 2, startMs: sec(2), skipped: 1, premium: 1 });
+    const global = (1 + 3) / 13;
+    const userRate = (1 + 10 * global) / 13;
+    const now = named(state.vector({ userId: 1, trackIndex: 0, timestampMs: sec(3) }).values);
+    expect(now.user_skip_rate).toBeCloseTo(userRate, 6);
+    expect(now.user_status_skip_rate).toBeCloseTo((1 + 3 * userRate) / (1 + 3), 6);
+    const asFree = named(
+      state.vector({ userId: 1, trackIndex: 0, timestampMs: sec(3), premium: false }).values,
+    );
+    expect(asFree.user_status_skip_rate).toBeCloseTo((0 + 3 * userRate) / (2 + 3), 6);
+    const unknown = named(
+      state.vector({ userId: 1, trackIndex: 0, timestampMs: sec(3), premium: null }).values,
+    );
+    expect(unknown.user_status_skip_rate).toBeCloseTo(userRate, 6);
+  });
+});
+
 describe("FeatureState with catalogue gaps", () => {
   it("handles a track whose artist is missing from artists.jsonl and a user with no favourites", () => {
     const catalog = makeCatalog({

@@ -23,6 +23,7 @@ function feed(state: FeatureState, count: number, seed: number, from = 0): void 
       skipped: rand() < 0.3,
       heardMs: rand() < 0.1 ? Number.NaN : rand() * 250_000,
       liked: rand() < 0.2,
+      premium: rand() < 0.5 ? undefined : rand() < 0.5 ? 1 : 0,
     });
   }
 }
@@ -31,6 +32,7 @@ const queries: FeatureQuery[] = [
   { userId: 1, trackIndex: 0, timestampMs: 1_800_000_000_000, sessionId: 3 },
   { userId: 2, trackId: "C", timestampMs: 1_800_000_000_000, sessionId: 12, context: { position: 9 } },
   { userId: 77, trackIndex: 1, timestampMs: 1_800_000_000_000 },
+  { userId: 2, trackIndex: 1, timestampMs: 1_800_000_000_000, premium: true },
   { userId: 3, trackIndex: 2, timestampMs: 1_800_000_000_000, sessionId: 5000 },
   {
     userId: 4242,

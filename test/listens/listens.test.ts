@@ -146,6 +146,31 @@ describe("buildListens, sequence rule", () => {
   });
 });
 
+describe("premium status at each listen", () => {
+  it("dates a purchase: 0 before the user's first buy_premium, 1 from it on; else the catalogue flag", () => {
+    const catalog = smallCatalog(); // user 1 premium in users.jsonl (end of period), user 2 not
+    const events = makeEvents(catalog, [
+      [1, at(0), 1, "play", "A"],
+      [1, at(100), 1, "buy_premium", null],
+      [1, at(200), 1, "play", "B"],
+      [2, at(50), 1, "play", "C"], // another session of user 1, before the purchase
+      [3, at(10), 2, "play", "A"],
+      [4, at(20), 9, "play", "A"], // user 9 is not in users.jsonl
+    ]);
+    const listens = buildListens(events, catalog);
+    const byStart = rows(listens).map((r, i) => [r.user, r.start, listens.premium[i]]);
+    expect(byStart).toEqual([
+      [1, at(0), 0],
+      [2, at(10), 0],
+      [9, at(20), -1],
+      [1, at(50), 0],
+      [1, at(200), 1],
+    ]);
+    const withoutPurchase = buildListens(makeEvents(catalog, [[1, at(0), 1, "play", "A"]]), catalog);
+    expect(withoutPurchase.premium[0]).toBe(1);
+  });
+});
+
 describe("buildListens, reference rule", () => {
   const catalog = smallCatalog();
   it("makes one row per (session, track), skipped when any skip of the pair exists", () => {

@@ -61,6 +61,7 @@ function truncated(listens: ListenTable, count: number, flipLast: boolean): List
     heardMs: cut(listens.heardMs),
     position: cut(listens.position),
     liked: cut(listens.liked),
+    premium: cut(listens.premium),
   };
   if (flipLast && count > 0) {
     t.skipped[count - 1] ^= 1;
@@ -130,6 +131,7 @@ describe("buildDataset", () => {
         skipped: listens.skipped[i],
         heardMs: listens.heardMs[i],
         liked: listens.liked[i],
+        premium: listens.premium[i],
       });
     }
     const replayed = observeListens(new FeatureState(catalog), listens, 0, 250);
