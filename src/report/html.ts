@@ -77,18 +77,40 @@ export function formatCell(cell: Cell, digits = 3): string {
 /**
  * Prepares renderVegaLiteSvg output for inline use: drops an XML prolog and the namespace
  * declarations (HTML parsers put <svg> in the SVG namespace themselves), makes it scale down on
- * narrow screens and labels it for screen readers.
+ * narrow screens and labels it for screen readers. Vega numbers gradient and clip-path ids with a
+ * process-wide counter; `idPrefix` renames them so several charts on one page cannot collide and the
+ * page is byte-identical for the same input.
  */
-export function inlineSvg(svg: string, label: string): string {
+export function inlineSvg(svg: string, label: string, idPrefix?: string): string {
   const start = svg.indexOf("<svg");
   if (start < 0 || !svg.trimEnd().endsWith("</svg>"))
     throw new Error(`chart "${label}" is not an SVG document`);
   if (/<script|<foreignObject|<[^>]*\son[a-z]+\s*=/i.test(svg))
     throw new Error(`chart "${label}" contains active content`);
-  return svg.slice(start).replace(/^<svg([^>]*)>/, (_, attrs: string) => {
+  let body = svg.slice(start).replace(/^<svg([^>]*)>/, (_, attrs: string) => {
     const cleaned = attrs.replace(/\s+xmlns(:\w+)?="[^"]*"/g, "");
     return `<svg${cleaned} role="img" aria-label="${escapeHtml(label)}">`;
   });
+  if (idPrefix !== undefined) body = renameIds(body, idPrefix);
+  return body;
+}
+
+function renameIds(svg: string, prefix: string): string {
+  const renamed = new Map<string, string>();
+  for (const m of svg.matchAll(/\sid="([^"]+)"/g)) {
+    if (!renamed.has(m[1])) renamed.set(m[1], `${prefix}${renamed.size}`);
+  }
+  if (renamed.size === 0) return svg;
+  const rename = (id: string) => renamed.get(id) ?? id;
+  return svg.replace(
+    /(\sid=")([^"]+)(")|url\(#([^)]+)\)|((?:xlink:)?href="#)([^"]+)(")/g,
+    (whole, idOpen, id, idClose, urlId, hrefOpen, hrefId, hrefClose) => {
+      if (id !== undefined) return `${idOpen}${rename(id)}${idClose}`;
+      if (urlId !== undefined) return `url(#${rename(urlId)})`;
+      if (hrefId !== undefined) return `${hrefOpen}${rename(hrefId)}${hrefClose}`;
+      return whole;
+    },
+  );
 }
 
 function checkId(id: string): string {
@@ -125,13 +147,19 @@ export function renderTable(table: Table): string {
   return `<div class="table-wrap"><table>${caption}<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table></div>${note}`;
 }
 
-function renderFigure(chart: { name: string; svg: string; caption?: string }): string {
+function renderFigure(chart: { name: string; svg: string; caption?: string }, index: number): string {
   const name = escapeHtml(chart.name);
   const caption = chart.caption ? `<figcaption>${escapeHtml(chart.caption)}</figcaption>` : "";
-  return `<figure class="chart" data-chart="${name}">${inlineSvg(chart.svg, chart.caption ?? chart.name)}${caption}</figure>`;
+  const svg = inlineSvg(chart.svg, chart.caption ?? chart.name, `chart${index}-`);
+  return `<figure class="chart" data-chart="${name}">${svg}${caption}</figure>`;
 }
 
-export function renderBlock(block: Block): string {
+/** Numbers the charts of one page in document order (for unique, reproducible SVG ids). */
+export interface ChartCounter {
+  next: number;
+}
+
+export function renderBlock(block: Block, charts: ChartCounter = { next: 0 }): string {
   switch (block.kind) {
     case "text":
       return `<p>${escapeHtml(block.text)}</p>`;
@@ -153,9 +181,9 @@ export function renderBlock(block: Block): string {
       return `<div class="table-wrap"><table class="kv">${caption}<tbody>${rows}</tbody></table></div>`;
     }
     case "chart":
-      return renderFigure(block);
+      return renderFigure(block, charts.next++);
     case "charts":
-      return `<div class="chart-row">${block.charts.map(renderFigure).join("\n")}</div>`;
+      return `<div class="chart-row">${block.charts.map((c) => renderFigure(c, charts.next++)).join("\n")}</div>`;
   }
 }
 
@@ -209,11 +237,12 @@ export function renderHtmlPage(page: Page): string {
     if (ids.has(checkId(section.id))) throw new Error(`duplicate section id "${section.id}"`);
     ids.add(section.id);
   }
+  const charts: ChartCounter = { next: 0 };
   const nav = page.sections.map((s) => `<li><a href="#${s.id}">${escapeHtml(s.title)}</a></li>`).join("");
   const sections = page.sections
     .map((s) => {
       const intro = s.intro ? `<p class="intro">${escapeHtml(s.intro)}</p>` : "";
-      return `<section id="${s.id}">\n<h2>${escapeHtml(s.title)}</h2>\n${intro}\n${s.blocks.map(renderBlock).join("\n")}\n</section>`;
+      return `<section id="${s.id}">\n<h2>${escapeHtml(s.title)}</h2>\n${intro}\n${s.blocks.map((b) => renderBlock(b, charts)).join("\n")}\n</section>`;
     })
     .join("\n");
   const footerBits = [page.footer, page.generatedAt ? `Generated ${page.generatedAt}` : undefined].filter(
