@@ -1,17 +1,20 @@
 // Throughput and latency of `skipwise serve` on loopback, the server in a separate process.
 //   node --import tsx bench/serve.ts [--bundle <dir> --data <delivery>] [--duration 10] [--runs 3]
 //        [--connections 10] [--json <file>]
-// Without --bundle it trains one (GBDT 300 trees × 31 leaves, logistic, naive) on ../shared 2023L-v2.
+// Without --bundle it trains one with `skipwise train` on ../shared/data/pozytywka/2023L-v2 (the served
+// default model is the one with the best validation AUC; /abtest splits naive vs that model).
 // Each run starts a fresh server and decision log, warms up, then drives /recommend and /abtest with
 // autocannon for --duration seconds each while sampling the server's RSS from /proc/<pid>/status.
 // Prints per route the median of the runs (min–max) of req/s, p50, p99, errors, and the RSS drift.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { delivery, REAL_DELIVERY, trainRealBundle } from "../test/serve/real-bundle.ts";
+import { loadDelivery } from "../src/data/index.ts";
+
+const REAL_DELIVERY = resolve(import.meta.dirname, "../../shared/data/pozytywka/2023L-v2");
 
 const { values: args } = parseArgs({
   options: {
@@ -82,7 +85,7 @@ function startServer(
 
 /** Request bodies over real users and tracks, cycled by every connection. */
 async function bodies(data: string): Promise<string[]> {
-  const { catalog } = await delivery(data);
+  const { catalog } = await loadDelivery(data);
   const users = [...catalog.users.keys()];
   const tracks = catalog.tracks;
   const out: string[] = [];
@@ -121,8 +124,10 @@ async function main(): Promise<void> {
   if (!bundle) {
     bundle = join(work, "bundle");
     const t = performance.now();
-    await trainRealBundle(bundle, { trees: 300, leaves: 31 });
-    console.log(`trained a bundle on ${data} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    execFileSync(process.execPath, [BIN, "train", "--data", data, "--out", bundle], { stdio: "ignore" });
+    console.log(
+      `trained a bundle with skipwise train on ${data} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
   }
   const payloads = await bodies(data);
   console.log(

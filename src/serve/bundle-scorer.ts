@@ -142,12 +142,20 @@ export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
   });
 }
 
-/** Where a bundle's catalogue comes from when the server is not told: a delivery path the bundle records. */
+/**
+ * Where a bundle's catalogue comes from when the server is not told: the delivery the bundle records
+ * (`skipwise train` writes a note "delivery <dir>"; a `metrics.delivery` path is read too).
+ */
 export function recordedDelivery(dir: string): string | undefined {
   try {
     const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
       metrics?: Record<string, unknown>;
+      notes?: unknown[];
     };
+    for (const note of manifest.notes ?? []) {
+      const match = typeof note === "string" ? /^delivery (.+)$/.exec(note) : null;
+      if (match) return resolve(dir, match[1]);
+    }
     for (const key of ["delivery", "data", "dataDir"]) {
       const value = manifest.metrics?.[key];
       if (typeof value === "string" && value.length > 0) return resolve(dir, value);
