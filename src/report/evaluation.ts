@@ -379,6 +379,7 @@ function comparisonTable(
       "Weighted F1",
     ],
     rows,
+    columnFormats: [undefined, undefined, "int", 3, 3, 3, undefined, 3, 3, 3, 3, 3, 3, 3],
     highlightRows,
     mutedRows,
     note: extra
@@ -403,7 +404,7 @@ function classificationTable(m: ModelMetrics, t: ThresholdMetrics): Table {
       row("macro avg", r.macro),
       row("weighted avg", r.weighted),
     ],
-    digits: 2,
+    columnFormats: [undefined, 2, 2, 2, "int"],
   };
 }
 
@@ -446,7 +447,7 @@ function costTable(cost: NonNullable<EvaluationInput["cost"]>): Table {
       row("cache nothing", choice.prefetchNone),
     ],
     highlightRows: [0],
-    digits: 4,
+    columnFormats: [undefined, 4, 4, "int", "int", "int", 4, 4],
     note: `Waste = prefetched but skipped (unplayed audio downloaded); stall = not prefetched but played to the end. ${choice.rows.toLocaleString("en-US")} test listens.`,
   };
 }
@@ -465,6 +466,7 @@ function strongestPairs(names: readonly string[], matrix: ArrayLike<number>, top
     caption: `Most correlated feature pairs (top ${Math.min(top, pairs.length)} by |r|)`,
     columns: ["Feature", "Feature", "Pearson r"],
     rows: pairs.slice(0, top).map(([a, b, r]) => [a, b, r]),
+    columnFormats: [undefined, undefined, 3],
   };
 }
 

@@ -10,6 +10,12 @@ export interface Table {
   rows: ReadonlyArray<readonly Cell[]>;
   /** Digits for numeric cells (default 3). */
   digits?: number;
+  /**
+   * Per-column number format: "int" (thousands separators) or a digit count. Without it, integral
+   * numbers print as integers and others with `digits` — give metric columns a digit count so a
+   * metric that happens to be 0 or 1 still reads 0.000 / 1.000.
+   */
+  columnFormats?: ReadonlyArray<"int" | number | undefined>;
   /** Row indices drawn emphasised (e.g. the best model). */
   highlightRows?: readonly number[];
   /** Row indices drawn muted with a label, e.g. a leaky reference result shown for comparison. */
@@ -64,11 +70,13 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => ESCAPES[ch]);
 }
 
-export function formatCell(cell: Cell, digits = 3): string {
+export function formatCell(cell: Cell, digits = 3, format?: "int" | number): string {
   if (cell === null) return "—";
   if (typeof cell === "number") {
     if (Number.isNaN(cell)) return "n/a";
     if (!Number.isFinite(cell)) return cell > 0 ? "∞" : "−∞";
+    if (format === "int") return Math.round(cell).toLocaleString("en-US");
+    if (typeof format === "number") return cell.toFixed(format);
     return Number.isInteger(cell) ? cell.toLocaleString("en-US") : cell.toFixed(digits);
   }
   return cell;
@@ -134,7 +142,7 @@ export function renderTable(table: Table): string {
       const cls = highlight.has(r) ? ' class="highlight"' : muted.has(r) ? ' class="muted"' : "";
       const cells = row
         .map((cell, c) => {
-          const text = escapeHtml(formatCell(cell, digits));
+          const text = escapeHtml(formatCell(cell, digits, table.columnFormats?.[c]));
           const numeric = typeof cell === "number" ? ' class="num"' : "";
           return c === 0 ? `<th scope="row"${numeric}>${text}</th>` : `<td${numeric}>${text}</td>`;
         })

@@ -251,6 +251,7 @@ describe("buildEvaluationReport", () => {
     expect(html).toContain("      played       0."); // the scikit-learn text layout
     expect(html).toContain("weighted avg");
     expect(html).toContain("chosen by expected cost");
+    expect(html).toContain('<td class="num">0.000</td>'); // the majority baseline's F1 for skips
     expect(html).toContain("Time range: test");
     expect(steps).toEqual(["metrics", "curves", "charts", "html", "done"]);
     checkBalancedTags(html);

@@ -24,6 +24,9 @@ describe("escaping and cells", () => {
     expect(formatCell(Number.POSITIVE_INFINITY)).toBe("∞");
     expect(formatCell(null)).toBe("—");
     expect(formatCell("text")).toBe("text");
+    expect(formatCell(0, 3, 3)).toBe("0.000");
+    expect(formatCell(1, 3, 4)).toBe("1.0000");
+    expect(formatCell(12345.6, 3, "int")).toBe("12,346");
   });
 });
 
