@@ -14,10 +14,10 @@ export const PERIOD_START_MS = Date.UTC(2023, 0, 1);
 export const SESSION_SHAPE = {
   /** Plays per session: 1 + Gamma(shape) * scale (mean about 20, long right tail). */
   playsShape: 1.5,
-  playsScale: 12.7,
+  playsScale: 13.0,
   maxPlays: 150,
   /** Chance of an ad after a listen for a non-premium user, and its length in seconds. */
-  adRate: 0.45,
+  adRate: 0.38,
   adSecondsMin: 15,
   adSecondsMax: 30,
   likeWhenPlayedOut: 0.3,
