@@ -179,4 +179,15 @@ if (process.env.SKIPWISE_BENCH_CHILD) {
     `  state snapshot:   ${mb(m("snapshotBytes"))}, write ${m("snapshotMs").toFixed(0)} ms, restore ${m("restoreMs").toFixed(0)} ms`,
   );
   console.log(`  peak RSS:         ${mb(m("peakRss"))} (median of the runs' peaks)`);
+  // Machine-readable summary for bench/run-all.ts: one object per run.
+  const perRun = runs.map((x) => ({
+    "listens events/s": x.events / (x.listensMs / 1000),
+    "feature rows/s": x.rows / (x.datasetMs / 1000),
+    "listens + features s": (x.listensMs + x.datasetMs) / 1000,
+    "snapshot restore ms": x.restoreMs,
+    peak_rss_mb: x.peakRss / 2 ** 20,
+  }));
+  console.log(
+    `BENCH_JSON ${JSON.stringify({ bench: "features", params: { delivery: r.source, events: r.events, rows: r.rows }, runs: perRun })}`,
+  );
 }

@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     `      single-row prediction ${singleMicros.toFixed(1)} µs, peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
   );
 
+  let xgboostFitSeconds: number | null = null;
   if (pythonHas("xgboost")) {
     const dir = mkdtempSync(join(tmpdir(), "skipwise-gbdt-"));
     try {
@@ -142,6 +143,7 @@ print(sorted(times)[len(times) // 2])
           },
         ).trim(),
       );
+      xgboostFitSeconds = xgbSeconds;
       const ratio = fitSeconds / xgbSeconds;
       console.log(
         `XGBoost hist, 1 thread: fit ${xgbSeconds.toFixed(1)} s (median); ours/XGBoost = ${ratio.toFixed(2)}× (target ≤ 1.5×): ${ratio <= 1.5 ? "PASS" : "FAIL"}`,
@@ -153,6 +155,18 @@ print(sorted(times)[len(times) // 2])
     console.log(`python3-xgboost not installed: target is fit < 90 s: ${fitSeconds < 90 ? "PASS" : "FAIL"}`);
   }
   console.log(`batch prediction target ≥ 300,000 rows/s: ${rowsPerSecond >= 300_000 ? "PASS" : "FAIL"}`);
+  // Machine-readable summary for bench/run-all.ts: one object per fit run (RSS is the process peak).
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  const perRun = fitTimes.map((fit, r) => ({
+    "fit s": fit,
+    "batch predict rows/s": rows / predictTimes[r],
+    ...(r === 0 ? { "single-row predict µs": singleMicros } : {}),
+    ...(xgboostFitSeconds !== null && r === 0
+      ? { "XGBoost hist 1-thread fit s (median)": xgboostFitSeconds }
+      : {}),
+    peak_rss_mb: peakRssMb,
+  }));
+  console.log(`BENCH_JSON ${JSON.stringify({ bench: "gbdt", params: { rows, cols, trees }, runs: perRun })}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

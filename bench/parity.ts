@@ -66,6 +66,30 @@ export function rocAucByRanks(score: Float64Array, y: Uint8Array): number {
   return (rankSum - (pos * (pos + 1)) / 2) / (pos * (n - pos));
 }
 
+/**
+ * scikit-learn and XGBoost come from Debian (python3-sklearn, python3-xgboost): installed with apt-get
+ * when missing (as root, or through passwordless sudo), unless --no-install. Returns whether sklearn imports.
+ */
+function ensurePythonPackages(python: string): boolean {
+  const has = (module: string) =>
+    spawnSync(python, ["-c", `import ${module}`], { stdio: "ignore" }).status === 0;
+  if (has("sklearn") && has("xgboost")) return true;
+  if (!process.argv.includes("--no-install")) {
+    console.log("installing python3-sklearn python3-xgboost with apt-get for the comparison …");
+    const root = process.getuid?.() === 0;
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const apt = (args: string[]) =>
+      spawnSync(root ? "apt-get" : "sudo", root ? args : ["-n", "apt-get", ...args], {
+        stdio: "inherit",
+        env,
+      });
+    if (apt(["update"]).status === 0) {
+      apt(["install", "-y", "--no-install-recommends", "python3-sklearn", "python3-xgboost"]);
+    }
+  }
+  return has("sklearn");
+}
+
 function syntheticParts(rows: number, cols: number): Parts {
   const train = syntheticData(rows, cols, 11);
   const valid = syntheticData(Math.round(rows / 4), cols, 12);
@@ -162,7 +186,7 @@ async function main(): Promise<void> {
 
   const theirs: Row[] = [];
   const python = "/usr/bin/python3";
-  const hasSklearn = spawnSync(python, ["-c", "import sklearn"], { stdio: "ignore" }).status === 0;
+  const hasSklearn = ensurePythonPackages(python);
   if (!hasSklearn) {
     console.log(
       "python3-sklearn not installed (apt-get install -y python3-sklearn python3-xgboost): ours only",
@@ -214,6 +238,15 @@ async function main(): Promise<void> {
       `${r.name.padEnd(34)} ${r.auc.toFixed(4).padStart(8)} ${r.fitSeconds.toFixed(2).padStart(8)} ${String(r.trees ?? "").padStart(6)}  ${r.note ?? ""}`,
     );
   }
+  // Machine-readable summary for bench/run-all.ts (one run per invocation).
+  const run: Record<string, number> = { peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  for (const r of [...ours, ...theirs]) {
+    run[`${r.name}: ROC AUC`] = r.auc;
+    run[`${r.name}: fit s`] = r.fitSeconds;
+  }
+  console.log(
+    `BENCH_JSON ${JSON.stringify({ bench: "parity", params: { source: parts.source, python: theirs.length > 0 }, runs: [run] })}`,
+  );
   const pythonTrees = theirs.filter((r) => r.trees !== undefined && !r.informational);
   if (pythonTrees.length > 0) {
     const best = pythonTrees.reduce((a, b) => (b.auc > a.auc ? b : a));
