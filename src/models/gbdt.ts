@@ -36,7 +36,10 @@ export interface GradientBoostedTreesParams {
   subsample: number;
   /** Fraction of columns used per tree (1 = all). */
   colsampleByTree: number;
-  /** Stop when the validation log loss has not improved for this many trees (needs options.validation). */
+  /**
+   * Stop when the validation log loss has not improved for this many trees, and keep the trees up to the
+   * best one (needs options.validation; 0 = no early stopping, the loss is still recorded).
+   */
   earlyStoppingRounds: number;
   /** Weight of the skipped class relative to played, or "balanced" (each class gets total weight n / 2). */
   scalePosWeight?: number | "balanced";
@@ -201,13 +204,13 @@ export class GradientBoostedTrees implements SkipModel {
         if (loss < bestLoss - 1e-9) {
           bestLoss = loss;
           bestIter = iter;
-        } else if (iter - bestIter >= p.earlyStoppingRounds) {
+        } else if (p.earlyStoppingRounds > 0 && iter - bestIter >= p.earlyStoppingRounds) {
           break;
         }
       }
       options?.onProgress?.(iter + 1, p.nEstimators);
     }
-    if (validation) this.trees.length = bestIter + 1;
+    if (validation && p.earlyStoppingRounds > 0) this.trees.length = bestIter + 1;
     this.bestIteration = this.trees.length;
     this.cols = cols;
     this.forest = flattenForest(this.trees, this.baseScore);

@@ -59,11 +59,14 @@ export function checkFitInputs(
     if (w.length !== X.rows) {
       throw new ModelInputError(`${kind}: sampleWeight has ${w.length} values but X has ${X.rows} rows`);
     }
+    let total = 0;
     for (let i = 0; i < w.length; i++) {
       if (!(w[i] >= 0) || !Number.isFinite(w[i])) {
         throw new ModelInputError(`${kind}: sampleWeight[${i}] is ${w[i]}; weights must be finite and ≥ 0`);
       }
+      total += w[i];
     }
+    if (total === 0) throw new ModelInputError(`${kind}: sampleWeight sums to 0`);
   }
   const v = options?.validation;
   if (v !== undefined) {

@@ -161,6 +161,16 @@ describe("GradientBoostedTrees", () => {
     expect(m.validationLoss[m.treeCount - 1]).toBe(best);
   });
 
+  it("earlyStoppingRounds 0 keeps every tree and still records the validation loss", () => {
+    const train = xor(1000, 15);
+    const valid = xor(500, 16);
+    const m = new GradientBoostedTrees({ nEstimators: 25, earlyStoppingRounds: 0 }).fit(train.X, train.y, {
+      validation: valid,
+    });
+    expect(m.treeCount).toBe(25);
+    expect(m.validationLoss.length).toBe(25);
+  });
+
   it("balanced class weights move predictions toward the minority class; base score = weighted log-odds", () => {
     const { X, y } = imbalanced(4000, 12);
     const plain = new GradientBoostedTrees({ nEstimators: 30 }).fit(X, y);

@@ -88,6 +88,7 @@ describe("bad inputs give clear errors", () => {
       expect(() => model.fit(X, y, { ...opts, sampleWeight: new Float64Array(600).fill(-1) })).toThrow(
         /sampleWeight\[0\] is -1/,
       );
+      expect(() => model.fit(X, y, { ...opts, sampleWeight: new Float64Array(600) })).toThrow(/sums to 0/);
     });
   }
 
