@@ -63,20 +63,25 @@ describe("generateDelivery (small, 2023L)", () => {
 
   it("writes sessions in the 2023L schema", () => {
     const kinds = new Set(["PLAY", "SKIP", "LIKE", "ADVERTISEMENT", "BUY_PREMIUM"]);
+    const keys = "timestamp,user_id,track_id,event_type,session_id";
+    const problems: string[] = [];
     let fractions = 0;
     let whole = 0;
     for (const line of readLines(join(dir, "sessions.jsonl"))) {
       const e = JSON.parse(line);
-      expect(Object.keys(e)).toEqual(["timestamp", "user_id", "track_id", "event_type", "session_id"]);
-      expect(e.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}000)?$/);
+      const noTrack = e.event_type === "ADVERTISEMENT" || e.event_type === "BUY_PREMIUM";
+      const ok =
+        Object.keys(e).join(",") === keys &&
+        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3}000)?$/.test(e.timestamp) &&
+        Number.isInteger(e.user_id) &&
+        Number.isInteger(e.session_id) &&
+        kinds.has(e.event_type) &&
+        (noTrack ? e.track_id === "" : /^[0-9A-Za-z]{22}$/.test(e.track_id));
+      if (!ok) problems.push(line);
       if (e.timestamp.length > 19) fractions++;
       else whole++;
-      expect(Number.isInteger(e.user_id)).toBe(true);
-      expect(Number.isInteger(e.session_id)).toBe(true);
-      expect(kinds.has(e.event_type)).toBe(true);
-      if (e.event_type === "ADVERTISEMENT" || e.event_type === "BUY_PREMIUM") expect(e.track_id).toBe("");
-      else expect(e.track_id).toMatch(/^[0-9A-Za-z]{22}$/);
     }
+    expect(problems).toEqual([]);
     expect(fractions).toBeGreaterThan(0);
     expect(whole).toBeGreaterThan(0);
   });
@@ -174,6 +179,10 @@ describe("generateDelivery (small, 2023L)", () => {
       readJsonl(join(dir, "tracks.jsonl")).map((t) => [t.id, t.duration_ms as number]),
     );
     const ms = (t: unknown) => Date.parse(`${t}Z`);
+    const problems: string[] = [];
+    const check = (ok: boolean, i: number, rule: string) => {
+      if (!ok) problems.push(`line ${i + 1}: ${rule}`);
+    };
     let skips = 0;
     let likes = 0;
     for (let i = 0; i < events.length; i++) {
@@ -181,38 +190,46 @@ describe("generateDelivery (small, 2023L)", () => {
       const previous = events[i - 1];
       const sameSession = previous !== undefined && previous.session_id === e.session_id;
       if (sameSession) {
-        expect(previous.user_id).toBe(e.user_id);
-        expect(ms(e.timestamp)).toBeGreaterThanOrEqual(ms(previous.timestamp));
+        check(previous.user_id === e.user_id, i, "one user per session");
+        check(ms(e.timestamp) >= ms(previous.timestamp), i, "time never goes back within a session");
       } else {
-        expect(e.event_type).toBe("PLAY");
+        check(e.event_type === "PLAY", i, "a session starts with a play");
       }
       if (e.event_type === "SKIP") {
         skips++;
         // the play being skipped: the nearest earlier play of the session (a like may sit between)
         let j = i - 1;
         while (events[j].event_type === "LIKE") j--;
-        expect(events[j].event_type).toBe("PLAY");
-        expect(events[j].track_id).toBe(e.track_id);
-        expect(events[j].session_id).toBe(e.session_id);
-        const heard = ms(e.timestamp) - ms(events[j].timestamp);
-        expect(heard).toBeGreaterThan(0);
-        expect(heard).toBeLessThan(duration.get(e.track_id) as number);
+        const play = events[j];
+        check(
+          play.event_type === "PLAY" && play.track_id === e.track_id,
+          i,
+          "a skip follows a play of its track",
+        );
+        check(play.session_id === e.session_id, i, "... in the same session");
+        const heard = ms(e.timestamp) - ms(play.timestamp);
+        check(heard > 0 && heard < (duration.get(e.track_id) as number), i, "skipped before the end");
         const next = events[i + 1];
-        if (next && next.session_id === e.session_id) expect(next.timestamp).toBe(e.timestamp);
+        if (next && next.session_id === e.session_id) {
+          check(next.timestamp === e.timestamp, i, "the next event starts at the skip time");
+        }
       }
       if (e.event_type === "LIKE") {
         likes++;
-        expect(previous.event_type).toBe("PLAY");
-        expect(previous.track_id).toBe(e.track_id);
+        check(
+          previous.event_type === "PLAY" && previous.track_id === e.track_id,
+          i,
+          "a like follows its play",
+        );
         const at = ms(e.timestamp) - ms(previous.timestamp);
-        expect(at).toBeGreaterThan(0);
-        expect(at).toBeLessThan(duration.get(e.track_id) as number);
+        check(at > 0 && at < (duration.get(e.track_id) as number), i, "a like falls inside the play");
       }
       if (e.event_type === "PLAY" && sameSession && previous.event_type === "PLAY") {
-        // played to the end: the next play starts exactly one track duration later
-        expect(ms(e.timestamp) - ms(previous.timestamp)).toBe(duration.get(previous.track_id));
+        const gap = ms(e.timestamp) - ms(previous.timestamp);
+        check(gap === duration.get(previous.track_id), i, "a played-out track lasts its duration");
       }
     }
+    expect(problems.slice(0, 10)).toEqual([]);
     expect(skips).toBeGreaterThan(0);
     expect(likes).toBeGreaterThan(0);
   });
