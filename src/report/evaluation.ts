@@ -1,6 +1,7 @@
 // The evaluation report (`skipwise evaluate`): every model and baseline side by side on the same
 // held-out rows, the curves, the cost-based threshold, importances, the feature correlation, and a
 // verdict that says plainly when a delivery carries no usable signal.
+import { join } from "node:path";
 import type { PermutationImportance } from "../train/importance.ts";
 import {
   accuracy,
@@ -27,6 +28,7 @@ import {
   prChart,
   rocChart,
 } from "./charts/index.ts";
+import { writeFileAtomic } from "./files.ts";
 import { type Block, type Cell, renderHtmlPage, type Section, type Table, type Verdict } from "./html.ts";
 import { renderVegaLiteSvg } from "./vega.ts";
 
@@ -746,4 +748,16 @@ export async function buildEvaluationReport(input: EvaluationInput): Promise<Eva
   };
   progress("done", totalSteps, totalSteps);
   return { html, metricsJson: `${JSON.stringify(metricsOut, null, 2)}\n`, metrics: metricsOut };
+}
+
+/** Writes report.html and metrics.json into `outDir` (created when missing), each atomically. */
+export async function writeEvaluationReport(
+  outDir: string,
+  report: EvaluationReport,
+): Promise<{ htmlPath: string; metricsPath: string }> {
+  const htmlPath = join(outDir, "report.html");
+  const metricsPath = join(outDir, "metrics.json");
+  await writeFileAtomic(metricsPath, report.metricsJson);
+  await writeFileAtomic(htmlPath, report.html);
+  return { htmlPath, metricsPath };
 }

@@ -594,7 +594,7 @@ export function correlationMatrix(X: Matrix, options: { maxRows?: number } = {})
       `correlationMatrix: data has ${data.length} values, expected rows × cols = ${rows * cols}`,
     );
   }
-  const maxRows = options.maxRows ?? 100_000;
+  const maxRows = options.maxRows ?? 50_000;
   const take = Math.min(rows, maxRows);
   const rowIndex = (k: number) => (take === rows ? k : Math.floor((k * rows) / take));
   // Shift each column by its mean first so the one-pass sums below do not cancel catastrophically.

@@ -1,9 +1,13 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   buildEvaluationReport,
   computeVerdict,
   type EvaluatedModel,
   modelMetrics,
+  writeEvaluationReport,
 } from "../../src/report/evaluation.ts";
 import { accuracy, correlationMatrix, rocAuc } from "../../src/train/metrics.ts";
 import { chooseThreshold } from "../../src/train/threshold.ts";
@@ -292,6 +296,21 @@ describe("buildEvaluationReport", () => {
     const b = await buildEvaluationReport(input("strong"));
     expect(a.html).toBe(b.html);
     expect(a.metricsJson).toBe(b.metricsJson);
+  });
+
+  it("writes report.html and metrics.json into a new folder", async () => {
+    const root = mkdtempSync(join(tmpdir(), "skipwise-eval-"));
+    try {
+      const report = await buildEvaluationReport(input("coin"));
+      const out = join(root, "run-1");
+      const paths = await writeEvaluationReport(out, report);
+      expect(paths).toEqual({ htmlPath: join(out, "report.html"), metricsPath: join(out, "metrics.json") });
+      expect(readdirSync(out).sort()).toEqual(["metrics.json", "report.html"]);
+      expect(readFileSync(paths.htmlPath, "utf8")).toBe(report.html);
+      expect(JSON.parse(readFileSync(paths.metricsPath, "utf8")).verdict.usableSignal).toBe(false);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("works with the minimum input: one model, no extras", async () => {
