@@ -139,6 +139,100 @@ program
     });
   });
 
+const abtestCommand = program.command("abtest").description("Run an A/B test offline and analyse it");
+abtestCommand
+  .command("replay")
+  .description(
+    "Replay a delivery's test-period listens against a running service, posting their real outcomes",
+  )
+  .requiredOption("--url <url>", "service base URL, e.g. http://127.0.0.1:8000")
+  .requiredOption("--data <dir>", "delivery whose listens are replayed")
+  .option("--from <time>", "ISO time to replay from (default: start of the last 20 % of listens)")
+  .option("--route <route>", "abtest (reference body) | v1 (/v1/predict with session context)", "v1")
+  .option("--concurrency <n>", "users replayed at the same time", "16")
+  .option("--limit <n>", "replay at most this many listens")
+  .action(async (opts: Record<string, string | undefined>) => {
+    const { runReplayCommand } = await import("./experiment/replay.ts");
+    await runReplayCommand({
+      url: String(opts.url),
+      data: String(opts.data),
+      from: opts.from,
+      route: opts.route,
+      concurrency: numberOption(String(opts.concurrency), "--concurrency"),
+      limit: opts.limit === undefined ? undefined : numberOption(opts.limit, "--limit"),
+    });
+  });
+abtestCommand
+  .command("analyze")
+  .description("A/B statistics from the decision log: abtest.html + abtest.json")
+  .requiredOption("--log <db>", "SQLite decision log of `skipwise serve`")
+  .option("--data <dir>", "delivery of the replayed listens: each user's earlier skip rate feeds CUPED")
+  .option("--out <dir>", "report folder", "out/abtest")
+  .option("--control <variant>", "variant the others are compared against")
+  .option("--from <time>", "ISO time the experiment started in the delivery's clock (CUPED cutoff)")
+  .option("--experiment <file>", "the service's experiment config (name and SRM weights)")
+  .action(async (opts: Record<string, string | undefined>) => {
+    const { runAnalyzeCommand } = await import("./experiment/analyze-command.ts");
+    await runAnalyzeCommand(
+      opts as unknown as import("./experiment/analyze-command.ts").AnalyzeCommandOptions,
+    );
+  });
+
+const cacheCommand = program.command("cache").description("Measure what skip-aware prefetching saves");
+cacheCommand
+  .command("simulate")
+  .description(
+    "Replay the test period through a prefetching client under every policy: cache.html + cache.json",
+  )
+  .requiredOption("--data <dir>", "delivery folder")
+  .option("--bundle <dir>", "score with this bundle's models (default: train them here)")
+  .option("--out <dir>", "report folder", "out/cache")
+  .option("--bitrate-kbps <n>", "audio bitrate", "160")
+  .option("--capacity-mb <list>", "device cache capacities in MB, comma-separated (none = skip)", "100,500")
+  .option("--cost-waste-per-mb <n>", "cost of one wasted MB", "1")
+  .option("--cost-stall <n>", "cost of one stall (a full play that was not prefetched)", "4")
+  .action(async (opts: Record<string, string | undefined>) => {
+    const { runCacheSimulateCommand } = await import("./cache/simulate-command.ts");
+    const capacities = String(opts.capacityMb);
+    await runCacheSimulateCommand({
+      data: String(opts.data),
+      bundle: opts.bundle,
+      out: opts.out,
+      bitrateKbps: numberOption(String(opts.bitrateKbps), "--bitrate-kbps"),
+      capacityMb:
+        capacities === "none"
+          ? []
+          : capacities.split(",").map((s) => numberOption(s.trim(), "--capacity-mb")),
+      costWastePerMb: numberOption(String(opts.costWastePerMb), "--cost-waste-per-mb"),
+      costStall: numberOption(String(opts.costStall), "--cost-stall"),
+    });
+  });
+
+program
+  .command("demo")
+  .description(
+    "The whole system in one command: data, training, report, service, A/B replay, cache simulation",
+  )
+  .option("--data <dir>", "a real delivery (default: generate a synthetic one)")
+  .option("--out <dir>", "folder for every output", "out/demo")
+  .option("--serve", "keep the service running at the end (Ctrl-C stops it)", false)
+  .option("--port <n>", "service port (0 = any free port)", "0")
+  .option("--limit <n>", "replay at most this many listens")
+  .addOption(
+    program.createOption("--size <size>", "synthetic delivery size: small | demo").default("demo").hideHelp(),
+  )
+  .action(async (opts: Record<string, string | boolean | undefined>) => {
+    const { runDemo } = await import("./demo.ts");
+    await runDemo({
+      data: opts.data as string | undefined,
+      out: String(opts.out),
+      serve: opts.serve === true,
+      port: numberOption(String(opts.port), "--port"),
+      limit: opts.limit === undefined ? undefined : numberOption(String(opts.limit), "--limit"),
+      size: String(opts.size),
+    });
+  });
+
 // --- end of commands ---
 
 program.parseAsync(process.argv).catch((error: unknown) => {

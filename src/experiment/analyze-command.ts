@@ -1,0 +1,134 @@
+// `skipwise abtest analyze`: the service's decision log (decisions joined with feedback) → the A/B
+// statistics → abtest.html + abtest.json and a terminal summary.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import type { ListenTable } from "../listens/types.ts";
+import { readAnalysisRecords } from "../serve/log-export.ts";
+import { analyzeExperiment } from "./analyze.ts";
+import { defaultReplayStart, parseFromTime } from "./replay.ts";
+import { abtestSummary, writeAbtestReport } from "./report.ts";
+import type { AnalyzeOptions, DecisionRecord, ExperimentAnalysis } from "./types.ts";
+
+export interface AnalyzeCommandOptions {
+  log: string;
+  /** Delivery the replayed listens came from: fills each user's pre-experiment skip rate (CUPED). */
+  data?: string;
+  out?: string;
+  /** Default: "naive" when such a variant exists (the service's default experiment), else analyzeExperiment's default. */
+  control?: string;
+  /** ISO time the experiment started in the delivery's clock (default: see `preExperimentCutoff`). */
+  from?: string;
+  /** The service's experiment config JSON: its name selects the records, its weights are the SRM expectation. */
+  experiment?: string;
+  stdout?: NodeJS.WritableStream;
+}
+
+export interface CovariateFill {
+  cutoffMs: number;
+  /** How the cutoff was chosen, for the terminal. */
+  cutoffSource: string;
+  /** Users with at least one listen before the cutoff. */
+  usersWithHistory: number;
+}
+
+/** Skip rate of every user over the listens that started before `cutoffMs`. */
+export function preSkipRates(listens: ListenTable, cutoffMs: number): Map<number, number> {
+  const counts = new Map<number, { n: number; skips: number }>();
+  for (let i = 0; i < listens.length; i++) {
+    if (!(listens.startMs[i] < cutoffMs)) continue;
+    const user = listens.userId[i];
+    let c = counts.get(user);
+    if (!c) {
+      c = { n: 0, skips: 0 };
+      counts.set(user, c);
+    }
+    c.n++;
+    c.skips += listens.skipped[i];
+  }
+  return new Map([...counts].map(([user, c]) => [user, c.skips / c.n]));
+}
+
+/**
+ * When the experiment started in the delivery's clock. The log's decision times are the service's wall
+ * clock: for a live experiment they fall inside the delivery and the first decision is the start; for an
+ * offline replay they lie after every listen, so the replay's default start (the test period) is used.
+ */
+export function preExperimentCutoff(
+  records: readonly DecisionRecord[],
+  listens: ListenTable,
+  explicitMs?: number,
+): { cutoffMs: number; source: string } {
+  if (explicitMs !== undefined) return { cutoffMs: explicitMs, source: "--from" };
+  let first = Number.POSITIVE_INFINITY;
+  for (const r of records) if (r.ts < first) first = r.ts;
+  const lastListen = listens.length > 0 ? listens.startMs[listens.length - 1] : Number.NEGATIVE_INFINITY;
+  if (Number.isFinite(first) && first <= lastListen)
+    return { cutoffMs: first, source: "first logged decision" };
+  return {
+    cutoffMs: defaultReplayStart(listens),
+    source: "test-period start (decisions postdate the delivery: a replay)",
+  };
+}
+
+/** Sets `preSkipRate` on every record whose user listened before the cutoff. */
+export function fillPreSkipRates(records: DecisionRecord[], rates: Map<number, number>): void {
+  for (const r of records) {
+    const rate = rates.get(r.userId);
+    if (rate !== undefined) r.preSkipRate = rate;
+  }
+}
+
+export async function runAnalyzeCommand(
+  options: AnalyzeCommandOptions,
+): Promise<{ analysis: ExperimentAnalysis; htmlPath: string; jsonPath: string; covariate?: CovariateFill }> {
+  const stdout = options.stdout ?? process.stdout;
+  const logPath = resolve(options.log);
+  if (!existsSync(logPath)) throw new Error(`--log: decision log ${logPath} does not exist`);
+  const analyzeOptions: AnalyzeOptions = {};
+  if (options.control !== undefined) analyzeOptions.control = options.control;
+  if (options.experiment !== undefined) {
+    const { readExperimentConfig } = await import("../serve/experiment.ts");
+    const config = readExperimentConfig(options.experiment);
+    analyzeOptions.experiment = config.name;
+    analyzeOptions.weights = Object.fromEntries(config.variants.map((v) => [v.name, v.weight]));
+  }
+  const records: DecisionRecord[] = readAnalysisRecords(logPath, { experiment: analyzeOptions.experiment });
+  if (records.length === 0) {
+    throw new Error(
+      `decision log ${logPath} holds no A/B decisions (only /abtest and /v1/predict without "model" are assigned a variant)`,
+    );
+  }
+  let covariate: CovariateFill | undefined;
+  if (options.data !== undefined) {
+    const { loadDelivery } = await import("../data/index.ts");
+    const { buildListens } = await import("../listens/index.ts");
+    const delivery = await loadDelivery(resolve(options.data));
+    const listens = buildListens(delivery.events, delivery.catalog);
+    const { cutoffMs, source } = preExperimentCutoff(records, listens, parseFromTime(options.from));
+    const rates = preSkipRates(listens, cutoffMs);
+    fillPreSkipRates(records, rates);
+    covariate = { cutoffMs, cutoffSource: source, usersWithHistory: rates.size };
+  }
+  // The service's default experiment is the naive rule vs the bundle's model: the rule is the control.
+  if (analyzeOptions.control === undefined && analyzeOptions.weights === undefined) {
+    if (records.some((r) => r.variant === "naive")) analyzeOptions.control = "naive";
+  }
+  const analysis = analyzeExperiment(records, analyzeOptions);
+  const out = resolve(options.out ?? "out/abtest");
+  const { htmlPath, jsonPath } = await writeAbtestReport(analysis, out, {
+    generatedAt: new Date().toISOString(),
+  });
+  const lines = abtestSummary(analysis);
+  if (covariate) {
+    lines.push(
+      `CUPED covariate: skip rate before ${new Date(covariate.cutoffMs).toISOString()} (${covariate.cutoffSource}), ` +
+        `${covariate.usersWithHistory} users with history`,
+    );
+  } else {
+    lines.push("CUPED covariate: none (pass --data <delivery> to use each user's pre-experiment skip rate)");
+  }
+  for (const w of analysis.warnings) lines.push(`warning: ${w}`);
+  lines.push(`report: ${htmlPath}`, `json: ${jsonPath}`);
+  stdout.write(`${lines.join("\n")}\n`);
+  return { analysis, htmlPath, jsonPath, covariate };
+}
