@@ -173,6 +173,11 @@ function checkModel(m: EvaluatedModel): void {
   if (m.y.length !== m.p.length)
     throw new RangeError(`model "${m.name}": y has ${m.y.length} rows but p has ${m.p.length}`);
   if (m.y.length === 0) throw new RangeError(`model "${m.name}": no test rows`);
+  for (let i = 0; i < m.p.length; i++) {
+    if (!(m.p[i] >= 0 && m.p[i] <= 1)) {
+      throw new RangeError(`model "${m.name}": p[${i}] = ${m.p[i]} is not a probability in [0, 1]`);
+    }
+  }
 }
 
 export function modelMetrics(m: EvaluatedModel, level = 0.95): ModelMetrics {

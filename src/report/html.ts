@@ -261,6 +261,7 @@ export function renderHtmlPage(page: Page): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(page.title)}</title>
 <style>${CSS}</style>
 </head>

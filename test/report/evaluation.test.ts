@@ -337,5 +337,11 @@ describe("buildEvaluationReport", () => {
         models: [{ name: "m", y: new Uint8Array(2), p: new Float64Array(3) }],
       }),
     ).rejects.toThrow(/"m": y has 2 rows but p has 3/);
+    await expect(
+      buildEvaluationReport({
+        ...base,
+        models: [{ name: "svm", y: new Uint8Array(2), p: Float64Array.from([0.2, 1.7]) }],
+      }),
+    ).rejects.toThrow(/"svm": p\[1\] = 1.7 is not a probability/);
   });
 });

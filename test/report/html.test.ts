@@ -131,6 +131,7 @@ describe("renderHtmlPage", () => {
     expect(html).toContain("  precision &lt;x&gt;");
     expect(html).toContain("Generated 2024-01-01T00:00:00Z");
     expect(html).toContain("<style>");
+    expect(html).toContain('<link rel="icon" href="data:,">'); // no favicon request when served over HTTP
     checkBalancedTags(html);
     expect(externalReferences(html)).toEqual([]);
   });
@@ -196,5 +197,7 @@ describe("renderHtmlPage", () => {
     expect(() => checkBalancedTags("<div><p></div></p>")).toThrow(/closes/);
     expect(() => checkBalancedTags("<main><section>")).toThrow(/unclosed/);
     expect(externalReferences('<img src="https://x.org/a.png">').length).toBeGreaterThan(0);
+    expect(externalReferences('<link rel="stylesheet" href="/style.css">').length).toBeGreaterThan(0);
+    expect(externalReferences('<link rel="icon" href="data:,">')).toEqual([]);
   });
 });

@@ -71,10 +71,11 @@ export function checkBalancedTags(html: string): void {
 export function externalReferences(html: string): string[] {
   const found: string[] = [];
   for (const m of html.matchAll(/\b(?:src|href|xlink:href|action|poster)\s*=\s*["']?([^"'\s>]+)/gi)) {
-    if (!m[1].startsWith("#")) found.push(m[0]);
+    if (!m[1].startsWith("#") && !m[1].startsWith("data:")) found.push(m[0]);
   }
   for (const m of html.matchAll(/url\(\s*["']?([^)"']+)/gi)) if (!m[1].startsWith("#")) found.push(m[0]);
-  for (const m of html.matchAll(/@import|<script|<link\b|<iframe|<object|<embed/gi)) found.push(m[0]);
+  for (const m of html.matchAll(/@import|<script|<iframe|<object|<embed/gi)) found.push(m[0]);
+  for (const m of html.matchAll(/<link\b[^>]*>/gi)) if (!/href="data:/.test(m[0])) found.push(m[0]);
   for (const m of html.matchAll(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/gi)) found.push(m[0]);
   return found;
 }
