@@ -41,7 +41,10 @@ export interface EvaluatedModel {
   /** Test labels (1 = skipped) and P(skip), row-aligned. */
   y: Uint8Array;
   p: Float64Array;
-  /** Decision thresholds to report (default [0.5]); the first one is used for accuracy and the verdict. */
+  /**
+   * Decision thresholds to report (default [0.5]). The comparison table reads the first; the verdict
+   * reads 0.5 when listed, else the first.
+   */
   thresholds?: readonly number[];
   permutationImportance?: PermutationImportance;
   /** Split-gain importance of tree models (any scale; shown as shares of the total). */
@@ -212,6 +215,12 @@ const pct = (level: number) => `${Math.round(level * 100)} %`;
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "n/a");
 const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? "+" : ""}${x.toFixed(3)}` : "n/a");
 
+/** Accuracy for the verdict is read at 0.5 when the model lists it, else at its first threshold. */
+function verdictThreshold(m: EvaluatedModel): number {
+  if (!m.thresholds || m.thresholds.length === 0 || m.thresholds.includes(0.5)) return 0.5;
+  return m.thresholds[0];
+}
+
 /**
  * Does the best model (highest ROC AUC among role "model", or among all non-majority entries when no
  * learner is given) carry usable signal? Yes only when its DeLong interval excludes 0.5, its AUC is
@@ -258,7 +267,7 @@ export function computeVerdict(
       checks: { ciExcludesHalf: false, aucLiftLargeEnough: false, beatsMajority: false },
     };
   }
-  const threshold = best.thresholds?.[0] ?? 0.5;
+  const threshold = verdictThreshold(best);
   const bestAccuracy = accuracy(best.y, best.p, threshold);
   const bestBrier = brier(best.y, best.p);
   const majority = models.find((m) => m.role === "majority");
@@ -266,7 +275,7 @@ export function computeVerdict(
   let majorityBrier: number;
   let majorityLabel: string;
   if (majority) {
-    majorityAccuracy = accuracy(majority.y, majority.p, majority.thresholds?.[0] ?? 0.5);
+    majorityAccuracy = accuracy(majority.y, majority.p, verdictThreshold(majority));
     majorityBrier = brier(majority.y, majority.p);
     majorityLabel = `the majority baseline "${majority.name}"`;
   } else {

@@ -113,8 +113,12 @@ describe("computeVerdict", () => {
     expect(v.checks.beatsMajority).toBe(false);
     expect(v.accuracyGain).toBeLessThan(-0.5);
     expect(v.headline).toMatch(/No usable signal: the gain over the majority baseline is negligible/);
-    // The same scores at a sensible threshold do beat the majority class.
+    // The same scores at a sensible threshold do beat the majority class...
     expect(computeVerdict([{ name: "tuned", y, p, thresholds: [0.85] }]).usableSignal).toBe(true);
+    // ...but when 0.5 is listed too, the verdict reads accuracy at 0.5.
+    const both = computeVerdict([{ name: "both", y, p, thresholds: [0.85, 0.5] }]);
+    expect(both.accuracy).toBeCloseTo(accuracy(y, p, 0.5), 12);
+    expect(both.usableSignal).toBe(false);
   });
 
   it("picks the best learner by ROC AUC, ignoring baselines when learners exist", () => {
