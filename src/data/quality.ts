@@ -275,28 +275,28 @@ export function formatQualityReport(report: QualityReport): string {
 
   out.push("Files (lines = kept + repaired + quarantined)");
   const fileRows: (string | number)[][] = [];
+  const outcomeRows: (string | number)[][] = [];
   for (const f of Object.values(report.files)) {
     if (!f) continue;
-    const repairs = REPAIR_RULES.filter((r) => f.repairedByRule[r.id])
-      .map((r) => `${r.id} ${int(f.repairedByRule[r.id] as number)}`)
-      .join(", ");
-    const reasons = DEFECT_KINDS.filter((k) => f.quarantinedByReason[k])
-      .map((k) => `${k} ${int(f.quarantinedByReason[k] as number)}`)
-      .join(", ");
-    fileRows.push([
-      f.name + (f.gzip ? " (gz)" : ""),
-      f.lines,
-      f.kept,
-      f.repaired,
-      f.quarantined,
-      [repairs && `repaired: ${repairs}`, reasons && `quarantined: ${reasons}`].filter(Boolean).join("; ") ||
-        "-",
-    ]);
+    fileRows.push([f.name + (f.gzip ? " (gz)" : ""), f.lines, f.kept, f.repaired, f.quarantined]);
+    for (const r of REPAIR_RULES) {
+      const n = f.repairedByRule[r.id];
+      if (n) outcomeRows.push([f.name, `repaired: ${r.id}`, n]);
+    }
+    for (const k of DEFECT_KINDS) {
+      const n = f.quarantinedByReason[k];
+      if (n) outcomeRows.push([f.name, `quarantined: ${k}`, n]);
+    }
   }
   if (!report.files.track_storage)
-    fileRows.push(["track_storage.jsonl", "-", "-", "-", "-", "absent (optional)"]);
-  out.push(table(["file", "lines", "kept", "repaired", "quarantined", "detail"], fileRows, "lrrrrl"));
+    fileRows.push(["track_storage.jsonl (absent, optional)", "-", "-", "-", "-"]);
+  out.push(table(["file", "lines", "kept", "repaired", "quarantined"], fileRows));
   out.push("");
+  if (outcomeRows.length) {
+    out.push("Repaired by rule / quarantined by reason");
+    out.push(table(["file", "outcome", "rows"], outcomeRows, "llr"));
+    out.push("");
+  }
 
   out.push("Defects");
   out.push(

@@ -247,7 +247,10 @@ describe("2023L-v1-defects (deliberately dirty, tracks.jsonl is a pointer file)"
 
   it("renders a fixed-width table naming files, outcomes and defects", () => {
     const text = formatQualityReport(d.quality);
-    expect(text).toMatch(/^sessions\.jsonl\s+3,971\s+3,401\s+218\s+352\s+repaired: user_from_session 166/m);
+    expect(text).toMatch(/^sessions\.jsonl\s+3,971\s+3,401\s+218\s+352$/m);
+    expect(text).toMatch(/^sessions\.jsonl\s+repaired: user_from_session\s+166$/m);
+    expect(text).toMatch(/^sessions\.jsonl\s+quarantined: null_event_type\s+208$/m);
+    expect(text).toMatch(/^artists\.jsonl\s+quarantined: bad_artist_id\s+557$/m);
     expect(text).toMatch(/^null_user_id\s+195\s+166\s+8$/m);
     expect(text).toMatch(/^tracks with unknown artist\s+1,031$/m);
     expect(text).toContain("tracks.jsonl -> ../2023L-v2/tracks.jsonl");
