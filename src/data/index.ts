@@ -116,9 +116,20 @@ export async function loadDelivery(dir: string, options: LoadOptions = {}): Prom
   if (storage)
     for (const id of catalog.trackIndex.keys()) if (!catalog.storage.has(id)) tracksWithoutStorage++;
   const usersWithEvents = new Set<number>();
-  for (let i = 0; i < events.length; i++) usersWithEvents.add(events.userId[i]);
+  const kindCounts = new Int32Array(EVENT_KINDS.length);
+  let previousUser = Number.NaN;
+  for (let i = 0; i < events.length; i++) {
+    kindCounts[events.kind[i]]++;
+    const user = events.userId[i];
+    if (user !== previousUser) {
+      usersWithEvents.add(user);
+      previousUser = user;
+    }
+  }
   const eventTypes = emptyEventTypes();
-  for (let i = 0; i < events.length; i++) eventTypes[EVENT_KINDS[events.kind[i]]]++;
+  EVENT_KINDS.forEach((kind, code) => {
+    eventTypes[kind] = kindCounts[code];
+  });
 
   const notes: string[] = [];
   const links = Object.values(located).flatMap((f) => f?.links ?? []);
