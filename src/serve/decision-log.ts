@@ -151,7 +151,10 @@ function fromDb(r: DbDecision): DecisionRow {
 /**
  * WAL checkpoints copy pages into the database and fsync it: milliseconds that would stall every request
  * if they ran on the event loop (SQLite runs them inside the commit that crosses the threshold). A worker
- * thread with its own connection checkpoints instead; the main connection never does until close.
+ * thread with its own connection checkpoints instead. SQLite restarts the WAL from its beginning only
+ * when a writer finds it completely checkpointed, which never happens while commits keep coming; so after
+ * each worker checkpoint the main connection checkpoints the few frames written meanwhile (cheap: the
+ * bulk is already in the database) and the next commit restarts the WAL, keeping it bounded.
  */
 const CHECKPOINTER = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -159,7 +162,10 @@ const Database = require(workerData.module);
 const db = new Database(workerData.path);
 db.pragma("busy_timeout = 5000");
 const run = () => {
-  try { db.pragma("wal_checkpoint(PASSIVE)"); } catch {}
+  try {
+    db.pragma("wal_checkpoint(PASSIVE)");
+    parentPort.postMessage("checkpointed");
+  } catch {}
 };
 const timer = setInterval(run, workerData.intervalMs);
 parentPort.on("message", () => {
@@ -213,6 +219,8 @@ export class DecisionLog {
   private rejectBatch: ((error: Error) => void) | null = null;
   private closed = false;
   private readonly checkpointer: Worker | null;
+  /** The worker finished a checkpoint: catch up on the main connection after the next commit. */
+  private catchUpCheckpoint = false;
   /** Set by the owner (the app) to observe commits. */
   onCommit: ((rows: number, seconds: number) => void) | undefined;
   /** Transactions committed so far (for tests and metrics). */
@@ -228,6 +236,9 @@ export class DecisionLog {
     if (interval > 0) {
       this.db.pragma("wal_autocheckpoint = 0");
       this.checkpointer = startCheckpointer(path, interval);
+      this.checkpointer.on("message", () => {
+        this.catchUpCheckpoint = true;
+      });
     } else {
       this.checkpointer = null;
     }
@@ -397,6 +408,10 @@ export class DecisionLog {
     try {
       const start = performance.now();
       this.writeBatch(ops);
+      if (this.catchUpCheckpoint) {
+        this.catchUpCheckpoint = false;
+        this.db.pragma("wal_checkpoint(PASSIVE)");
+      }
       this.commits++;
       this.onCommit?.(ops.length, (performance.now() - start) / 1000);
       resolve();
