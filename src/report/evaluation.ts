@@ -345,7 +345,8 @@ function comparisonTable(
       t.threshold,
       t.accuracy,
       m.rocAuc,
-      `${f3(m.rocAucCi.lower)}–${f3(m.rocAucCi.upper)}`,
+      // Word joiners keep the interval on one line in narrow table cells.
+      `${f3(m.rocAucCi.lower)}\u2060–\u2060${f3(m.rocAucCi.upper)}`,
       m.prAuc,
       m.logLoss,
       m.brier,
