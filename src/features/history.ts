@@ -160,6 +160,7 @@ export class HistoryFamily {
       out[base + COL.userArtistListens] = 0;
       out[base + COL.userGenreSkipRate] = userRate;
       out[base + COL.userGenreListens] = 0;
+      out[base + COL.userGenreLogitSum] = 0;
       out[base + COL.userTrackSkipRate] = userRate;
       out[base + COL.userTrackListens] = 0;
       out[base + COL.likedBefore] = 0;
@@ -201,17 +202,25 @@ export class HistoryFamily {
 
     let genreListens = 0;
     let genreSkips = 0;
+    // Sum over the track's genres of how far the user's smoothed log-odds for that genre sit from
+    // their overall log-odds: genre effects that add up (a track has several genres) stay additive.
+    let taste = 0;
     if (known) {
       const genres = this.index.artistGenres;
+      const userLogit = logit(userRate);
       for (let i = this.index.artistGenreStart[artist]; i < this.index.artistGenreStart[artist + 1]; i++) {
         const slot = this.userGenre.find(user, genres[i]);
         if (slot < 0) continue;
-        genreListens += this.userGenreTally.listens[slot];
-        genreSkips += this.userGenreTally.skips[slot];
+        const listens = this.userGenreTally.listens[slot];
+        const skips = this.userGenreTally.skips[slot];
+        genreListens += listens;
+        genreSkips += skips;
+        taste += logit(smoothedRate(skips, listens, userRate, ps)) - userLogit;
       }
     }
     out[base + COL.userGenreSkipRate] = smoothedRate(genreSkips, genreListens, userRate, ps);
     out[base + COL.userGenreListens] = genreListens;
+    out[base + COL.userGenreLogitSum] = taste;
 
     const ut = known ? this.userTrack.find(user, track) : -1;
     const utListens = ut < 0 ? 0 : this.userTrackTally.listens[ut];
@@ -225,6 +234,10 @@ export class HistoryFamily {
     out[base + COL.likedBefore] = ut >= 0 && this.userTrackTally.likes[ut] > 0 ? 1 : 0;
     return userRate;
   }
+}
+
+function logit(p: number): number {
+  return Math.log(p / (1 - p));
 }
 
 function addPair(

@@ -21,6 +21,7 @@ const HISTORY = [
   "user_artist_listens",
   "user_genre_skip_rate",
   "user_genre_listens",
+  "user_genre_logit_sum",
   "user_track_skip_rate",
   "user_track_listens",
   "liked_before",
@@ -79,7 +80,7 @@ const SESSION = [
 ] as const;
 
 export const FEATURE_SCHEMA: { readonly version: string; readonly names: readonly string[] } = Object.freeze({
-  version: "skipwise-features/3",
+  version: "skipwise-features/4",
   names: Object.freeze([
     ...HISTORY,
     ...GENRE,
@@ -118,6 +119,7 @@ export const COL = {
   userArtistListens: offsetOf("user_artist_listens"),
   userGenreSkipRate: offsetOf("user_genre_skip_rate"),
   userGenreListens: offsetOf("user_genre_listens"),
+  userGenreLogitSum: offsetOf("user_genre_logit_sum"),
   userTrackSkipRate: offsetOf("user_track_skip_rate"),
   userTrackListens: offsetOf("user_track_listens"),
   likedBefore: offsetOf("liked_before"),

@@ -100,6 +100,9 @@ describe("FeatureState smoothing on a hand-made history", () => {
     // rock and pop each saw 2 listens (1 skip): summed over the track's genres
     expect(v.user_genre_skip_rate).toBeCloseTo((2 + 3 * userRate) / (4 + 3), 6);
     expect(v.user_genre_listens).toBe(4);
+    const logit = (p: number) => Math.log(p / (1 - p));
+    const perGenre = logit((1 + 3 * userRate) / (2 + 3)) - logit(userRate);
+    expect(v.user_genre_logit_sum).toBeCloseTo(2 * perGenre, 5);
     expect(v.user_track_skip_rate).toBeCloseTo((1 + 3 * userRate) / (1 + 3), 6);
     expect(v.user_track_listens).toBe(1);
     expect(v.liked_before).toBe(0);
@@ -214,7 +217,13 @@ describe("FeatureState cold start", () => {
     expect(v.track_skip_rate).toBeCloseTo(global, 6);
     expect(v.artist_skip_rate).toBeCloseTo(global, 6);
     expect(v.user_genre_skip_rate).toBeCloseTo(global, 6);
-    expect([v.user_listens, v.track_listens, v.user_track_listens, v.liked_before]).toEqual([0, 0, 0, 0]);
+    expect([
+      v.user_listens,
+      v.track_listens,
+      v.user_track_listens,
+      v.liked_before,
+      v.user_genre_logit_sum,
+    ]).toEqual([0, 0, 0, 0, 0]);
     for (const name of [
       "premium",
       "genre_match",
