@@ -187,8 +187,13 @@ export interface DecisionLogOptions {
   onCommit?: (rows: number, seconds: number) => void;
   /** Checkpoint the WAL from a worker thread every this many ms (default 250); 0 = SQLite's own autocheckpoint. */
   checkpointIntervalMs?: number;
-  /** How many recent served decisions stay in memory for feedback lookups. */
+  /**
+   * How many recent served decisions stay in memory (default 2,000; older ones are read from the log by
+   * id). Small on purpose: long-lived objects are promoted to V8's old space and grow the heap sawtooth.
+   */
   recentCapacity?: number;
+  /** How many recent (user, track, session) → decision id links stay in memory (default 50,000). */
+  listenCapacity?: number;
   /** Extra wait before a group commit, to gather larger batches; 0 = commit at the end of this turn. */
   commitDelayMs?: number;
 }
@@ -212,6 +217,7 @@ export class DecisionLog {
   private readonly recent = new Map<string, LoggedDecision>();
   private readonly latestByListen = new Map<string, string>();
   private readonly recentCapacity: number;
+  private readonly listenCapacity: number;
   private readonly commitDelayMs: number;
   private pending: PendingOp[] = [];
   private batchPromise: Promise<void> | null = null;
@@ -228,7 +234,8 @@ export class DecisionLog {
 
   constructor(path: string, options: DecisionLogOptions = {}) {
     this.path = path;
-    this.recentCapacity = options.recentCapacity ?? 20_000;
+    this.recentCapacity = options.recentCapacity ?? 2_000;
+    this.listenCapacity = options.listenCapacity ?? 50_000;
     this.commitDelayMs = options.commitDelayMs ?? 0;
     this.onCommit = options.onCommit;
     this.db = openLogDatabase(path);
@@ -338,10 +345,7 @@ export class DecisionLog {
   /** The latest served decision for a (user, track, session) listen. */
   findLatest(userId: number, trackId: string, sessionId: number | null): LoggedDecision | null {
     const id = this.latestByListen.get(listenKey(userId, trackId, sessionId));
-    if (id !== undefined) {
-      const hit = this.recent.get(id);
-      if (hit) return hit;
-    }
+    if (id !== undefined) return this.find(id);
     const row = this.selectLatest.get(userId, trackId, sessionId) as DbDecision | undefined;
     return row ? this.find(row.id) : null;
   }
@@ -371,13 +375,13 @@ export class DecisionLog {
   private remember(logged: LoggedDecision): void {
     const row = logged.row;
     this.recent.set(row.id, logged);
-    this.latestByListen.set(listenKey(row.userId, row.trackId, row.sessionId), row.id);
-    if (this.recent.size > this.recentCapacity) {
-      const oldest = this.recent.keys().next().value as string;
-      const old = this.recent.get(oldest) as LoggedDecision;
-      this.recent.delete(oldest);
-      const key = listenKey(old.row.userId, old.row.trackId, old.row.sessionId);
-      if (this.latestByListen.get(key) === oldest) this.latestByListen.delete(key);
+    if (this.recent.size > this.recentCapacity) this.recent.delete(this.recent.keys().next().value as string);
+    const key = listenKey(row.userId, row.trackId, row.sessionId);
+    // Re-insert so the Map's insertion order stays least-recently-recorded first.
+    this.latestByListen.delete(key);
+    this.latestByListen.set(key, row.id);
+    if (this.latestByListen.size > this.listenCapacity) {
+      this.latestByListen.delete(this.latestByListen.keys().next().value as string);
     }
   }
 

@@ -93,7 +93,7 @@ describe("DecisionLog", () => {
 
   it("finds decisions by id and by listen, in memory and after a restart", async () => {
     const path = dbPath();
-    const log = new DecisionLog(path, { recentCapacity: 3 });
+    const log = new DecisionLog(path, { recentCapacity: 3, listenCapacity: 3 });
     const shadow = row(2, { id: "s2", served: false, shadowOf: "d2", variant: "b", model: "gbdt" });
     await log.record(row(2), [shadow]);
     for (let i = 10; i < 20; i++) await log.record(row(i));
@@ -103,6 +103,8 @@ describe("DecisionLog", () => {
     expect(found?.shadows).toEqual([shadow]);
     expect(log.find("s2")).toBeNull();
     expect(log.findLatest(row(19).userId, row(19).trackId, row(19).sessionId)?.row.id).toBe("d19");
+    // Its listen link was evicted too: found by scanning the latest rows of the log.
+    expect(log.findLatest(102, "t2", 2)?.row.id).toBe("d2");
     await log.recordFeedback(
       {
         decisionId: "d2",
