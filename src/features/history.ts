@@ -50,6 +50,13 @@ export class HistoryFamily {
     this.userTrackTally = new Tally(16, COUNTS_AND_LIKES);
   }
 
+  /** Room for `listens` more listens in the biggest pair table (user × track: at most one pair each). */
+  reserve(listens: number): void {
+    const capacity = this.userTrack.size + listens;
+    this.userTrack.reserve(capacity);
+    this.userTrackTally.reserve(capacity);
+  }
+
   /** Makes user slots [0, size) addressable. */
   ensureUsers(size: number): void {
     const before = this.userLastMs.length;

@@ -26,6 +26,9 @@ export type { ColdStart, FeatureOptions, FeatureQuery, ObservedListen, SessionOv
 export { DEFAULT_FEATURE_OPTIONS } from "./types.ts";
 
 const NO_STATUS = -2;
+/** Bits returned by `writeVector`. */
+export const COLD_USER = 1;
+export const COLD_TRACK = 2;
 
 export interface FeatureVector {
   /** The array written to (the caller's `out`, or a new one of FEATURE_COUNT values). */
@@ -77,6 +80,11 @@ export class FeatureState {
     return this.catalog.trackIndex.get(trackId) ?? -1;
   }
 
+  /** Pre-sizes the tables for `listens` more observations (a replay knows its size; saves rehashing). */
+  reserve(listens: number): void {
+    this.history.reserve(listens);
+  }
+
   /** Feeds a finished listen into every feature family. */
   observe(listen: ObservedListen): void {
     const user = this.userSlots.get(listen.userId) ?? this.internUser(listen.userId);
@@ -122,6 +130,15 @@ export class FeatureState {
    */
   vector(query: FeatureQuery, out?: Float32Array, offset = 0): FeatureVector {
     const values = out ?? new Float32Array(FEATURE_COUNT);
+    const cold = this.writeVector(query, values, offset);
+    return { values, coldStart: { user: (cold & COLD_USER) !== 0, track: (cold & COLD_TRACK) !== 0 } };
+  }
+
+  /**
+   * `vector` without allocation, for replaying millions of rows: writes the row and returns the cold-start
+   * flags as bits (COLD_USER | COLD_TRACK).
+   */
+  writeVector(query: FeatureQuery, values: Float32Array, offset: number): number {
     const userSlot = this.userSlots.get(query.userId) ?? -1;
     const track = this.resolveTrack(query);
     const premium = this.premiumOf(userSlot, query.premium);
@@ -138,13 +155,10 @@ export class FeatureState {
       values,
       offset,
     );
-    return {
-      values,
-      coldStart: {
-        user: this.history.userListens(userSlot) === 0,
-        track: this.history.trackListens(track) === 0,
-      },
-    };
+    return (
+      (this.history.userListens(userSlot) === 0 ? COLD_USER : 0) |
+      (this.history.trackListens(track) === 0 ? COLD_TRACK : 0)
+    );
   }
 
   /** The whole state as bytes; `FeatureState.restore(catalog, bytes)` gives it back exactly. */

@@ -68,6 +68,21 @@ export class PairIndex {
     return slot;
   }
 
+  /** Makes room for `capacity` pairs without further growth (avoids repeated rehashing of big tables). */
+  reserve(capacity: number): void {
+    if (capacity > this.first.length) {
+      const first = new Int32Array(capacity);
+      first.set(this.first);
+      const second = new Int32Array(capacity);
+      second.set(this.second);
+      this.first = first;
+      this.second = second;
+    }
+    let buckets = this.mask + 1;
+    while (buckets < capacity * 2 + 2) buckets *= 2;
+    if (buckets > this.mask + 1) this.rehash(buckets);
+  }
+
   private rehash(buckets: number): void {
     const table = new Int32Array(buckets * 4);
     const mask = buckets - 1;

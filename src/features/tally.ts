@@ -43,8 +43,14 @@ export class Tally {
 
   /** Makes slots [0, size) addressable, keeping the counts already held. */
   ensureSize(size: number): void {
-    if (size > this.listens.length) {
-      const c = Math.max(size, this.listens.length * 2);
+    if (size > this.listens.length) this.reserve(Math.max(size, this.listens.length * 2));
+    if (size > this.size) this.size = size;
+  }
+
+  /** Room for `capacity` slots without changing `size`. */
+  reserve(capacity: number): void {
+    if (capacity > this.listens.length) {
+      const c = capacity;
       this.listens = grow(this.listens, new Uint32Array(c));
       this.skips = grow(this.skips, new Uint32Array(c));
       if (this.kind.likes) this.likes = grow(this.likes, new Uint32Array(c));
@@ -53,7 +59,6 @@ export class Tally {
         this.heardSum = grow(this.heardSum, new Float64Array(c));
       }
     }
-    if (size > this.size) this.size = size;
   }
 
   /** Adds one listen to `slot` (which must be < size). `fraction` NaN = heard time unknown. */

@@ -16,8 +16,6 @@ export class TasteFamily {
   globalPlayedSum = new Float64Array(K);
   globalSkippedSum = new Float64Array(K);
   globalCounts = new Uint32Array(2);
-  private readonly meanPlayed = new Float64Array(K);
-  private readonly meanSkipped = new Float64Array(K);
 
   constructor(
     private readonly index: CatalogIndex,
@@ -67,52 +65,32 @@ export class TasteFamily {
       return;
     }
     const known = user >= 0 && user < this.playedCount.length;
-    smoothedMean(
-      this.meanPlayed,
-      known ? this.playedSum : null,
-      known ? this.playedCount[user] : 0,
-      user,
-      this.globalPlayedSum,
-      this.globalCounts[0],
-      strength,
-    );
-    smoothedMean(
-      this.meanSkipped,
-      known ? this.skippedSum : null,
-      known ? this.skippedCount[user] : 0,
-      user,
-      this.globalSkippedSum,
-      this.globalCounts[1],
-      strength,
-    );
+    const nPlayed = known ? this.playedCount[user] : 0;
+    const nSkipped = known ? this.skippedCount[user] : 0;
+    const gPlayed = this.globalCounts[0];
+    const gSkipped = this.globalCounts[1];
+    // Smoothed means: (user sum + strength × global mean) / (user count + strength); the global mean is
+    // the catalogue mean (0 after standardising) until something was observed.
+    const wPlayed = gPlayed > 0 ? strength / gPlayed : 0;
+    const wSkipped = gSkipped > 0 ? strength / gSkipped : 0;
+    const dPlayedDen = nPlayed + strength;
+    const dSkippedDen = nSkipped + strength;
     const x = this.index.trackTaste;
     const from = track * K;
+    const at = user * K;
     let dPlayed = 0;
     let dSkipped = 0;
     for (let k = 0; k < K; k++) {
       const v = x[from + k];
-      dPlayed += (v - this.meanPlayed[k]) ** 2;
-      dSkipped += (v - this.meanSkipped[k]) ** 2;
+      const ownPlayed = known ? this.playedSum[at + k] : 0;
+      const ownSkipped = known ? this.skippedSum[at + k] : 0;
+      const mp = v - (ownPlayed + wPlayed * this.globalPlayedSum[k]) / dPlayedDen;
+      const ms = v - (ownSkipped + wSkipped * this.globalSkippedSum[k]) / dSkippedDen;
+      dPlayed += mp * mp;
+      dSkipped += ms * ms;
     }
     out[base + COL.tastePlayed] = dPlayed / K;
     out[base + COL.tasteSkipped] = dSkipped / K;
     out[base + COL.tasteScore] = (dPlayed - dSkipped) / K;
-  }
-}
-
-/** (user sums + strength × global mean) / (user count + strength); global mean 0 (the catalogue mean) when empty. */
-function smoothedMean(
-  out: Float64Array,
-  sums: Float64Array | null,
-  count: number,
-  user: number,
-  globalSums: Float64Array,
-  globalCount: number,
-  strength: number,
-): void {
-  for (let k = 0; k < K; k++) {
-    const prior = globalCount > 0 ? globalSums[k] / globalCount : 0;
-    const own = sums === null ? 0 : sums[user * K + k];
-    out[k] = (own + strength * prior) / (count + strength);
   }
 }

@@ -2,7 +2,14 @@
 // listen is observed, and listens sharing a start time are all vectorised before any is observed,
 // so no row can see its own outcome or anything that happened at or after its start.
 import type { Catalog } from "../data/types.ts";
-import { FEATURE_COUNT, FEATURE_SCHEMA, type FeatureOptions, FeatureState } from "../features/index.ts";
+import {
+  COLD_TRACK,
+  COLD_USER,
+  FEATURE_COUNT,
+  FEATURE_SCHEMA,
+  type FeatureOptions,
+  FeatureState,
+} from "../features/index.ts";
 import type { ListenTable } from "../listens/types.ts";
 import type { Matrix } from "../models/types.ts";
 
@@ -41,6 +48,7 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
   const cols = FEATURE_COUNT;
   assertTimeOrder(listens);
   const state = options.state ?? new FeatureState(catalog, options.featureOptions);
+  state.reserve(n);
   const data = new Float32Array(n * cols);
   const durationMs = new Float64Array(n);
   const coldUser = new Uint8Array(n);
@@ -68,9 +76,9 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
       context.sessionStartMs = listens.sessionStartMs[i];
       const premium = listens.premium[i];
       query.premium = premium < 0 ? null : premium === 1;
-      const { coldStart } = state.vector(query, data, i * cols);
-      coldUser[i] = coldStart.user ? 1 : 0;
-      coldTrack[i] = coldStart.track ? 1 : 0;
+      const cold = state.writeVector(query, data, i * cols);
+      coldUser[i] = cold & COLD_USER ? 1 : 0;
+      coldTrack[i] = cold & COLD_TRACK ? 1 : 0;
       const t = listens.trackIndex[i];
       durationMs[i] = t >= 0 && t < catalog.tracks.length ? catalog.tracks[t].durationMs : Number.NaN;
     }

@@ -36,4 +36,16 @@ describe("PairIndex", () => {
     expect(rebuilt.find(2, 1)).toBe(ba);
     expect(rebuilt.intern(3, 3)).toBe(2);
   });
+
+  it("keeps its pairs through reserve and needs no growth up to the reserved size", () => {
+    const index = new PairIndex();
+    index.intern(5, 6);
+    index.reserve(1000);
+    const arrays = index.first;
+    for (let i = 0; i < 999; i++) index.intern(i, i + 1_000);
+    expect(index.first).toBe(arrays);
+    expect(index.find(5, 6)).toBe(0);
+    expect(index.find(998, 1_998)).toBe(999);
+    expect(index.size).toBe(1000);
+  });
 });
