@@ -147,6 +147,7 @@ async function main(): Promise<void> {
       ? {}
       : { "load + listens events/s": events / ((r.loadMs + r.listensMs) / 1000) }),
     "load s": r.loadMs / 1000,
+    "cpu s": r.cpuMs / 1000,
     peak_rss_mb: r.maxRssMB,
   }));
   process.stdout.write(
