@@ -21,7 +21,7 @@ import {
   type ObservedListen,
 } from "./types.ts";
 
-export { FAVOURITE_GENRE_SLOTS, FEATURE_COUNT, FEATURE_SCHEMA } from "./schema.ts";
+export { FAVOURITE_GENRE_SLOTS, FEATURE_COUNT, FEATURE_DESCRIPTIONS, FEATURE_SCHEMA } from "./schema.ts";
 export type { ColdStart, FeatureOptions, FeatureQuery, ObservedListen, SessionOverride } from "./types.ts";
 export { DEFAULT_FEATURE_OPTIONS } from "./types.ts";
 

@@ -145,3 +145,66 @@ export const COL = {
 
 /** Track columns in schema order, starting at `COL.popularity`. */
 export const TRACK_FEATURES = TRACK;
+
+const FAVOURITE_DESCRIPTIONS = Object.fromEntries(
+  FAVOURITES.map((name, k) => [
+    name,
+    `1 when the user names the catalogue's favourite genre #${k + 1} (by frequency)`,
+  ]),
+);
+
+/** One line per feature, for reports and `--help` texts. Rates are smoothed (see FeatureOptions). */
+export const FEATURE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  global_skip_rate: "skip share of every listen observed so far (the prior)",
+  user_skip_rate: "the user's skip rate, smoothed toward the global rate",
+  user_listens: "listens of the user observed so far",
+  user_heard_fraction: "mean fraction of a track the user hears",
+  user_like_rate: "share of the user's listens with a like",
+  user_status_skip_rate: "the user's skip rate over listens with the same premium status as now",
+  hours_since_user_last_listen: "hours since the user's previous listen started",
+  track_skip_rate: "the track's skip rate, smoothed toward the global rate",
+  track_listens: "listens of the track observed so far",
+  track_heard_fraction: "mean fraction of the track heard",
+  artist_skip_rate: "skip rate of the track's artist",
+  artist_listens: "listens of the artist observed so far",
+  user_artist_skip_rate: "the user's skip rate on this artist, smoothed toward the user's rate",
+  user_artist_listens: "the user's listens of this artist",
+  user_genre_skip_rate: "the user's skip rate over the artist's genres, smoothed toward the user's rate",
+  user_genre_listens: "the user's listens summed over the artist's genres",
+  user_genre_logit_sum:
+    "sum over the artist's genres of the user's genre log-odds minus their overall log-odds",
+  user_track_skip_rate: "the user's skip rate on this very track",
+  user_track_listens: "the user's earlier listens of this track",
+  liked_before: "1 when the user liked this track during an earlier listen",
+  genre_match: "1 when a genre of the track's artist is among the user's favourite genres",
+  genre_match_count: "number of the artist's genres among the user's favourites",
+  track_genre_count: "number of genres of the track's artist",
+  ...FAVOURITE_DESCRIPTIONS,
+  popularity: "track popularity (0-100)",
+  duration_ms: "track duration in ms",
+  explicit: "1 when the track is explicit",
+  release_year: "year of release",
+  danceability: "audio: danceability",
+  energy: "audio: energy",
+  key: "audio: key (0-11)",
+  loudness: "audio: loudness (dB)",
+  speechiness: "audio: speechiness",
+  acousticness: "audio: acousticness",
+  instrumentalness: "audio: instrumentalness",
+  liveness: "audio: liveness",
+  valence: "audio: valence",
+  tempo: "audio: tempo (BPM)",
+  taste_distance_played: "distance of the track's audio to what the user played out",
+  taste_distance_skipped: "distance of the track's audio to what the user skipped",
+  taste_score: "played distance minus skipped distance (negative = sounds like the user's full plays)",
+  premium: "1 when the user is premium at the listen (purchases dated by buy_premium events)",
+  hour: "hour of day of the listen (as written in the log)",
+  weekday: "day of week (0 = Sunday)",
+  session_position: "0-based position of the listen in its session",
+  session_skips: "skips earlier in the session",
+  session_plays: "full plays earlier in the session",
+  session_prev_skipped: "1 when the previous listen of the session was skipped, NaN at the first",
+  session_prev_heard_fraction: "fraction heard of the previous listen of the session",
+  session_skip_rate: "the session's skip rate so far, smoothed toward the user's rate",
+  session_elapsed_ms: "ms since the session's first event",
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   FEATURE_COUNT,
+  FEATURE_DESCRIPTIONS,
   FEATURE_SCHEMA,
   FeatureState,
   type ObservedListen,
@@ -33,6 +34,11 @@ describe("FEATURE_SCHEMA", () => {
       expect(FEATURE_SCHEMA.names).toContain(name);
     }
     expect(Object.isFrozen(FEATURE_SCHEMA.names)).toBe(true);
+  });
+
+  it("describes every feature, and nothing else", () => {
+    expect(Object.keys(FEATURE_DESCRIPTIONS).sort()).toEqual([...FEATURE_SCHEMA.names].sort());
+    for (const text of Object.values(FEATURE_DESCRIPTIONS)) expect(text.length).toBeGreaterThan(5);
   });
 });
 
