@@ -149,7 +149,7 @@ abtestCommand
   .requiredOption("--data <dir>", "delivery whose listens are replayed")
   .option("--from <time>", "ISO time to replay from (default: start of the last 20 % of listens)")
   .option("--route <route>", "abtest (reference body) | v1 (/v1/predict with session context)", "v1")
-  .option("--concurrency <n>", "users replayed at the same time", "16")
+  .option("--concurrency <n>", "users replayed at the same time", "32")
   .option("--limit <n>", "replay at most this many listens")
   .action(async (opts: Record<string, string | undefined>) => {
     const { runReplayCommand } = await import("./experiment/replay.ts");
@@ -191,6 +191,10 @@ cacheCommand
   .option("--capacity-mb <list>", "device cache capacities in MB, comma-separated (none = skip)", "100,500")
   .option("--cost-waste-per-mb <n>", "cost of one wasted MB", "1")
   .option("--cost-stall <n>", "cost of one stall (a full play that was not prefetched)", "4")
+  .option(
+    "--models <list>",
+    "without --bundle: models to train (comma-separated subset of naive,majority,previous,logistic,svm,gbdt)",
+  )
   .action(async (opts: Record<string, string | undefined>) => {
     const { runCacheSimulateCommand } = await import("./cache/simulate-command.ts");
     const capacities = String(opts.capacityMb);
@@ -205,6 +209,7 @@ cacheCommand
           : capacities.split(",").map((s) => numberOption(s.trim(), "--capacity-mb")),
       costWastePerMb: numberOption(String(opts.costWastePerMb), "--cost-waste-per-mb"),
       costStall: numberOption(String(opts.costStall), "--cost-stall"),
+      models: opts.models,
     });
   });
 

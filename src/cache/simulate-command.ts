@@ -8,7 +8,7 @@ import { buildListens } from "../listens/index.ts";
 import type { ListenTable } from "../listens/types.ts";
 import { dataFingerprint, loadBundle } from "../models/bundle.ts";
 import { buildDataset, type Dataset } from "../train/dataset.ts";
-import { trainModels } from "../train/pipeline.ts";
+import { parseModelNames, trainModels } from "../train/pipeline.ts";
 import { stageProgress } from "../train/progress.ts";
 import { timeSplit } from "../train/split.ts";
 import { deliveryFiles } from "../train/train-command.ts";
@@ -32,6 +32,8 @@ export interface CacheCommandOptions {
   capacityMb?: number[];
   costWastePerMb?: number;
   costStall?: number;
+  /** Without a bundle: comma-separated subset of the models to train (default all). */
+  models?: string;
   stdout?: NodeJS.WritableStream;
   /** Per-stage progress (default: a bar on a TTY stderr, else one line per stage). */
   progress?: boolean;
@@ -94,6 +96,26 @@ function fromBundle(
   };
 }
 
+function pct(x: number): string {
+  return Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : "n/a";
+}
+
+/**
+ * The recommended point is the lowest-cost point of the test period's own sweep (chosen in hindsight);
+ * the recommended model at the threshold chosen before the test period shows what it delivers honestly.
+ */
+export function chosenThresholdLines(simulation: CacheSimulation): string[] {
+  const rec = simulation.recommended;
+  if (!rec) return [];
+  const atChosen = simulation.policies.find((p) => p.kind === "model" && p.model === rec.model);
+  if (!atChosen) return [];
+  return [
+    `  (the recommended threshold is the test period's lowest-cost point, chosen in hindsight; at its threshold chosen on the validation period, ` +
+      `${rec.model} @ ${atChosen.threshold?.toFixed(3)}: wasted ${pct(atChosen.wastedShare)}, missed ${pct(atChosen.missedShare)} ` +
+      `(${atChosen.stalls} stalls), ${pct(atChosen.oracleSavingsShare)} of the oracle's savings)`,
+  ];
+}
+
 function checkPositive(value: number, flag: string): number {
   if (!(Number.isFinite(value) && value > 0)) throw new Error(`${flag} must be a number > 0, got ${value}`);
   return value;
@@ -123,12 +145,17 @@ export async function runCacheSimulateCommand(options: CacheCommandOptions): Pro
     let models: ThresholdedModel[];
     let source: string;
     if (options.bundle !== undefined) {
+      if (options.models !== undefined)
+        throw new Error("--models chooses what to train: leave it out with --bundle");
       progress?.update("features", 0, 1);
       ({ dataset, rows, models, source } = fromBundle(resolve(options.bundle), delivery, listens, (line) =>
         stdout.write(`${line}\n`),
       ));
     } else {
-      const run = trainModels(listens, delivery.catalog, { onProgress: progress?.update });
+      const run = trainModels(listens, delivery.catalog, {
+        models: options.models ? parseModelNames(options.models) : undefined,
+        onProgress: progress?.update,
+      });
       dataset = run.dataset;
       rows = run.split.test;
       models = run.fitted.filter((f) => isReplayedModel(f.name));
@@ -154,6 +181,7 @@ export async function runCacheSimulateCommand(options: CacheCommandOptions): Pro
       `${[
         `cache simulation of ${simulation.listens.toLocaleString("en-US")} listens (${source})`,
         ...cacheSummary(simulation),
+        ...chosenThresholdLines(simulation),
         `report: ${htmlPath}`,
         `json: ${jsonPath}`,
       ].join("\n")}\n`,

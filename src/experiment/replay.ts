@@ -91,7 +91,7 @@ export function selectReplayListens(
 export interface ReplayOptions {
   url: string;
   route?: ReplayRoute;
-  /** Users replayed at the same time (default 16). */
+  /** Users replayed at the same time (default 32). */
   concurrency?: number;
   retry?: Partial<RetryPolicy>;
   /** Called after every completed listen. */
@@ -250,11 +250,25 @@ export async function replayAgainstService(
   options: ReplayOptions,
 ): Promise<ReplaySummary> {
   const route = options.route ?? "v1";
-  const concurrency = options.concurrency ?? 16;
+  const concurrency = options.concurrency ?? 32;
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
     throw new RangeError(`concurrency must be an integer ≥ 1, got ${concurrency}`);
   }
-  const client = new ServiceClient(options.url, { retry: options.retry });
+  const client = new ServiceClient(options.url, { retry: options.retry, maxSockets: concurrency });
+  try {
+    return await replayWith(client, listens, options, route, concurrency);
+  } finally {
+    client.close();
+  }
+}
+
+async function replayWith(
+  client: ServiceClient,
+  listens: readonly ReplayListen[],
+  options: ReplayOptions,
+  route: ReplayRoute,
+  concurrency: number,
+): Promise<ReplaySummary> {
   const summary: ReplaySummary = {
     url: client.baseUrl,
     route,
@@ -336,6 +350,7 @@ export async function replayAgainstService(
         await replayOne(listens[index]);
       } catch (error) {
         const status = error instanceof ServiceError ? error.status : null;
+        if (error instanceof ServiceError) summary.retries += error.retries;
         if (status !== null && status >= 400 && status < 500) {
           aborted ??= error as Error;
         } else {
