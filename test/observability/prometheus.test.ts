@@ -19,6 +19,7 @@ import {
   REPO,
   replay,
   type ServeChild,
+  skipwise,
   spawnServe,
 } from "./service.ts";
 
@@ -229,6 +230,17 @@ describe("Prometheus scraping skipwise serve with the shipped rules and dashboar
       for (const v of analysis.variants) {
         expect(accuracy.get(v.variant), `${t.expr} for ${v.variant}`).toBeCloseTo(v.accuracy.estimate, 9);
       }
+    }
+  });
+
+  it("the dashboard's accuracy equals what `skipwise abtest analyze` writes to abtest.json", async () => {
+    const out = join(work, "abtest");
+    skipwise(["abtest", "analyze", "--log", db, "--out", out]);
+    const json = JSON.parse(readFileSync(join(out, "abtest.json"), "utf8")) as ExperimentAnalysis;
+    const accuracy = await byVariant(panel("Online accuracy").targets[0].expr);
+    expect(json.variants.length).toBe(accuracy.size);
+    for (const v of json.variants) {
+      expect(accuracy.get(v.variant), v.variant).toBeCloseTo(v.accuracy.estimate, 9);
     }
   });
 
