@@ -109,7 +109,7 @@ describe("HTML reports in headless Chromium", () => {
 
     mkdirSync(SCREENSHOTS, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-  });
+  }, 300_000); // a generous hook timeout: CI machines may be busy
 
   afterAll(async () => {
     await browser?.close();

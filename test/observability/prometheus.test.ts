@@ -176,7 +176,7 @@ describe("Prometheus scraping skipwise serve with the shipped rules and dashboar
 
     const records = readAnalysisRecords(db);
     analysis = analyzeExperiment(records);
-  });
+  }, 300_000); // a generous hook timeout: CI machines may be busy
 
   afterAll(async () => {
     if (prometheus && prometheus.exitCode === null) {
