@@ -4,22 +4,22 @@
 
 export const SKIP_MODEL = {
   /** Sets the overall skip share (about 25 % of plays). */
-  intercept: -0.45,
+  intercept: -0.4,
   /** Spread of the per-user skip propensity. */
   userSd: 0.9,
   /** Logit change per 10 popularity points above `popularityCentre` (popular tracks are skipped less). */
-  popularityPer10: -0.22,
+  popularityPer10: -0.3,
   popularityCentre: 30,
   /** Spread of a track's own appeal beyond its popularity. */
-  trackSd: 0.25,
+  trackSd: 0.2,
   /** Any genre of the track's artist among the user's favourites. */
   genreMatch: -1.2,
   /** Spread of the hidden taste of a user for the genres they explore beyond the favourites. */
-  hiddenTasteSd: 0.65,
+  hiddenTasteSd: 0.4,
   /** Hidden taste summed over a track's genres is clipped to ±this. */
   hiddenTasteClip: 1.6,
   /** Fatigue: + fatigueMax * (1 - exp(-position / fatigueScale)). */
-  fatigueMax: 0.7,
+  fatigueMax: 0.9,
   fatigueScale: 15,
   premium: -0.35,
   /** Time of day: + timeOfDay * cos(2π (hour - 3) / 24): more skipping late at night. */
