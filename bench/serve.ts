@@ -43,7 +43,9 @@ interface RouteRun {
 }
 
 interface RssTrace {
-  /** Median of the first and of the last quarter of the 1 s samples: the trend, not GC sawtooth. */
+  run: number;
+  route: string;
+  /** Mean RSS over the first and over the second half of the 1 s samples: the trend, averaged over GC cycles. */
   startMb: number;
   endMb: number;
   maxMb: number;
@@ -51,6 +53,7 @@ interface RssTrace {
   samples: number;
 }
 
+const mean = (xs: number[]) => xs.reduce((sum, x) => sum + x, 0) / xs.length;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, d = 0) => Number(x.toFixed(d));
 
@@ -142,26 +145,29 @@ async function main(): Promise<void> {
     const pid = child.pid as number;
     try {
       for (const route of ROUTES) await drive(url, route, warmup, payloads);
-      const samples: number[] = [rssMb(pid)];
-      const sampler = setInterval(() => samples.push(rssMb(pid)), 1000);
       for (const route of ROUTES) {
+        // Each route has its own steady state (/abtest also holds the decision log): sample per route.
+        const samples: number[] = [rssMb(pid)];
+        const sampler = setInterval(() => samples.push(rssMb(pid)), 1000);
         const r = await drive(url, route, duration, payloads);
+        clearInterval(sampler);
+        samples.push(rssMb(pid));
         results[route].push(r);
         console.log(
           `run ${run + 1} ${route.padEnd(10)} ${round(r.rps).toLocaleString("en-US").padStart(7)} req/s  ` +
             `p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}  (${r.requests} requests)`,
         );
+        const half = Math.max(1, Math.floor(samples.length / 2));
+        rss.push({
+          run: run + 1,
+          route,
+          startMb: mean(samples.slice(0, half)),
+          endMb: mean(samples.slice(-half)),
+          maxMb: Math.max(...samples),
+          minMb: Math.min(...samples),
+          samples: samples.length,
+        });
       }
-      clearInterval(sampler);
-      samples.push(rssMb(pid));
-      const quarter = Math.max(1, Math.floor(samples.length / 4));
-      rss.push({
-        startMb: median(samples.slice(0, quarter)),
-        endMb: median(samples.slice(-quarter)),
-        maxMb: Math.max(...samples),
-        minMb: Math.min(...samples),
-        samples: samples.length,
-      });
     } finally {
       const exited = new Promise((done) => child.once("exit", done));
       child.kill("SIGTERM");
@@ -190,7 +196,7 @@ async function main(): Promise<void> {
   const drift = rss.map((r) => ((r.endMb - r.startMb) / r.startMb) * 100);
   for (const [i, r] of rss.entries()) {
     console.log(
-      `RSS run ${i + 1}: first-quarter median ${round(r.startMb)} MB, last-quarter median ${round(r.endMb)} MB ` +
+      `RSS run ${r.run} ${r.route}: mean ${round(r.startMb)} MB over the first half, ${round(r.endMb)} MB over the second ` +
         `(drift ${round(drift[i], 1)} %), min ${round(r.minMb)} MB, max ${round(r.maxMb)} MB, ${r.samples} samples`,
     );
   }
