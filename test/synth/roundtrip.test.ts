@@ -64,16 +64,19 @@ describe("round trip through loadDelivery", () => {
       const listens = buildListens(delivery.events, delivery.catalog);
       expect(listens.length).toBe(m.truth.plays);
       const truth = readJsonl(join(dir, "truth.jsonl"));
-      const outcome = new Map<string, number>();
+      const outcome = new Map<string, string>();
       for (const t of truth) {
         const ms = typeof t.timestamp === "number" ? t.timestamp : Date.parse(`${t.timestamp}Z`);
-        outcome.set(`${t.session_id}|${ms}`, t.skipped as number);
+        outcome.set(`${t.session_id}|${ms}`, `${t.skipped}@${t.position}`);
       }
       let skipped = 0;
+      const mismatches: string[] = [];
       for (let i = 0; i < listens.length; i++) {
-        expect(outcome.get(`${listens.sessionId[i]}|${listens.startMs[i]}`)).toBe(listens.skipped[i]);
+        const key = `${listens.sessionId[i]}|${listens.startMs[i]}`;
+        if (outcome.get(key) !== `${listens.skipped[i]}@${listens.position[i]}`) mismatches.push(key);
         skipped += listens.skipped[i];
       }
+      expect(mismatches).toEqual([]);
       expect(skipped).toBe(m.truth.skips);
     });
   }
