@@ -104,7 +104,12 @@ export class LogisticRegression implements SkipModel {
     if (p.solver === "newton") {
       beta = this.newton(z, rows, cols, w, totalWeight, lambda, objective);
     } else {
-      const result = lbfgs(objective, new Float64Array(d), { maxIter: p.maxIter, gradTol: p.tol });
+      const onProgress = options?.onProgress;
+      const result = lbfgs(objective, new Float64Array(d), {
+        maxIter: p.maxIter,
+        gradTol: p.tol,
+        onIteration: onProgress ? (iteration) => onProgress(iteration, p.maxIter) : undefined,
+      });
       beta = result.x;
       this.iterations = result.iterations;
     }

@@ -28,7 +28,7 @@ function maxAbs(a: Float64Array): number {
 export function lbfgs(
   f: Objective,
   x0: Float64Array,
-  options: { maxIter: number; gradTol: number; memory?: number },
+  options: { maxIter: number; gradTol: number; memory?: number; onIteration?: (iteration: number) => void },
 ): LbfgsResult {
   const n = x0.length;
   const m = options.memory ?? 10;
@@ -103,6 +103,7 @@ export function lbfgs(
     g.set(gNew);
     fx = fNew;
     iter++;
+    options.onIteration?.(iter);
     converged = maxAbs(g) <= options.gradTol || decrease <= 1e-15 * Math.max(1, Math.abs(fx));
   }
   return { x, value: fx, iterations: iter, converged };
