@@ -366,6 +366,17 @@ describe("prediction service routes", () => {
       expect(r.body.message).toMatch(/unknown model "gpt".*naive, logistic, gbdt/);
     });
 
+    it("a body that is not a JSON object is a 400, an unsupported media type a 415", async () => {
+      const text = await postRaw(`${s.url}/recommend`, "user_id=101", { "content-type": "text/plain" });
+      expect(text.status).toBe(400);
+      expect(text.body.field).toBe("body");
+      const xml = await postRaw(`${s.url}/recommend`, "<user_id>101</user_id>", {
+        "content-type": "application/xml",
+      });
+      expect(xml.status).toBe(415);
+      expect(xml.body.statusCode).toBe(415);
+    });
+
     it("a body over the limit is a 413", async () => {
       const r = await postJson(`${s.url}/recommend`, { ...REF, padding: "x".repeat(10_000) });
       expect(r.status).toBe(413);

@@ -1,0 +1,32 @@
+// The serve stage: the prediction service, its A/B assignment, decision log and metrics.
+export { type AppOptions, BundleRefusedError, buildApp, type ServiceControl } from "./app.ts";
+export { bucketRanges, chooseVariant, fnv1a32, growthbookHash } from "./bucketing.ts";
+export { BundleScorer, bundleLoader, type ServedModel, scorerFromBundle } from "./bundle-scorer.ts";
+export { resolveServeConfig, type ServeConfig } from "./config.ts";
+export { DecisionLog, type DecisionRow, type FeedbackRow } from "./decision-log.ts";
+export {
+  Assigner,
+  defaultExperiment,
+  type ExperimentConfig,
+  parseExperimentConfig,
+  readExperimentConfig,
+} from "./experiment.ts";
+export {
+  type AnalysisRecord,
+  exportLogJsonl,
+  iterateDecisionRecords,
+  type LoggedDecisionRecord,
+  readAnalysisRecords,
+  readDecisionRecords,
+} from "./log-export.ts";
+export { ServeMetrics } from "./metrics.ts";
+export type {
+  ColdStart,
+  Decision,
+  ListenOutcome,
+  Score,
+  ScoreRequest,
+  Scorer,
+  SessionContext,
+} from "./scorer.ts";
+export { runServe } from "./server.ts";
