@@ -227,8 +227,8 @@ program
     program.createOption("--size <size>", "synthetic delivery size: small | demo").default("demo").hideHelp(),
   )
   .action(async (opts: Record<string, string | boolean | undefined>) => {
-    const { runDemo } = await import("./demo.ts");
-    await runDemo({
+    const { runDemoCommand } = await import("./demo.ts");
+    await runDemoCommand({
       data: opts.data as string | undefined,
       out: String(opts.out),
       serve: opts.serve === true,

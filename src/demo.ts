@@ -317,3 +317,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     throw error;
   }
 }
+
+/** `skipwise demo`: runs the demo; with `--serve`, keeps the service up until Ctrl-C / SIGTERM, then stops it cleanly. */
+export async function runDemoCommand(options: DemoOptions): Promise<void> {
+  const result = await runDemo(options);
+  const child = result.service;
+  if (!child) return;
+  const stop = () => {
+    stopService(child).catch(() => child.kill("SIGKILL"));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const code = await new Promise<number | null>((done) => {
+    if (child.exitCode !== null) done(child.exitCode);
+    else child.once("exit", (c) => done(c));
+  });
+  process.off("SIGINT", stop);
+  process.off("SIGTERM", stop);
+  (options.stdout ?? process.stdout).write(`service stopped (exit code ${code ?? "signal"})\n`);
+}

@@ -1,6 +1,7 @@
 // The A/B replay: ordering, listen selection, retries and aborts, and a full replay against the real service.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backoffMs, DEFAULT_RETRY, ServiceClient } from "../../src/experiment/http-client.ts";
 import {
@@ -8,6 +9,7 @@ import {
   type ReplayListen,
   type ReplaySummary,
   replayAgainstService,
+  runReplayCommand,
   selectReplayListens,
   UserOrderedQueue,
 } from "../../src/experiment/replay.ts";
@@ -15,6 +17,14 @@ import type { ListenTable } from "../../src/listens/types.ts";
 import { readDecisionRecords } from "../../src/serve/log-export.ts";
 import { timeSplit } from "../../src/train/split.ts";
 import { type ReplayFixture, startReplayFixture } from "./replay.fixture.ts";
+
+class Collector extends Writable {
+  text = "";
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -316,6 +326,34 @@ describe("replay against the real service", () => {
     const records = readDecisionRecords(fixture.db).filter((r) => r.route === "/abtest");
     expect(records).toHaveLength(40);
     expect(records.every((r) => r.outcome !== null && r.sessionId === null && r.variant !== null)).toBe(true);
+  });
+
+  it("runs as `skipwise abtest replay` with --from, --limit and --route", async () => {
+    const stdout = new Collector();
+    const from = new Date(replayed[100].startMs).toISOString();
+    const s = await runReplayCommand({
+      url: fixture.url,
+      data: fixture.data,
+      from,
+      limit: 25,
+      route: "abtest",
+      concurrency: 3,
+      stdout,
+      stderr: stdout as unknown as NodeJS.WriteStream,
+    });
+    expect(s.listens).toBe(25);
+    expect(s.answered).toBe(25);
+    expect(stdout.text).toMatch(
+      new RegExp(`^replaying 25 of \\d+ listens from ${from.replace(/[.]/g, "\\.")}\n`),
+    );
+    expect(stdout.text).toMatch(/sent 25, answered 25, feedback 25, errors 0, retries 0; 50 requests in/);
+    expect(stdout.text).toMatch(/accuracy seen: \d+\.\d %/);
+    await expect(
+      runReplayCommand({ url: fixture.url, data: fixture.data, route: "grpc", stdout }),
+    ).rejects.toThrow(/--route must be "abtest" or "v1"/);
+    await expect(
+      runReplayCommand({ url: fixture.url, data: fixture.data, from: "yesterday", stdout }),
+    ).rejects.toThrow(/--from must be an ISO time/);
   });
 
   it("stops with a clear message on a 4xx answer", async () => {
