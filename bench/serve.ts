@@ -53,6 +53,8 @@ interface RssTrace {
   samples: number;
 }
 
+/** autocannon reports whole milliseconds: 0 means under 1 ms. */
+const ms = (x: number) => (x === 0 ? "<1" : String(x));
 const mean = (xs: number[]) => xs.reduce((sum, x) => sum + x, 0) / xs.length;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, d = 0) => Number(x.toFixed(d));
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
         results[route].push(r);
         console.log(
           `run ${run + 1} ${route.padEnd(10)} ${round(r.rps).toLocaleString("en-US").padStart(7)} req/s  ` +
-            `p50 ${r.p50} ms  p99 ${r.p99} ms  errors ${r.errors}  (${r.requests} requests)`,
+            `p50 ${ms(r.p50)} ms  p99 ${ms(r.p99)} ms  errors ${r.errors}  (${r.requests} requests)`,
         );
         const half = Math.max(1, Math.floor(samples.length / 2));
         rss.push({
@@ -190,7 +192,7 @@ async function main(): Promise<void> {
     summary[route] = line;
     const fmt = (x: number) => x.toLocaleString("en-US");
     const throughput = `${route.padEnd(11)} ${fmt(line.rps).padStart(7)} (${fmt(line.rpsMin)}–${fmt(line.rpsMax)})`;
-    const latency = `${String(line.p50).padStart(6)}   ${String(line.p99).padStart(6)}`;
+    const latency = `${ms(line.p50).padStart(6)}   ${ms(line.p99).padStart(6)}`;
     console.log(`${throughput.padEnd(44)}${latency}   ${line.errors}`);
   }
   const drift = rss.map((r) => ((r.endMb - r.startMb) / r.startMb) * 100);

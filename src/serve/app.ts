@@ -12,6 +12,7 @@ import { DecisionIds } from "./decision-id.ts";
 import {
   type DecisionLog,
   DecisionLogClosedError,
+  DecisionLogWriteError,
   type DecisionRow,
   type LoggedDecision,
 } from "./decision-log.ts";
@@ -240,6 +241,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return reply
         .code(503)
         .send({ statusCode: 503, error: STATUS_TEXT[503], message: "service is shutting down" });
+    }
+    if (error instanceof DecisionLogWriteError) {
+      request.log.error({ err: error }, "decision not logged");
+      return reply
+        .code(503)
+        .send({
+          statusCode: 503,
+          error: STATUS_TEXT[503],
+          message: "decision log unavailable: decision not recorded",
+        });
     }
     request.log.error({ err: error }, "request failed");
     return reply.code(500).send({ statusCode: 500, error: STATUS_TEXT[500], message: "internal error" });

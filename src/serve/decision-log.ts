@@ -204,6 +204,9 @@ export class DecisionLogClosedError extends Error {
   }
 }
 
+/** A group commit failed (disk full, I/O error): the decisions of that batch are not durable. */
+export class DecisionLogWriteError extends Error {}
+
 export class DecisionLog {
   readonly path: string;
   private readonly db: Database.Database;
@@ -420,7 +423,9 @@ export class DecisionLog {
       this.onCommit?.(ops.length, (performance.now() - start) / 1000);
       resolve();
     } catch (error) {
-      reject(error as Error);
+      reject(
+        new DecisionLogWriteError(`decision log ${this.path}: commit failed: ${(error as Error).message}`),
+      );
     }
   };
 }

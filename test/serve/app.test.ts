@@ -461,3 +461,23 @@ describe("shadow mode", () => {
     }
   });
 });
+
+describe("decision log failures", () => {
+  it("answers 503, not a prediction, when its decision cannot be committed", async () => {
+    const s = await startApp({ scorer: worldScorer().scorer });
+    try {
+      expect((await postJson(`${s.url}/abtest`, REF)).status).toBe(200);
+      const db = new Database(s.dbPath);
+      db.exec("DROP TABLE decisions");
+      db.close();
+      const r = await postJson(`${s.url}/abtest`, REF);
+      expect(r.status).toBe(503);
+      expect(r.body.message).toMatch(/decision log unavailable/);
+      expect(r.body.prediction).toBeUndefined();
+      // Routes without the log keep answering.
+      expect((await postJson(`${s.url}/recommend`, REF)).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+});
