@@ -129,6 +129,18 @@ describe("files and keys", () => {
     expect(d.quality.files.sessions).toMatchObject({ lines: 2, blankLines: 2, kept: 2 });
   });
 
+  it("reports progress over the raw bytes of all files, ending at the total", async () => {
+    const calls: [number, number][] = [];
+    await loadDelivery(writeDelivery({ sessions }, ["sessions"]), {
+      onProgress: (read, total) => calls.push([read, total]),
+    });
+    expect(calls.length).toBeGreaterThanOrEqual(5);
+    const total = calls[0][1];
+    expect(calls.every(([, t]) => t === total)).toBe(true);
+    expect(calls.every(([read], i) => i === 0 || read > calls[i - 1][0])).toBe(true);
+    expect(calls[calls.length - 1][0]).toBe(total);
+  });
+
   it("treats track_storage as optional", async () => {
     const d = await loadDelivery(writeDelivery({ sessions, track_storage: null }));
     expect(d.quality.files.track_storage).toBeNull();
