@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ListenTable } from "../listens/types.ts";
-import { readAnalysisRecords } from "../serve/log-export.ts";
+import { type LoggedDecisionRecord, readDecisionRecords } from "../serve/log-export.ts";
 import { analyzeExperiment } from "./analyze.ts";
 import { defaultReplayStart, parseFromTime } from "./replay.ts";
 import { abtestSummary, writeAbtestReport } from "./report.ts";
@@ -78,9 +78,65 @@ export function fillPreSkipRates(records: DecisionRecord[], rates: Map<number, n
   }
 }
 
-export async function runAnalyzeCommand(
-  options: AnalyzeCommandOptions,
-): Promise<{ analysis: ExperimentAnalysis; htmlPath: string; jsonPath: string; covariate?: CovariateFill }> {
+/** The A/B analysis row of a logged decision (served decisions of an experiment). */
+export function toDecisionRecord(r: LoggedDecisionRecord): DecisionRecord {
+  const record: DecisionRecord = {
+    decisionId: r.decisionId,
+    ts: r.tsMs,
+    experiment: r.experiment ?? "",
+    variant: r.variant ?? "",
+    model: r.model,
+    userId: r.userId,
+    trackId: r.trackId,
+    probSkip: r.probSkip,
+    decision: r.decision,
+  };
+  if (r.outcome) {
+    record.outcome = r.outcome.skipped ? "SKIP" : "PLAY";
+    if (r.outcome.heardMs !== null) record.heardMs = r.outcome.heardMs;
+    if (r.outcome.durationMs !== null) record.durationMs = r.outcome.durationMs;
+  }
+  return record;
+}
+
+/**
+ * A replay's decisions are logged at the wall-clock time of the replay (seconds apart), which says nothing
+ * about when the listens happened. When every decision carries its listen's session and position (the
+ * /v1/predict route with session context) and the log postdates the delivery, each decision takes its
+ * listen's start time instead, so the timeline and the CUPED cutoff are in the delivery's clock. Returns
+ * whether it did.
+ */
+export function useListenTimes(
+  records: DecisionRecord[],
+  logged: readonly LoggedDecisionRecord[],
+  listens: ListenTable,
+): boolean {
+  if (records.length === 0 || listens.length === 0) return false;
+  const lastListen = listens.startMs[listens.length - 1];
+  if (logged.some((r) => r.tsMs <= lastListen)) return false; // a live experiment: its clock is right
+  const start = new Map<string, number>();
+  for (let i = 0; i < listens.length; i++) {
+    start.set(`${listens.userId[i]}/${listens.sessionId[i]}/${listens.position[i]}`, listens.startMs[i]);
+  }
+  const times = new Float64Array(logged.length);
+  for (let k = 0; k < logged.length; k++) {
+    const r = logged[k];
+    const t = start.get(`${r.userId}/${r.sessionId}/${r.position}`);
+    if (r.sessionId === null || r.position === null || t === undefined) return false;
+    times[k] = t;
+  }
+  for (let k = 0; k < records.length; k++) records[k].ts = times[k];
+  return true;
+}
+
+export async function runAnalyzeCommand(options: AnalyzeCommandOptions): Promise<{
+  analysis: ExperimentAnalysis;
+  htmlPath: string;
+  jsonPath: string;
+  covariate?: CovariateFill;
+  /** Decision times were replaced by the replayed listens' start times. */
+  listenTimes: boolean;
+}> {
   const stdout = options.stdout ?? process.stdout;
   const logPath = resolve(options.log);
   if (!existsSync(logPath)) throw new Error(`--log: decision log ${logPath} does not exist`);
@@ -92,18 +148,23 @@ export async function runAnalyzeCommand(
     analyzeOptions.experiment = config.name;
     analyzeOptions.weights = Object.fromEntries(config.variants.map((v) => [v.name, v.weight]));
   }
-  const records: DecisionRecord[] = readAnalysisRecords(logPath, { experiment: analyzeOptions.experiment });
+  const logged = readDecisionRecords(logPath, { experiment: analyzeOptions.experiment }).filter(
+    (r) => r.experiment !== null && r.variant !== null,
+  );
+  const records = logged.map(toDecisionRecord);
   if (records.length === 0) {
     throw new Error(
       `decision log ${logPath} holds no A/B decisions (only /abtest and /v1/predict without "model" are assigned a variant)`,
     );
   }
   let covariate: CovariateFill | undefined;
+  let listenTimes = false;
   if (options.data !== undefined) {
     const { loadDelivery } = await import("../data/index.ts");
     const { buildListens } = await import("../listens/index.ts");
     const delivery = await loadDelivery(resolve(options.data));
     const listens = buildListens(delivery.events, delivery.catalog);
+    listenTimes = useListenTimes(records, logged, listens);
     const { cutoffMs, source } = preExperimentCutoff(records, listens, parseFromTime(options.from));
     const rates = preSkipRates(listens, cutoffMs);
     fillPreSkipRates(records, rates);
@@ -127,8 +188,13 @@ export async function runAnalyzeCommand(
   } else {
     lines.push("CUPED covariate: none (pass --data <delivery> to use each user's pre-experiment skip rate)");
   }
+  lines.push(
+    listenTimes
+      ? "decision times: the replayed listens' start times (the log's wall-clock times only span the replay)"
+      : "decision times: as logged by the service",
+  );
   for (const w of analysis.warnings) lines.push(`warning: ${w}`);
   lines.push(`report: ${htmlPath}`, `json: ${jsonPath}`);
   stdout.write(`${lines.join("\n")}\n`);
-  return { analysis, htmlPath, jsonPath, covariate };
+  return { analysis, htmlPath, jsonPath, covariate, listenTimes };
 }

@@ -8,6 +8,8 @@ import {
   preExperimentCutoff,
   preSkipRates,
   runAnalyzeCommand,
+  toDecisionRecord,
+  useListenTimes,
 } from "../../src/experiment/analyze-command.ts";
 import {
   type ReplaySummary,
@@ -17,6 +19,7 @@ import {
 import type { DecisionRecord } from "../../src/experiment/types.ts";
 import type { ListenTable } from "../../src/listens/types.ts";
 import { DecisionLog } from "../../src/serve/decision-log.ts";
+import { readDecisionRecords } from "../../src/serve/log-export.ts";
 import { timeSplit } from "../../src/train/split.ts";
 import { type ReplayFixture, startReplayFixture } from "./replay.fixture.ts";
 
@@ -146,12 +149,35 @@ describe("abtest analyze on a replayed log", () => {
   it("uses each user's skip rate before the test period as the CUPED covariate", () => {
     const c = result.covariate;
     expect(c?.cutoffMs).toBe(timeSplit(fixture.listens.startMs).testStartMs);
-    expect(c?.cutoffSource).toMatch(/test-period start/);
+    // Decisions took their listens' start times, so the experiment starts at the first replayed listen.
+    expect(result.listenTimes).toBe(true);
+    expect(c?.cutoffSource).toBe("first logged decision");
     expect(c?.usersWithHistory).toBeGreaterThan(0);
     for (const v of result.analysis.variants) {
       expect(v.cuped.usersWithoutCovariate).toBeLessThan(v.cuped.users);
       expect(v.cuped.varianceReduction).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it("dates each decision by its listen, so the timeline spans the test period", () => {
+    const a = result.analysis;
+    const testStart = timeSplit(fixture.listens.startMs).testStartMs;
+    expect(a.firstTs).toBe(testStart);
+    expect(a.lastTs).toBe(fixture.listens.startMs[fixture.listens.length - 1]);
+    expect(a.timeline.every((p) => p.ts >= testStart && p.ts <= a.lastTs)).toBe(true);
+    expect(stdout.text).toContain("decision times: the replayed listens' start times");
+  });
+
+  it("keeps the logged times when a decision cannot be tied to its listen (the /abtest route has no session)", () => {
+    const logged = readDecisionRecords(fixture.db).filter((r) => r.variant !== null);
+    const records = logged.map(toDecisionRecord);
+    const withoutSession = logged.map((r, k) => (k === 3 ? { ...r, sessionId: null } : r));
+    expect(useListenTimes(records, withoutSession, fixture.listens)).toBe(false);
+    expect(records.map((r) => r.ts)).toEqual(logged.map((r) => r.tsMs));
+    const live = logged.map((r, k) => (k === 0 ? { ...r, tsMs: fixture.listens.startMs[0] } : r));
+    expect(useListenTimes(records, live, fixture.listens)).toBe(false);
+    expect(useListenTimes(records, logged, fixture.listens)).toBe(true);
+    expect(records[0].ts).toBeLessThan(logged[0].tsMs);
   });
 
   it("writes abtest.html with its charts and abtest.json, and prints the summary", () => {
