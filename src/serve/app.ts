@@ -244,13 +244,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
     if (error instanceof DecisionLogWriteError) {
       request.log.error({ err: error }, "decision not logged");
-      return reply
-        .code(503)
-        .send({
-          statusCode: 503,
-          error: STATUS_TEXT[503],
-          message: "decision log unavailable: decision not recorded",
-        });
+      return reply.code(503).send({
+        statusCode: 503,
+        error: STATUS_TEXT[503],
+        message: "decision log unavailable: decision not recorded",
+      });
     }
     request.log.error({ err: error }, "request failed");
     return reply.code(500).send({ statusCode: 500, error: STATUS_TEXT[500], message: "internal error" });

@@ -420,6 +420,38 @@ describe("rate limiting", () => {
   });
 });
 
+describe("assignment weights over HTTP", () => {
+  it("splits 1,000 users about 20/80 and answers each with its variant's model", async () => {
+    const s = await startApp({
+      scorer: worldScorer().scorer,
+      experiment: {
+        name: "weights",
+        salt: "w1",
+        variants: [
+          { name: "small", model: "naive", weight: 0.2 },
+          { name: "large", model: "gbdt", weight: 0.8 },
+        ],
+        shadow: false,
+      },
+    });
+    try {
+      const items = Array.from({ length: 1000 }, (_, i) => ({ user_id: 10_000 + i, track_id: "T3" }));
+      const r = await postJson(`${s.url}/v1/predict/batch`, { items });
+      expect(r.status).toBe(200);
+      const small = r.body.predictions.filter((p: { variant: string }) => p.variant === "small");
+      // Binomial(1000, 0.2): sd 12.6 users; ±4 sd.
+      expect(Math.abs(small.length - 200)).toBeLessThan(51);
+      for (const p of r.body.predictions) expect(p.model).toBe(p.variant === "small" ? "naive" : "gbdt");
+      const again = await postJson(`${s.url}/v1/predict/batch`, { items });
+      expect(again.body.predictions.map((p: { variant: string }) => p.variant)).toEqual(
+        r.body.predictions.map((p: { variant: string }) => p.variant),
+      );
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe("shadow mode", () => {
   it("scores and logs every variant, serves the assigned one, and counts shadow outcomes separately", async () => {
     const s = await startApp({

@@ -1,7 +1,7 @@
 // `skipwise serve` as a real child process: kill -9 under load loses no answered decision, SIGHUP
 // reloads the bundle, SIGTERM drains and closes the log.
-import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,7 +23,7 @@ function spawnServe(args: string[]): Promise<Child> {
   });
   let output = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.once("exit", (code, signal) => done({ code, signal })),
+    child.once("close", (code, signal) => done({ code, signal })),
   );
   return new Promise((resolveChild, reject) => {
     const onData = (chunk: Buffer) => {
@@ -51,8 +51,8 @@ async function load(
   url: string,
   clients: number,
   shouldStop: () => boolean,
+  ids: string[] = [],
 ): Promise<{ ids: string[]; failures: number }> {
-  const ids: string[] = [];
   let failures = 0;
   let n = 0;
   await Promise.all(
@@ -94,15 +94,18 @@ describe("skipwise serve as a process", () => {
     // A 20 ms group-commit window: were answers sent before their commit, a kill would lose answered decisions.
     const server = await spawnServe(["--bundle", bundle, "--db", db, "--commit-delay-ms", "20"]);
     let killed = false;
-    const running = load(server.url, 16, () => killed);
-    // Let the load run, then kill the server mid-flight.
-    await new Promise((r) => setTimeout(r, 1500));
+    const answered: string[] = [];
+    const running = load(server.url, 16, () => killed, answered);
+    // Let the load run (at least 300 answers, at most 10 s), then kill the server mid-flight.
+    for (let waited = 0; waited < 10_000 && answered.length < 300; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     server.process.kill("SIGKILL");
     killed = true;
     const { signal } = await server.exited;
     expect(signal).toBe("SIGKILL");
     const { ids } = await running;
-    expect(ids.length).toBeGreaterThan(200);
+    expect(ids.length).toBeGreaterThanOrEqual(300);
 
     const check = new Database(db, { readonly: true });
     expect(check.pragma("integrity_check", { simple: true })).toBe("ok");
@@ -140,7 +143,25 @@ describe("skipwise serve as a process", () => {
     const check = new Database(db, { readonly: true });
     const has = check.prepare("SELECT 1 FROM decisions WHERE id = ?");
     expect(ids.filter((id) => has.get(id) === undefined)).toEqual([]);
+    const count = (check.prepare("SELECT count(*) AS n FROM decisions").get() as { n: number }).n;
     check.close();
+
+    // skipwise log export writes one JSONL line per decision.
+    const out = join(dir, "term.jsonl");
+    const printed = execFileSync(process.execPath, [
+      BIN,
+      "log",
+      "export",
+      "--db",
+      db,
+      "--out",
+      out,
+    ]).toString();
+    expect(printed).toContain(`${count} decisions written`);
+    const lines = readFileSync(out, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(count);
+    const exported = new Set(lines.map((line) => JSON.parse(line).decision_id));
+    expect(ids.every((id) => exported.has(id))).toBe(true);
   });
 
   it("SIGHUP reloads the bundle directory, and keeps serving when the new bundle is refused", async () => {
