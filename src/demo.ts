@@ -27,7 +27,7 @@ export const DEMO_SIZES: Record<string, SizeSpec> = {
 const DEMO_DEFECTS = "all=0.001";
 const DEFAULT_REPLAY_LIMIT = 5_000;
 /**
- * Every model but the linear SVM: its dual coordinate descent took 61 of the 138 s of `evaluate` on the demo
+ * Every model but the linear SVM: its fit took 61 of the 138 s of `evaluate` on an 88,000-play synthetic
  * delivery (2-core machine under load) while scoring below the GBDT; `skipwise evaluate` still trains it.
  */
 const DEMO_MODELS = "naive,majority,previous,logistic,gbdt";
