@@ -5,6 +5,7 @@
 // shifted in time) until 4.7 M events. Prints the median of 3 runs (one process each) and peak RSS.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { loadavg } from "node:os";
 import { resolve } from "node:path";
 import { loadDelivery } from "../src/data/index.ts";
 import type { Catalog, EventTable } from "../src/data/types.ts";
@@ -21,6 +22,7 @@ const rate = (n: number, ms: number) =>
   `${((n / ms) * 1000).toLocaleString("en-US", { maximumFractionDigits: 0 })}/s`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const peakRss = () => process.resourceUsage().maxRSS * 1024;
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 
 async function obtainDelivery(): Promise<{
   source: string;
@@ -95,11 +97,15 @@ function repeat(e: EventTable, target: number): EventTable {
 async function measureOnce(): Promise<void> {
   const { source, catalog, events, ingestMs } = await obtainDelivery();
   let t = performance.now();
+  let cpu = process.cpuUsage();
   const listens = buildListens(events, catalog);
   const listensMs = performance.now() - t;
+  const listensCpuMs = cpuMs(process.cpuUsage(cpu));
   t = performance.now();
+  cpu = process.cpuUsage();
   const ds = buildDataset(listens, catalog);
   const datasetMs = performance.now() - t;
+  const datasetCpuMs = cpuMs(process.cpuUsage(cpu));
   t = performance.now();
   const snap = ds.state.snapshot();
   const snapshotMs = performance.now() - t;
@@ -115,6 +121,9 @@ async function measureOnce(): Promise<void> {
     ingestMs,
     listensMs,
     datasetMs,
+    listensCpuMs,
+    datasetCpuMs,
+    loadAverage: loadavg()[0],
     snapshotBytes: snap.length,
     snapshotMs,
     restoreMs,
@@ -132,6 +141,9 @@ type Run = {
   ingestMs: number;
   listensMs: number;
   datasetMs: number;
+  listensCpuMs: number;
+  datasetCpuMs: number;
+  loadAverage: number;
   snapshotBytes: number;
   snapshotMs: number;
   restoreMs: number;
@@ -154,7 +166,8 @@ if (process.env.SKIPWISE_BENCH_CHILD) {
     runs.push(r);
     console.log(
       `run ${run}: ingest ${(r.ingestMs / 1000).toFixed(2)} s, listens ${(r.listensMs / 1000).toFixed(2)} s, ` +
-        `features ${(r.datasetMs / 1000).toFixed(2)} s, peak RSS ${mb(r.peakRss)}`,
+        `features ${(r.datasetMs / 1000).toFixed(2)} s (CPU ${(r.datasetCpuMs / 1000).toFixed(2)} s), ` +
+        `peak RSS ${mb(r.peakRss)}, load average ${r.loadAverage.toFixed(1)}`,
     );
   }
   const r = runs[0];
@@ -174,6 +187,12 @@ if (process.env.SKIPWISE_BENCH_CHILD) {
   );
   console.log(
     `  ingest+listens:   ${((ingest + l) / 1000).toFixed(2)} s  ${rate(r.events, ingest + l)} events`,
+  );
+  // On a shared machine wall time includes waiting for a core; CPU time (user + system, which
+  // includes the GC's helper threads) is what the work costs.
+  const [lc, dc] = [m("listensCpuMs"), m("datasetCpuMs")];
+  console.log(
+    `  CPU time:         listens ${(lc / 1000).toFixed(2)} s, features ${(dc / 1000).toFixed(2)} s`,
   );
   console.log(
     `  state snapshot:   ${mb(m("snapshotBytes"))}, write ${m("snapshotMs").toFixed(0)} ms, restore ${m("restoreMs").toFixed(0)} ms`,
