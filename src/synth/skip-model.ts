@@ -11,11 +11,11 @@ export const SKIP_MODEL = {
   popularityPer10: -0.3,
   popularityCentre: 30,
   /** Spread of a track's own appeal beyond its popularity. */
-  trackSd: 0.2,
+  trackSd: 0.1,
   /** Any genre of the track's artist among the user's favourites. */
   genreMatch: -1.2,
   /** Spread of the hidden taste of a user for the genres they explore beyond the favourites. */
-  hiddenTasteSd: 0.4,
+  hiddenTasteSd: 0.3,
   /** Hidden taste summed over a track's genres is clipped to ±this. */
   hiddenTasteClip: 1.6,
   /** Fatigue: + fatigueMax * (1 - exp(-position / fatigueScale)). */
