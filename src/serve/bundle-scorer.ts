@@ -175,6 +175,8 @@ export function bundleLoader(options: { data?: string; onCatalog?: (dir: string)
   return async (dir: string): Promise<BundleScorer> => {
     const data = options.data ?? recordedDelivery(dir);
     if (!data) {
+      // A missing or broken bundle says so first.
+      loadBundle(dir, { expectedSchema: FEATURE_SCHEMA });
       throw new BundleError(
         `bundle ${dir}: the bundle does not record its delivery; pass the delivery it was trained on with --data <dir>`,
       );

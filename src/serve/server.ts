@@ -41,7 +41,13 @@ export async function runServe(
     await log.close();
     throw error;
   }
-  const address = await app.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   const url = address.replace("[::1]", "localhost");
   (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(
     `skipwise serve: listening on ${url} (bundle ${scorer.bundleVersion}, log ${config.db})`,
