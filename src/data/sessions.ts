@@ -177,6 +177,7 @@ export async function readSessions(located: LocatedFile, ctx: SessionsContext): 
   let nonBlankLines = 0;
   let unknownUserEvents = 0;
   let unknownTrackEvents = 0;
+  let lastKnownUser = Number.NaN; // consecutive events mostly share a user: skip the Map lookup then
   const quality = tally.quality;
   const repairedTrack: RepairRuleId[] = ["track_from_preceding_play"];
 
@@ -278,7 +279,8 @@ export async function readSessions(located: LocatedFile, ctx: SessionsContext): 
       tally.found("null_user_id");
     } else {
       userValue = integerOf(raw, raw.userType, raw.userNumber, raw.userStart, raw.userEnd);
-      if (isInt32(userValue) && users.has(userValue)) {
+      if (userValue === lastKnownUser || (isInt32(userValue) && users.has(userValue))) {
+        lastKnownUser = userValue;
         userId = userValue;
       } else {
         if (!isInt32(userValue)) userValue = USER_UNREADABLE;
