@@ -124,6 +124,14 @@ async function drive(url: string, route: string, seconds: number, payloads: stri
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), "skipwise-bench-serve-"));
+  try {
+    await measure(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function measure(work: string): Promise<void> {
   const data = args.data ? resolve(args.data) : REAL_DELIVERY;
   let bundle = args.bundle ? resolve(args.bundle) : "";
   if (!bundle) {
@@ -210,7 +218,6 @@ async function main(): Promise<void> {
       `${JSON.stringify({ duration, runs, connections, routes: summary, rss, rssFlat: flat }, null, 2)}\n`,
     );
   }
-  rmSync(work, { recursive: true, force: true });
 }
 
 await main();
