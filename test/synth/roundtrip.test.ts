@@ -83,8 +83,13 @@ describe("round trip through loadDelivery", () => {
 
   it("reports exactly the injected counts with every kind at once (2023L)", async () => {
     const dir = join(root, "all-L");
-    // users.jsonl has only 20 rows: higher rates there so every kind occurs
-    const users = { null_favourite_genres: 0.2, null_premium_user: 0.2, bad_user_id: 0.2 };
+    // users.jsonl has only 20 rows and few tracks are never played: higher rates there so every kind occurs
+    const users = {
+      null_favourite_genres: 0.2,
+      null_premium_user: 0.2,
+      bad_user_id: 0.2,
+      bad_track_field: 0.2,
+    };
     const summary = await generateDelivery({ out: dir, size: "small", defects: { all: 0.02, ...users } });
     for (const kind of INJECTABLE_DEFECTS) expect(summary.manifest.injected[kind], kind).toBeGreaterThan(0);
     expectExactCounts(await loadDelivery(dir), summary);
