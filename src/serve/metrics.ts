@@ -127,8 +127,7 @@ export class ServeMetrics {
       buckets: [0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05],
       registers,
     });
-    if (options.processMetrics !== false)
-      collectDefaultMetrics({ register: this.registry, prefix: "skipwise_" });
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
   observeRequest(route: string, method: string, status: number, seconds: number): void {

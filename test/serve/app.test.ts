@@ -288,6 +288,7 @@ describe("prediction service routes", () => {
     expect(line).toBeDefined();
     expect(Number(line?.split(" ").pop())).toBeGreaterThanOrEqual(1);
     expect(m.text).toContain('skipwise_bundle_info{bundle_version="tiny-1"} 1');
+    expect(m.text).not.toMatch(/^process_resident_memory_bytes/m);
     expect(m.text).toMatch(/skipwise_decision_log_commits_total [1-9]\d*/);
     expect(m.text).toMatch(/skipwise_decision_log_batch_rows_count [1-9]\d*/);
     expect(m.text).toMatch(/skipwise_http_requests_total\{route="\/abtest",method="POST",status="200"\} \d+/);
@@ -508,6 +509,19 @@ describe("decision log failures", () => {
       expect(r.body.prediction).toBeUndefined();
       // Routes without the log keep answering.
       expect((await postJson(`${s.url}/recommend`, REF)).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("process metrics", () => {
+  it("exposes the standard process and Node.js metrics when enabled", async () => {
+    const s = await startApp({ scorer: worldScorer().scorer, processMetrics: true });
+    try {
+      const m = (await getText(`${s.url}/metrics`)).text;
+      expect(m).toMatch(/^process_resident_memory_bytes \d+/m);
+      expect(m).toMatch(/^nodejs_heap_size_used_bytes \d+/m);
     } finally {
       await s.close();
     }
