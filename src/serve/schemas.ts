@@ -1,6 +1,14 @@
 // JSON schemas of every route: validation (Ajv), fast serialisation and the OpenAPI document at /docs.
 
-const userId = { type: "integer", minimum: 0, description: "Listener id (users.jsonl `user_id`)" } as const;
+/** Ids are 32-bit in the feature state: larger values are refused rather than silently wrapped. */
+const INT32_MAX = 2_147_483_647;
+const userId = {
+  type: "integer",
+  minimum: 0,
+  maximum: INT32_MAX,
+  description: "Listener id (users.jsonl `user_id`)",
+} as const;
+const sessionId = { type: "integer", minimum: 0, maximum: INT32_MAX } as const;
 const trackId = {
   type: "string",
   minLength: 1,
@@ -69,7 +77,7 @@ const sessionContext = {
   type: "object",
   description: "Where this listen sits in the listening session; feeds the session features",
   properties: {
-    session_id: { type: "integer" },
+    session_id: sessionId,
     position: { type: "integer", minimum: 0, description: "0-based position of the listen in the session" },
     previous_outcome: {
       type: ["string", "null"],
@@ -160,7 +168,7 @@ export const feedbackSchema = {
       decision_id: { type: "string", minLength: 1 },
       user_id: userId,
       track_id: trackId,
-      session_id: { type: "integer" },
+      session_id: sessionId,
       outcome: { type: "string", enum: ["skipped", "played"] },
       heard_ms: { type: "number", minimum: 0, description: "Audio actually heard, ms" },
       timestamp_ms: {

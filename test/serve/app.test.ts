@@ -344,6 +344,9 @@ describe("prediction service routes", () => {
       expect(r.body.message).toMatch(/user_id/);
       const numeric = await postJson(`${s.url}/abtest`, { user_id: "101", track_id: "x" });
       expect(numeric.status).toBe(400);
+      const huge = await postJson(`${s.url}/recommend`, { user_id: 2 ** 40, track_id: "x" });
+      expect(huge.status).toBe(400);
+      expect(huge.body.field).toBe("user_id");
       const nested = await postJson(`${s.url}/v1/predict`, { ...REF, session: { position: -1 } });
       expect(nested.status).toBe(400);
       expect(nested.body.field).toBe("session.position");
