@@ -71,6 +71,8 @@ declare module "fastify" {
 
 export class BundleRefusedError extends Error {}
 
+const OPERATIONS_ROUTES = new Set(["/health", "/ready", "/metrics"]);
+
 interface ReferenceBody {
   user_id: number;
   track_id: string;
@@ -267,6 +269,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       global: true,
       max: options.rateLimit.max,
       timeWindow: options.rateLimit.timeWindowMs,
+      // Probes and scrapes come from the same hosts as traffic; they must never be refused.
+      allowList: (request) => request.method === "GET" && OPERATIONS_ROUTES.has(request.url.split("?")[0]),
     });
   }
 

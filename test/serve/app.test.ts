@@ -418,6 +418,8 @@ describe("rate limiting", () => {
       expect(statuses).toEqual([200, 200, 200, 429, 429]);
       const r = await postJson(`${s.url}/recommend`, REF);
       expect(r.body.statusCode).toBe(429);
+      for (const path of ["/health", "/ready", "/metrics"])
+        expect((await getText(`${s.url}${path}`)).status).toBe(200);
     } finally {
       await s.close();
     }
