@@ -5,11 +5,11 @@ import { PairIndex } from "./pair-index.ts";
 import { COL } from "./schema.ts";
 import { smoothedRate } from "./smoothing.ts";
 import { Tally, type TallyKind } from "./tally.ts";
+import type { FeatureOptions } from "./types.ts";
 
+/** Pair tables hold millions of slots: only the columns their features read. */
 export const COUNTS_ONLY: TallyKind = { likes: false, heard: false };
 export const COUNTS_AND_LIKES: TallyKind = { likes: true, heard: false };
-
-import type { FeatureOptions } from "./types.ts";
 
 const MS_PER_HOUR = 3_600_000;
 
