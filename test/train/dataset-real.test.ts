@@ -49,8 +49,9 @@ describe("dataset of 2023L-v2", async () => {
     expect(mismatches).toBe(0);
   });
 
-  it("its final state snapshot round-trips on the real catalogue", () => {
-    const restored = FeatureState.restore(catalog, ds.state.snapshot());
+  it("its final state snapshot round-trips on the real catalogue, loaded afresh", async () => {
+    const reloaded = (await loadDelivery(sharedDelivery("2023L-v2"))).catalog;
+    const restored = FeatureState.restore(reloaded, ds.state.snapshot());
     const a = new Float32Array(FEATURE_COUNT);
     const b = new Float32Array(FEATURE_COUNT);
     const firstUser = [...catalog.users.keys()][0];
