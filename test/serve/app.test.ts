@@ -1,10 +1,19 @@
+import { rmSync } from "node:fs";
+import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEATURE_SCHEMA, FeatureState } from "../../src/features/index.ts";
 import type { BundleScorer } from "../../src/serve/bundle-scorer.ts";
 import { readDecisionRecords } from "../../src/serve/log-export.ts";
 import { decide } from "../../src/serve/scorer.ts";
-import { type FittedModels, REFERENCE_TRACK, scorerOver, type TinyWorld, worldScorer } from "./fixture.ts";
+import {
+  type FittedModels,
+  REFERENCE_TRACK,
+  savedWorld,
+  scorerOver,
+  type TinyWorld,
+  worldScorer,
+} from "./fixture.ts";
 import { getText, postJson, postRaw, type Running, startApp } from "./helpers.ts";
 
 const REF = { user_id: 101, track_id: REFERENCE_TRACK };
@@ -21,7 +30,8 @@ describe("prediction service routes", () => {
   let models: FittedModels;
 
   beforeAll(async () => {
-    const built = worldScorer();
+    const built = savedWorld();
+    bundleDir = built.bundleDir;
     scorer = built.scorer;
     t0 = built.world.endMs;
     world = built.world;
@@ -40,7 +50,11 @@ describe("prediction service routes", () => {
       bodyLimit: 4096,
     });
   });
-  afterAll(async () => s.close());
+  let bundleDir: string;
+  afterAll(async () => {
+    await s.close();
+    rmSync(dirname(bundleDir), { recursive: true, force: true });
+  });
 
   it("answers the reference routes with the reference's body and answer shape", async () => {
     const naive = await postJson(`${s.url}/naive`, { user_id: MATCH_USER, track_id: REFERENCE_TRACK });
@@ -93,7 +107,7 @@ describe("prediction service routes", () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({
       model: "logistic",
-      model_version: "tiny-1",
+      model_version: scorer.bundleVersion,
       experiment: null,
       variant: null,
       threshold: 0.45,
@@ -287,7 +301,7 @@ describe("prediction service routes", () => {
       );
     expect(line).toBeDefined();
     expect(Number(line?.split(" ").pop())).toBeGreaterThanOrEqual(1);
-    expect(m.text).toContain('skipwise_bundle_info{bundle_version="tiny-1"} 1');
+    expect(m.text).toContain(`skipwise_bundle_info{bundle_version="${scorer.bundleVersion}"} 1`);
     expect(m.text).not.toMatch(/^process_resident_memory_bytes/m);
     expect(m.text).toMatch(/skipwise_decision_log_commits_total [1-9]\d*/);
     expect(m.text).toMatch(/skipwise_decision_log_batch_rows_count [1-9]\d*/);
@@ -308,7 +322,7 @@ describe("prediction service routes", () => {
     const ready = JSON.parse((await getText(`${s.url}/ready`)).text);
     expect(ready).toEqual({
       status: "ready",
-      bundle_version: "tiny-1",
+      bundle_version: scorer.bundleVersion,
       models: ["naive", "logistic", "gbdt"],
     });
     const spec = JSON.parse((await getText(`${s.url}/docs/json`)).text);

@@ -1,11 +1,15 @@
 // A tiny synthetic world built with the real pipeline parts: a hand-made catalogue, listens with a known
 // skip mechanism (genre mismatch and a per-user bias raise P(skip)), a FeatureState replayed in time
 // order, and real models fitted on the vectors it emits.
+
+import { join } from "node:path";
 import type { Artist, Catalog, Track, User } from "../../src/data/types.ts";
 import { FEATURE_SCHEMA, FeatureState } from "../../src/features/index.ts";
+import { loadBundle, saveBundle } from "../../src/models/bundle.ts";
 import { GradientBoostedTrees, LogisticRegression, NaiveGenreModel } from "../../src/models/index.ts";
 import type { Matrix } from "../../src/models/types.ts";
-import { BundleScorer } from "../../src/serve/bundle-scorer.ts";
+import { BundleScorer, scorerFromBundle } from "../../src/serve/bundle-scorer.ts";
+import { tempDir } from "./helpers.ts";
 
 export const REFERENCE_TRACK = "31PzY79H10HCgJs533Xq6B";
 const GENRES = ["rock", "jazz", "pop", "metal", "folk"];
@@ -173,4 +177,36 @@ export function scorerOver(
     ],
     defaultModel: "gbdt",
   });
+}
+
+export interface SavedWorld {
+  world: TinyWorld;
+  /** Served from the bundle written by saveBundle and read back by scorerFromBundle. */
+  scorer: BundleScorer;
+  bundleDir: string;
+  /** The models as restored from the bundle (for building twins of the server's scorer). */
+  models: FittedModels;
+}
+
+/** The tiny world through the real bundle path: saveBundle → loadBundle + FeatureState.restore. */
+export function savedWorld(): SavedWorld {
+  const world = simulateWorld();
+  const fitted = fitModels(world);
+  const bundleDir = join(tempDir("world-bundle"), "bundle");
+  saveBundle(bundleDir, {
+    featureSchema: FEATURE_SCHEMA,
+    models: { naive: fitted.naive, logistic: fitted.logistic, gbdt: fitted.gbdt },
+    defaultModel: "gbdt",
+    threshold: 0.5,
+    thresholds: { naive: 0.5, logistic: 0.45 },
+    dataFingerprint: "tiny-world",
+    featureState: world.state.snapshot(),
+  });
+  const restored = loadBundle(bundleDir).models;
+  return {
+    world,
+    scorer: scorerFromBundle(bundleDir, world.catalog),
+    bundleDir,
+    models: restored as unknown as FittedModels,
+  };
 }
