@@ -16,7 +16,7 @@ import {
   type DecisionRow,
   type LoggedDecision,
 } from "./decision-log.ts";
-import { Assigner, defaultExperiment, type ExperimentConfig } from "./experiment.ts";
+import { Assigner, defaultExperiment, type ExperimentConfig, type VariantConfig } from "./experiment.ts";
 import { NO_VARIANT, ServeMetrics } from "./metrics.ts";
 import {
   abtestSchema,
@@ -29,7 +29,7 @@ import {
   referenceSchema,
   reloadSchema,
 } from "./schemas.ts";
-import { decide, type ScoreRequest, type Scorer, type SessionContext } from "./scorer.ts";
+import { decide, type Score, type ScoreRequest, type Scorer, type SessionContext } from "./scorer.ts";
 
 export interface AppOptions {
   scorer: Scorer;
@@ -82,6 +82,14 @@ interface PredictBody extends ReferenceBody {
   model?: string;
   session?: { session_id?: number; position?: number; previous_outcome?: "skipped" | "played" | null };
   timestamp_ms?: number;
+}
+
+/** A request with its model decided, before scoring. */
+interface Planned {
+  body: PredictBody;
+  request: ScoreRequest;
+  variant: VariantConfig | null;
+  model: string;
 }
 
 interface FeedbackBody {
@@ -297,65 +305,124 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return requested;
   };
 
-  const predictOne = (body: PredictBody, route: string, now: number, fieldPrefix: string) => {
-    const request: ScoreRequest = {
-      userId: body.user_id,
-      trackId: body.track_id,
-      session: toSession(body.session),
-      atMs: body.timestamp_ms ?? now,
-    };
-    const current = scorer;
+  /** Which model answers a request: the one named in it, else the user's experiment variant. */
+  const plan = (body: PredictBody, now: number, fieldPrefix: string): Planned => {
     const explicit = body.model !== undefined;
     const variant = explicit ? null : assigner.assign(body.user_id);
-    const model = explicit ? resolveModel(body.model, `${fieldPrefix}model`) : (variant?.model as string);
-    const score = current.score(model, request);
+    return {
+      body,
+      request: {
+        userId: body.user_id,
+        trackId: body.track_id,
+        session: toSession(body.session),
+        atMs: body.timestamp_ms ?? now,
+      },
+      variant,
+      model: variant ? variant.model : resolveModel(body.model, `${fieldPrefix}model`),
+    };
+  };
+
+  /** The logged row of one scored decision (served, or a shadow of `shadowOf`). */
+  const decisionRow = (
+    p: Planned,
+    current: Scorer,
+    route: string,
+    now: number,
+    model: string,
+    variant: string | null,
+    score: Score,
+    shadowOf: string | null,
+  ): DecisionRow => {
     const threshold = current.threshold(model);
     const decision = decide(score.probSkip, threshold);
-    const row: DecisionRow = {
+    metrics.countDecision(variant ?? NO_VARIANT, model, decision, shadowOf === null);
+    return {
       id: ids.next(now),
       tsMs: now,
       route,
-      experiment: explicit ? null : experimentName,
-      variant: variant ? variant.name : null,
+      experiment: p.variant ? experimentName : null,
+      variant,
       model,
       bundleVersion: current.bundleVersion,
-      userId: body.user_id,
-      trackId: body.track_id,
-      sessionId: body.session?.session_id ?? null,
-      position: body.session?.position ?? null,
+      userId: p.body.user_id,
+      trackId: p.body.track_id,
+      sessionId: p.body.session?.session_id ?? null,
+      position: p.body.session?.position ?? null,
       probSkip: score.probSkip,
       threshold,
       decision,
       coldUser: score.coldStart.user,
       coldTrack: score.coldStart.track,
-      served: true,
-      shadowOf: null,
+      served: shadowOf === null,
+      shadowOf,
     };
-    metrics.countDecision(row.variant ?? NO_VARIANT, model, decision, true);
-    const shadows: DecisionRow[] = [];
-    if (variant && assigner.config.shadow) {
-      for (const other of assigner.config.variants) {
-        if (other.name === variant.name) continue;
-        const shadowScore = current.score(other.model, request);
-        const shadowThreshold = current.threshold(other.model);
-        const shadowDecision = decide(shadowScore.probSkip, shadowThreshold);
-        shadows.push({
-          ...row,
-          id: ids.next(now),
-          variant: other.name,
-          model: other.model,
-          probSkip: shadowScore.probSkip,
-          threshold: shadowThreshold,
-          decision: shadowDecision,
-          coldUser: shadowScore.coldStart.user,
-          coldTrack: shadowScore.coldStart.track,
-          served: false,
-          shadowOf: row.id,
-        });
-        metrics.countDecision(other.name, other.model, shadowDecision, false);
-      }
-    }
+  };
+
+  /** Variants scored in shadow for a planned request: every other variant when the experiment says so. */
+  const shadowVariants = (p: Planned) =>
+    p.variant && assigner.config.shadow ? assigner.config.variants.filter((v) => v !== p.variant) : [];
+
+  const predictOne = (body: PredictBody, route: string, now: number) => {
+    const p = plan(body, now, "");
+    const current = scorer;
+    const score = current.score(p.model, p.request);
+    const row = decisionRow(p, current, route, now, p.model, p.variant?.name ?? null, score, null);
+    const shadows = shadowVariants(p).map((v) =>
+      decisionRow(p, current, route, now, v.model, v.name, current.score(v.model, p.request), row.id),
+    );
     return { row, shadows, score };
+  };
+
+  /** Many requests: each model scores all of its requests in one `scoreBatch` call. */
+  const predictMany = (bodies: readonly PredictBody[], route: string, now: number) => {
+    const plans = bodies.map((body, i) => plan(body, now, `items.${i}.`));
+    const current = scorer;
+    const scoreGroups = (jobs: { index: number; model: string }[]): Score[] => {
+      const byModel = new Map<string, number[]>();
+      jobs.forEach((job, k) => {
+        const group = byModel.get(job.model);
+        if (group) group.push(k);
+        else byModel.set(job.model, [k]);
+      });
+      const out: Score[] = new Array(jobs.length);
+      for (const [model, ks] of byModel) {
+        const scores = current.scoreBatch(
+          model,
+          ks.map((k) => plans[jobs[k].index].request),
+        );
+        ks.forEach((k, j) => {
+          out[k] = scores[j];
+        });
+      }
+      return out;
+    };
+    const servedScores = scoreGroups(plans.map((p, index) => ({ index, model: p.model })));
+    const shadowJobs = plans.flatMap((p, index) =>
+      shadowVariants(p).map((variant) => ({ index, model: variant.model, variant })),
+    );
+    const shadowScores = scoreGroups(shadowJobs);
+    const results = plans.map((p, i) => ({
+      row: decisionRow(p, current, route, now, p.model, p.variant?.name ?? null, servedScores[i], null),
+      shadows: [] as DecisionRow[],
+      score: servedScores[i],
+    }));
+    shadowJobs.forEach((job, k) => {
+      const result = results[job.index];
+      const { variant } = job;
+      result.shadows.push(
+        decisionRow(
+          plans[job.index],
+          current,
+          route,
+          now,
+          variant.model,
+          variant.name,
+          shadowScores[k],
+          result.row.id,
+        ),
+      );
+    });
+    return results;
   };
 
   const answer = (row: DecisionRow, score: { coldStart: { user: boolean; track: boolean } }) => ({
@@ -398,13 +465,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
 
   app.post<{ Body: ReferenceBody }>("/abtest", { schema: abtestSchema }, async (req) => {
-    const { row, shadows } = predictOne(req.body, "/abtest", Date.now(), "");
+    const { row, shadows } = predictOne(req.body, "/abtest", Date.now());
     await log.record(row, shadows);
     return { model: row.model, prediction: row.decision, variant: row.variant, decision_id: row.id };
   });
 
   app.post<{ Body: PredictBody }>("/v1/predict", { schema: predictSchema }, async (req) => {
-    const { row, shadows, score } = predictOne(req.body, "/v1/predict", Date.now(), "");
+    const { row, shadows, score } = predictOne(req.body, "/v1/predict", Date.now());
     await log.record(row, shadows);
     return answer(row, score);
   });
@@ -414,9 +481,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     { schema: predictBatchSchema },
     async (req) => {
       const now = Date.now();
-      const results = req.body.items.map((item, i) =>
-        predictOne(item, "/v1/predict/batch", now, `items.${i}.`),
-      );
+      const results = predictMany(req.body.items, "/v1/predict/batch", now);
       let committed: Promise<void> = Promise.resolve();
       for (const { row, shadows } of results) committed = log.record(row, shadows);
       await committed;

@@ -64,25 +64,23 @@ export class BundleScorer implements Scorer {
 
   score(model: string, request: ScoreRequest): Score {
     const served = this.served(model);
-    const query = this.query;
-    query.userId = request.userId;
-    query.trackId = request.trackId;
-    query.timestampMs = request.atMs ?? Date.now();
-    query.sessionId = request.session?.sessionId;
-    query.context =
-      request.session &&
-      (request.session.position !== undefined || request.session.previousSkipped !== undefined)
-        ? { position: request.session.position, previousSkipped: request.session.previousSkipped }
-        : undefined;
-    const { coldStart } = this.state.vector(query, this.row);
+    const { coldStart } = this.state.vector(this.queryOf(request), this.row);
     const p = served.model.predictOne
       ? served.model.predictOne(this.row)
       : served.model.predictProba(this.matrix)[0];
     return { probSkip: p, coldStart };
   }
 
+  /** Vectors of every request in one matrix, then one `predictProba` call. */
   scoreBatch(model: string, requests: readonly ScoreRequest[]): Score[] {
-    return requests.map((request) => this.score(model, request));
+    const served = this.served(model);
+    const cols = this.row.length;
+    const data = new Float32Array(requests.length * cols);
+    const coldStarts = requests.map(
+      (request, i) => this.state.vector(this.queryOf(request), data, i * cols).coldStart,
+    );
+    const p = served.model.predictProba({ rows: requests.length, cols, data });
+    return coldStarts.map((coldStart, i) => ({ probSkip: p[i], coldStart }));
   }
 
   learn(outcome: ListenOutcome): void {
@@ -99,6 +97,21 @@ export class BundleScorer implements Scorer {
   trackDurationMs(trackId: string): number {
     const index = this.catalog.trackIndex.get(trackId);
     return index === undefined ? Number.NaN : this.catalog.tracks[index].durationMs;
+  }
+
+  /** The reused query object, filled from a request. */
+  private queryOf(request: ScoreRequest): FeatureQuery {
+    const query = this.query;
+    const session = request.session;
+    query.userId = request.userId;
+    query.trackId = request.trackId;
+    query.timestampMs = request.atMs ?? Date.now();
+    query.sessionId = session?.sessionId;
+    query.context =
+      session && (session.position !== undefined || session.previousSkipped !== undefined)
+        ? { position: session.position, previousSkipped: session.previousSkipped }
+        : undefined;
+    return query;
   }
 
   private served(model: string): ServedModel {

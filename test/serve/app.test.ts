@@ -501,12 +501,27 @@ describe("shadow mode", () => {
       });
       const joined = readDecisionRecords(s.dbPath, { includeShadow: true });
       expect(joined.every((d) => d.outcome?.skipped === true)).toBe(true);
+      const batch = await postJson(`${s.url}/v1/predict/batch`, {
+        items: [101, 102, 103].map((user_id) => ({ user_id, track_id: REFERENCE_TRACK })),
+      });
+      expect(batch.status).toBe(200);
+      const rows = readDecisionRecords(s.dbPath, { includeShadow: true });
+      for (const p of batch.body.predictions) {
+        expect(p.variant).toBe("live");
+        const shadowRow = rows.find((d) => d.shadowOf === p.decision_id);
+        expect(shadowRow).toMatchObject({ variant: "candidate", model: "naive", served: false });
+      }
+
       const m = (await getText(`${s.url}/metrics`)).text;
       expect(m).toContain(
         'skipwise_shadow_feedback_outcomes_total{variant="candidate",model="naive",predicted="skip",actual="skip"} 1',
       );
+      // Shadow decisions: user 101 alone, then the batch (101 and 103 mismatch the genres, 102 matches).
       expect(m).toContain(
-        'skipwise_decisions_total{variant="candidate",model="naive",decision="SKIP",served="false"} 1',
+        'skipwise_decisions_total{variant="candidate",model="naive",decision="SKIP",served="false"} 3',
+      );
+      expect(m).toContain(
+        'skipwise_decisions_total{variant="candidate",model="naive",decision="PLAY",served="false"} 1',
       );
     } finally {
       await s.close();
