@@ -320,15 +320,6 @@ export class DecisionLog {
     return this.scheduleCommit();
   }
 
-  /** Logs many served decisions (no shadows) in the same group commit. */
-  recordMany(rows: readonly DecisionRow[]): Promise<void> {
-    for (const row of rows) {
-      this.remember({ row, shadows: [], hasFeedback: false });
-      this.enqueue({ kind: "decision", row });
-    }
-    return this.scheduleCommit();
-  }
-
   recordFeedback(row: FeedbackRow, logged: LoggedDecision | null): Promise<void> {
     if (logged) logged.hasFeedback = true;
     this.enqueue({ kind: "feedback", row });
