@@ -1,4 +1,5 @@
 // The prediction service as a Fastify app factory. `buildApp` never listens; `skipwise serve` does.
+import { createHash, timingSafeEqual } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -598,8 +599,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
+/** Constant-time comparison, so response timing does not reveal how much of a guessed key matched. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
 function checkApiKey(expected: string | undefined, request: FastifyRequest): void {
   if (!expected) throw new RequestError(403, "admin routes are disabled: start the server with an API key");
   const given = request.headers["x-api-key"];
-  if (given !== expected) throw new RequestError(401, 'missing or wrong "x-api-key" header', "x-api-key");
+  if (typeof given !== "string" || !sameSecret(given, expected)) {
+    throw new RequestError(401, 'missing or wrong "x-api-key" header', "x-api-key");
+  }
 }
