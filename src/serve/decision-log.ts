@@ -220,6 +220,8 @@ export class DecisionLog {
   private readonly writeBatch: (ops: PendingOp[]) => void;
   private readonly recent = new Map<string, LoggedDecision>();
   private readonly latestByListen = new Map<string, string>();
+  /** Decisions whose feedback waits in the open batch (not yet visible to database lookups). */
+  private readonly feedbackPending = new Set<string>();
   private readonly recentCapacity: number;
   private readonly listenCapacity: number;
   private readonly commitDelayMs: number;
@@ -323,6 +325,7 @@ export class DecisionLog {
 
   recordFeedback(row: FeedbackRow, logged: LoggedDecision | null): Promise<void> {
     if (logged) logged.hasFeedback = true;
+    if (row.decisionId !== null) this.feedbackPending.add(row.decisionId);
     this.enqueue({ kind: "feedback", row });
     return this.scheduleCommit();
   }
@@ -334,7 +337,8 @@ export class DecisionLog {
     const row = this.selectDecision.get(id) as DbDecision | undefined;
     if (row === undefined || row.served !== 1) return null;
     const shadows = (this.selectShadows.all(id) as DbDecision[]).map(fromDb);
-    return { row: fromDb(row), shadows, hasFeedback: this.selectFeedbackFor.get(id) !== undefined };
+    const hasFeedback = this.feedbackPending.has(id) || this.selectFeedbackFor.get(id) !== undefined;
+    return { row: fromDb(row), shadows, hasFeedback };
   }
 
   /** The latest served decision for a (user, track, session) listen. */
@@ -401,6 +405,7 @@ export class DecisionLog {
     const resolve = this.resolveBatch as () => void;
     const reject = this.rejectBatch as (error: Error) => void;
     this.pending = [];
+    this.feedbackPending.clear();
     this.batchPromise = null;
     this.resolveBatch = null;
     this.rejectBatch = null;

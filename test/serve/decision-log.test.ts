@@ -129,6 +129,34 @@ describe("DecisionLog", () => {
   });
 });
 
+describe("DecisionLog duplicate feedback", () => {
+  it("sees feedback still waiting for its commit, also for decisions read back from the database", async () => {
+    const path = dbPath();
+    const log = new DecisionLog(path, { recentCapacity: 1 });
+    await log.record(row(1));
+    await log.record(row(2));
+    const old = log.find("d1");
+    expect(old?.hasFeedback).toBe(false);
+    const pending = log.recordFeedback(
+      {
+        decisionId: "d1",
+        tsMs: 1,
+        userId: 101,
+        trackId: "t1",
+        sessionId: 1,
+        skipped: true,
+        heardMs: 5,
+        durationMs: 9,
+      },
+      old,
+    );
+    expect(log.find("d1")?.hasFeedback).toBe(true);
+    await pending;
+    expect(log.find("d1")?.hasFeedback).toBe(true);
+    await log.close();
+  });
+});
+
 describe("log export and readers", () => {
   async function filledLog(): Promise<string> {
     const path = dbPath();
