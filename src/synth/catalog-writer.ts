@@ -140,7 +140,7 @@ export async function writeArtists(ctx: CatalogWriteContext, sink: LineSink): Pr
       }
     }
     maybeMalformed(ctx, sink, "artists", line, seen);
-    if (sink.pendingChars > 1 << 21) await sink.maybeFlush();
+    if (sink.readyToFlush) await sink.maybeFlush();
   }
 }
 
@@ -190,7 +190,7 @@ export async function writeTracks(ctx: CatalogWriteContext, sink: LineSink): Pro
       maybeInsert(ctx, sink, "tracks", "duplicate_id", () => trackLine(`${tracks.name[t]} (copy)`), seen);
     }
     maybeMalformed(ctx, sink, "tracks", line, seen);
-    if (sink.pendingChars > 1 << 21) await sink.maybeFlush();
+    if (sink.readyToFlush) await sink.maybeFlush();
   }
 }
 
@@ -231,6 +231,6 @@ export async function writeStorage(ctx: CatalogWriteContext, sink: LineSink): Pr
       );
     }
     maybeMalformed(ctx, sink, "track_storage", line, seen);
-    if (sink.pendingChars > 1 << 21) await sink.maybeFlush();
+    if (sink.readyToFlush) await sink.maybeFlush();
   }
 }

@@ -112,8 +112,8 @@ export async function generateDelivery(options: GenerateOptions): Promise<Genera
     for (const buffer of simulateSessions(sessionRandom, catalog, size, FIRST_SESSION_ID)) {
       writer.write(buffer);
       done++;
-      if (sinks.sessions.pendingChars > 1 << 21) await sinks.sessions.maybeFlush();
-      if (truth.pendingChars > 1 << 21) await truth.maybeFlush();
+      if (sinks.sessions.readyToFlush) await sinks.sessions.maybeFlush();
+      if (truth.readyToFlush) await truth.maybeFlush();
       if (options.onProgress && done % progressEvery === 0) options.onProgress(done, size.sessions);
     }
     options.onProgress?.(size.sessions, size.sessions);

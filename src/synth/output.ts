@@ -1,19 +1,22 @@
-// Buffered line output: lines are appended to a large string and handed to the file stream in megabyte
-// chunks (optionally through gzip), honouring backpressure. Per-line writes would dominate generation time.
-
+// Buffered line output: lines are encoded straight into large byte buffers and handed to the file stream
+// (optionally through gzip) a few megabytes at a time, honouring backpressure. Per-line writes, or one big
+// concatenated string per chunk, would dominate generation time (and garbage collection).
 import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { createGzip, type Gzip } from "node:zlib";
 
-const FLUSH_CHARS = 1 << 21;
+const BUFFER_BYTES = 1 << 22;
+const NEWLINE = 10;
 
 export class LineSink {
-  private chunk = "";
+  private buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  private offset = 0;
+  private readonly full: Buffer[] = [];
   private readonly file: WriteStream;
   private readonly gzip: Gzip | null;
   private failure: Error | null = null;
   lines = 0;
-  /** Uncompressed bytes written so far (excluding the unflushed chunk). */
+  /** Uncompressed bytes handed to the stream so far. */
   bytes = 0;
 
   constructor(
@@ -30,35 +33,47 @@ export class LineSink {
     this.gzip?.on("error", fail);
   }
 
-  private check(): void {
-    if (this.failure) throw new Error(`cannot write ${this.path}: ${this.failure.message}`);
-  }
-
   private get target(): NodeJS.WritableStream {
     return this.gzip ?? this.file;
   }
 
+  private check(): void {
+    if (this.failure) throw new Error(`cannot write ${this.path}: ${this.failure.message}`);
+  }
+
   /** Appends one line (without its newline). Call `maybeFlush` now and then. */
   push(line: string): void {
-    this.chunk += `${line}\n`;
+    // Worst case 3 bytes per UTF-16 unit; the generator writes ASCII, so this rarely rotates early.
+    if (this.offset + line.length * 3 + 1 > this.buffer.length) this.rotate(line.length * 3 + 1);
+    this.offset += this.buffer.write(line, this.offset, "utf8");
+    this.buffer[this.offset++] = NEWLINE;
     this.lines++;
   }
 
-  get pendingChars(): number {
-    return this.chunk.length;
+  private rotate(atLeast: number): void {
+    if (this.offset > 0) this.full.push(this.buffer.subarray(0, this.offset));
+    this.buffer = Buffer.allocUnsafe(Math.max(BUFFER_BYTES, atLeast));
+    this.offset = 0;
   }
 
+  /** True when a buffer is full and waiting: time to call `maybeFlush`. */
+  get readyToFlush(): boolean {
+    return this.full.length > 0;
+  }
+
+  /** Hands completed buffers to the stream (waiting for it to drain when it asks). */
   async maybeFlush(): Promise<void> {
-    if (this.chunk.length >= FLUSH_CHARS) await this.flush();
+    this.check();
+    while (this.full.length > 0) {
+      const chunk = this.full.shift() as Buffer;
+      this.bytes += chunk.length;
+      if (!this.target.write(chunk)) await once(this.target as NodeJS.EventEmitter, "drain");
+    }
   }
 
   async flush(): Promise<void> {
-    this.check();
-    if (this.chunk.length === 0) return;
-    const buffer = Buffer.from(this.chunk, "utf8");
-    this.chunk = "";
-    this.bytes += buffer.length;
-    if (!this.target.write(buffer)) await once(this.target as NodeJS.EventEmitter, "drain");
+    this.rotate(0);
+    await this.maybeFlush();
   }
 
   async close(): Promise<void> {
