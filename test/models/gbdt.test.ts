@@ -141,6 +141,20 @@ describe("GradientBoostedTrees", () => {
     }
   });
 
+  it("respects minSamplesLeaf exactly on large nodes too, where histogram counts are estimated", () => {
+    const { X, y } = logisticData(40_000, 17, 0, [1, -1, 0.5], [1, 1, 1], [0, 0, 0]);
+    const m = new GradientBoostedTrees({ nEstimators: 2, minSamplesLeaf: 1500, maxLeaves: 31 }).fit(X, y);
+    for (const t of treesOf(m)) {
+      const counts = new Map<number, number>();
+      for (let i = 0; i < X.rows; i++) {
+        const leaf = leafOf(t, row(X, i));
+        counts.set(leaf, (counts.get(leaf) ?? 0) + 1);
+      }
+      expect(counts.size).toBeGreaterThan(5);
+      for (const c of counts.values()) expect(c).toBeGreaterThanOrEqual(1500);
+    }
+  });
+
   it("early stopping stops when validation loss stops improving and keeps the best trees", () => {
     const rng = new Rng(11);
     const noise = (n: number) => {

@@ -27,6 +27,8 @@ interface Candidate {
   sumG: number;
   sumH: number;
   hist: Float64Array | null;
+  /** The histogram's count slots are exact (else counts are estimated from hessian sums). */
+  exactCounts: boolean;
   // best split found (feature −1 = none)
   gain: number;
   feature: number;
@@ -36,6 +38,14 @@ interface Candidate {
   leftH: number;
   leftCount: number;
 }
+
+/**
+ * Nodes with fewer rows than this count rows per bin exactly; larger ones skip the count (a third of the
+ * histogram work) and estimate counts from hessian sums, as LightGBM does. minSamplesLeaf binds on small
+ * nodes, where counts are exact; on large ones a split is re-checked against exact counts before it is
+ * applied.
+ */
+export const EXACT_COUNT_ROWS = 16_384;
 
 /**
  * Grows regression trees on gradient/hessian pairs over a column-major binned matrix, with per-node
@@ -112,7 +122,8 @@ export class TreeGrower {
     let leafCount = 1;
     if (this.canSplit(root, leafCount)) {
       root.hist = this.takeHist();
-      if (allRowsInOrder) this.buildRootHistogram(root.hist, used);
+      if (used < EXACT_COUNT_ROWS) this.buildCountedHistogram(root, 0, used);
+      else if (allRowsInOrder) this.buildRootHistogram(root.hist, used);
       else this.buildHistogram(root.hist, 0, used);
       this.findBestSplit(root);
     }
@@ -120,6 +131,13 @@ export class TreeGrower {
       const pick = this.pickCandidate(open);
       if (pick < 0) break;
       const c = open[pick];
+      const mid = this.partition(c);
+      if (mid - c.begin < p.minSamplesLeaf || c.end - mid < p.minSamplesLeaf) {
+        // Only possible with estimated counts: the split is dropped and the node stays a leaf.
+        c.feature = -1;
+        this.releaseHist(c);
+        continue;
+      }
       open.splice(pick, 1);
       // Record the split on the node.
       const f = c.feature;
@@ -129,7 +147,6 @@ export class TreeGrower {
         c.bin < nb - 1 ? this.mapper.edges[this.mapper.edgeStart[f] + c.bin] : Number.POSITIVE_INFINITY;
       missingRight[c.node] = c.missingRight;
       gain[c.node] = c.gain;
-      const mid = this.partition(c);
       const leftNode = feature.length;
       const rightNode = leftNode + 1;
       left[c.node] = leftNode;
@@ -154,20 +171,19 @@ export class TreeGrower {
       const largeSplittable = leftSmaller ? rightSplittable : leftSplittable;
       const smallSplittable = leftSmaller ? leftSplittable : rightSplittable;
       if (largeSplittable) {
-        small.hist = this.takeHist();
-        this.buildHistogram(small.hist, small.begin, small.end);
+        this.buildNodeHistogram(small);
         const parentHist = c.hist as Float64Array;
         c.hist = null;
-        this.subtract(parentHist, small.hist);
+        this.subtract(parentHist, small.hist as Float64Array);
         large.hist = parentHist;
+        large.exactCounts = c.exactCounts && small.exactCounts;
         this.findBestSplit(large);
         if (smallSplittable) this.findBestSplit(small);
         else this.releaseHist(small);
       } else {
         this.releaseHist(c);
         if (smallSplittable) {
-          small.hist = this.takeHist();
-          this.buildHistogram(small.hist, small.begin, small.end);
+          this.buildNodeHistogram(small);
           this.findBestSplit(small);
         }
       }
@@ -218,6 +234,7 @@ export class TreeGrower {
       sumG,
       sumH,
       hist: null,
+      exactCounts: false,
       gain: 0,
       feature: -1,
       bin: 0,
@@ -280,19 +297,15 @@ export class TreeGrower {
         let j = o0 + bins[b0 + r] * 3;
         hist[j] += g;
         hist[j + 1] += h;
-        hist[j + 2] += 1;
         j = o1 + bins[b1 + r] * 3;
         hist[j] += g;
         hist[j + 1] += h;
-        hist[j + 2] += 1;
         j = o2 + bins[b2 + r] * 3;
         hist[j] += g;
         hist[j + 1] += h;
-        hist[j + 2] += 1;
         j = o3 + bins[b3 + r] * 3;
         hist[j] += g;
         hist[j + 1] += h;
-        hist[j + 2] += 1;
       }
     }
     for (; fi < nf; fi++) {
@@ -302,12 +315,73 @@ export class TreeGrower {
         const j = o + bins[b + r] * 3;
         hist[j] += grad[r];
         hist[j + 1] += hess[r];
-        hist[j + 2] += 1;
       }
     }
   }
 
   private buildHistogram(hist: Float64Array, begin: number, end: number): void {
+    this.zeroHistogram(hist);
+    const { bins, rows, grad, hess, binOffset, features, rowIdx, og, oh } = this;
+    const n = end - begin;
+    // Gather the node's gradients once so the per-column passes read them sequentially.
+    for (let k = 0; k < n; k++) {
+      const r = rowIdx[begin + k];
+      og[k] = grad[r];
+      oh[k] = hess[r];
+    }
+    const nf = features.length;
+    let fi = 0;
+    for (; fi + 3 < nf; fi += 4) {
+      const o0 = binOffset[features[fi]] * 3;
+      const o1 = binOffset[features[fi + 1]] * 3;
+      const o2 = binOffset[features[fi + 2]] * 3;
+      const o3 = binOffset[features[fi + 3]] * 3;
+      const b0 = features[fi] * rows;
+      const b1 = features[fi + 1] * rows;
+      const b2 = features[fi + 2] * rows;
+      const b3 = features[fi + 3] * rows;
+      for (let k = 0; k < n; k++) {
+        const r = rowIdx[begin + k];
+        const g = og[k];
+        const h = oh[k];
+        let j = o0 + bins[b0 + r] * 3;
+        hist[j] += g;
+        hist[j + 1] += h;
+        j = o1 + bins[b1 + r] * 3;
+        hist[j] += g;
+        hist[j + 1] += h;
+        j = o2 + bins[b2 + r] * 3;
+        hist[j] += g;
+        hist[j + 1] += h;
+        j = o3 + bins[b3 + r] * 3;
+        hist[j] += g;
+        hist[j + 1] += h;
+      }
+    }
+    for (; fi < nf; fi++) {
+      const o = binOffset[features[fi]] * 3;
+      const b = features[fi] * rows;
+      for (let k = 0; k < n; k++) {
+        const j = o + bins[b + rowIdx[begin + k]] * 3;
+        hist[j] += og[k];
+        hist[j + 1] += oh[k];
+      }
+    }
+  }
+
+  private buildNodeHistogram(c: Candidate): void {
+    c.hist = this.takeHist();
+    if (c.end - c.begin < EXACT_COUNT_ROWS) this.buildCountedHistogram(c, c.begin, c.end);
+    else this.buildHistogram(c.hist, c.begin, c.end);
+  }
+
+  /** (Σg, Σh, exact count) per bin for a small node. */
+  private buildCountedHistogram(c: Candidate, begin: number, end: number): void {
+    c.exactCounts = true;
+    this.buildHistogramWithCounts(c.hist as Float64Array, begin, end);
+  }
+
+  private buildHistogramWithCounts(hist: Float64Array, begin: number, end: number): void {
     this.zeroHistogram(hist);
     const { bins, rows, grad, hess, binOffset, features, rowIdx, og, oh } = this;
     const n = end - begin;
@@ -393,6 +467,8 @@ export class TreeGrower {
     const G = c.sumG;
     const H = c.sumH;
     const C = c.end - c.begin;
+    const exact = c.exactCounts;
+    const countPerHessian = H > 0 ? C / H : 0;
     const parentScore = (G * G) / (H + lambda);
     const minLeaf = p.minSamplesLeaf;
     const minHess = p.minChildWeight;
@@ -410,7 +486,8 @@ export class TreeGrower {
       const miss = off + nb * 3;
       const gm = hist[miss];
       const hm = hist[miss + 1];
-      const cm = hist[miss + 2];
+      const cm = exact ? hist[miss + 2] : Math.round(hm * countPerHessian);
+      const hasMissing = exact ? cm > 0 : hm > 0;
       let gl = 0;
       let hl = 0;
       let cl = 0;
@@ -418,9 +495,9 @@ export class TreeGrower {
         const j = off + t * 3;
         gl += hist[j];
         hl += hist[j + 1];
-        cl += hist[j + 2];
+        cl = exact ? cl + hist[j + 2] : Math.round(hl * countPerHessian);
         // Missing values go right: left = value bins ≤ t (at t = nb − 1: "present vs missing").
-        if (t < nb - 1 || cm > 0) {
+        if (t < nb - 1 || hasMissing) {
           const cr = C - cl;
           const hr = H - hl;
           if (cl >= minLeaf && cr >= minLeaf && hl >= minHess && hr >= minHess) {
@@ -438,7 +515,7 @@ export class TreeGrower {
           }
         }
         // Missing values go left.
-        if (cm > 0 && t < nb - 1) {
+        if (hasMissing && t < nb - 1) {
           const gl2 = gl + gm;
           const hl2 = hl + hm;
           const cl2 = cl + cm;
@@ -467,7 +544,8 @@ export class TreeGrower {
     c.leftH = bestLH;
     c.leftCount = bestLC;
     // No missing values seen at this node: unseen NaN follow the larger child (as scikit-learn does).
-    if (bestFeature >= 0 && hist[binOffset[bestFeature] * 3 + vb[bestFeature] * 3 + 2] === 0) {
+    const missSlot = bestFeature >= 0 ? (binOffset[bestFeature] + vb[bestFeature]) * 3 : 0;
+    if (bestFeature >= 0 && (exact ? hist[missSlot + 2] === 0 : hist[missSlot + 1] === 0)) {
       bestMissingRight = C - bestLC > bestLC ? 1 : 0;
     }
     c.missingRight = bestMissingRight;
