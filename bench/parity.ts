@@ -222,8 +222,16 @@ async function main(): Promise<void> {
           fit_seconds: number;
           trees?: number;
           note?: string;
+          informational?: boolean;
         };
-        theirs.push({ name: r.name, auc: r.auc, fitSeconds: r.fit_seconds, trees: r.trees, note: r.note });
+        theirs.push({
+          name: r.name,
+          auc: r.auc,
+          fitSeconds: r.fit_seconds,
+          trees: r.trees,
+          note: r.note,
+          informational: r.informational,
+        });
       }
     } finally {
       if (process.argv.includes("--keep")) console.log(`matrices kept in ${dir}`);
