@@ -178,7 +178,7 @@ print(sorted(times)[len(times) // 2], sorted(walls)[len(walls) // 2], rows / pre
   // Machine-readable summary for bench/run-all.ts: one object per fit run (RSS is the process peak).
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   const perRun = fitTimes.map((fit, r) => ({
-    "fit s": fit,
+    "fit CPU s": fit,
     "fit wall s": fitWall[r],
     "batch predict rows/s": rows / predictTimes[r],
     ...(r === 0 ? { "single-row predict µs": singleMicros } : {}),

@@ -9,7 +9,7 @@
 // Full mode: production-size delivery (/tmp/skipwise-prod, generated when absent), 1 M-row GBDT, 10-second
 // serve runs, parity on the real 2023L-v2 feature matrix.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -34,6 +34,8 @@ type Run = Record<string, number>;
 interface BenchOutput {
   params: Record<string, unknown>;
   runs: Run[];
+  /** Figures the script summarised itself (median and range over its runs), shown as they are. */
+  summaries?: MetricSummary[];
 }
 
 interface BenchSpec {
@@ -44,6 +46,10 @@ interface BenchSpec {
   args: (scratch: string) => string[];
   /** Invocations: 1 for scripts that do their 3 runs themselves (fresh processes or in-process repeats). */
   invocations: number;
+  /** Runs once before the invocations (for example to generate their input). */
+  prepare?: (scratch: string) => void;
+  /** Left out (with a note) when its script is not in the checkout. */
+  optional?: boolean;
   /** Reads the figures of one invocation from its stdout (default: the BENCH_JSON line). */
   read?: (stdout: string, scratch: string) => BenchOutput;
 }
@@ -72,6 +78,32 @@ const SPECS: BenchSpec[] = [
     invocations: 1,
   },
   {
+    name: "train",
+    script: "train.ts",
+    description:
+      "the `skipwise train` pipeline's GBDT on a generated delivery vs the AUC of the true probabilities (one process per run)",
+    args: (scratch) => (quick ? ["--data", join(scratch, "demo")] : []),
+    invocations: RUNS,
+    prepare: (scratch) => {
+      if (!quick) return;
+      execFileSync(
+        process.execPath,
+        [
+          join(REPO, "bin/skipwise.js"),
+          "generate",
+          "--out",
+          join(scratch, "demo"),
+          "--size",
+          "demo",
+          "--seed",
+          "7",
+        ],
+        { stdio: "ignore" },
+      );
+    },
+    optional: true,
+  },
+  {
     name: "serve",
     script: "serve.ts",
     description: "skipwise serve as a child process, autocannon on loopback, fresh server per run",
@@ -94,7 +126,11 @@ const SPECS: BenchSpec[] = [
   },
 ];
 
-/** bench/serve.ts reports medians and ranges per route rather than per-run rows. */
+/**
+ * bench/serve.ts writes its own summary to --json: per route the median req/s of its runs with min–max,
+ * the median p50/p99 (autocannon's whole milliseconds: 0 = under 1 ms) and the errors of all runs; RSS per
+ * run and route. These are taken as they are (no per-run rows to re-derive).
+ */
 function readServeJson(path: string): BenchOutput {
   const json = JSON.parse(readFileSync(path, "utf8")) as {
     duration: number;
@@ -104,23 +140,37 @@ function readServeJson(path: string): BenchOutput {
       string,
       { rps: number; rpsMin: number; rpsMax: number; p50: number; p99: number; errors: number }
     >;
-    rss: { startMb: number; maxMb: number }[];
+    rss: { startMb: number; endMb: number; maxMb: number }[];
   };
-  // Per-run rows are rebuilt for req/s from min/median/max (3 runs); latencies are the script's medians.
-  const runs: Run[] = json.rss.map((r) => ({ peak_rss_mb: r.maxMb }));
+  const n = json.runs;
+  const single = (metric: string, value: number, count = n): MetricSummary => ({
+    metric,
+    median: value,
+    min: value,
+    max: value,
+    n: count,
+    rangeUnknown: true,
+  });
+  const summaries: MetricSummary[] = [];
   for (const [route, line] of Object.entries(json.routes)) {
-    const spread = [line.rpsMin, line.rps, line.rpsMax];
-    runs.forEach((run, i) => {
-      run[`${route} req/s`] = spread[Math.min(i, spread.length - 1)];
-    });
-    runs[0][`${route} p50 ms (median of runs)`] = line.p50;
-    runs[0][`${route} p99 ms (median of runs)`] = line.p99;
-    runs[0][`${route} errors (all runs)`] = line.errors;
+    summaries.push({ metric: `${route} req/s`, median: line.rps, min: line.rpsMin, max: line.rpsMax, n });
+    summaries.push(single(`${route} p50 ms (0 = under 1 ms)`, line.p50));
+    summaries.push(single(`${route} p99 ms`, line.p99));
+    summaries.push(single(`${route} errors (sum of runs)`, line.errors));
   }
-  runs[0]["RSS drift % (max over runs)"] = Math.max(
-    ...json.rss.map((r) => ((r.maxMb - r.startMb) / r.startMb) * 100),
-  );
-  return { params: { duration: json.duration, runs: json.runs, connections: json.connections }, runs };
+  const drifts = json.rss.map((r) => ((r.endMb - r.startMb) / r.startMb) * 100);
+  summaries.push({
+    metric: "RSS drift % (2nd half vs 1st half of a run)",
+    median: drifts.sort((a, b) => a - b)[drifts.length >> 1],
+    min: drifts[0],
+    max: drifts[drifts.length - 1],
+    n: drifts.length,
+  });
+  return {
+    params: { duration: json.duration, runs: json.runs, connections: json.connections },
+    runs: [{ peak_rss_mb: Math.max(...json.rss.map((r) => r.maxMb)) }],
+    summaries,
+  };
 }
 
 function readBenchJson(stdout: string): BenchOutput {
@@ -129,9 +179,18 @@ function readBenchJson(stdout: string): BenchOutput {
     .reverse()
     .find((l) => l.startsWith("BENCH_JSON "));
   if (!line) throw new Error("the script printed no BENCH_JSON line");
-  const parsed = JSON.parse(line.slice("BENCH_JSON ".length)) as BenchOutput;
-  if (!Array.isArray(parsed.runs) || parsed.runs.length === 0) throw new Error("BENCH_JSON has no runs");
-  return parsed;
+  const parsed = JSON.parse(line.slice("BENCH_JSON ".length)) as BenchOutput & Record<string, unknown>;
+  if (Array.isArray(parsed.runs)) {
+    if (parsed.runs.length === 0) throw new Error("BENCH_JSON has no runs");
+    return parsed;
+  }
+  // A flat object is one run: its numbers are the figures (peakRssMb is the peak RSS).
+  const run: Run = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value === "number") run[key === "peakRssMb" ? "peak_rss_mb" : key] = value;
+  }
+  if (Object.keys(run).length === 0) throw new Error("BENCH_JSON has no figures");
+  return { params: {}, runs: [run] };
 }
 
 /** Runs one script, echoing its output with a prefix; resolves with its stdout. */
@@ -166,6 +225,8 @@ export interface MetricSummary {
   min: number;
   max: number;
   n: number;
+  /** The script reported a median over n runs without its range. */
+  rangeUnknown?: boolean;
 }
 
 export function summarise(runs: readonly Run[]): { metrics: MetricSummary[]; peakRssMb: number | null } {
@@ -189,6 +250,7 @@ export function summarise(runs: readonly Run[]): { metrics: MetricSummary[]; pea
 }
 
 export function formatNumber(x: number): string {
+  if (Number.isInteger(x)) return x.toLocaleString("en-US");
   const abs = Math.abs(x);
   if (abs >= 1000) return Math.round(x).toLocaleString("en-US");
   if (abs >= 100) return x.toFixed(0);
@@ -233,6 +295,8 @@ interface BenchResult {
   runs: Run[];
   metrics: MetricSummary[];
   peakRssMb: number | null;
+  startedAt: string;
+  loadAverage: { start: number; end: number };
   error?: string;
 }
 
@@ -264,7 +328,7 @@ function markdown(
       continue;
     }
     r.metrics.forEach((m, i) => {
-      const range = m.n > 1 ? `${formatNumber(m.min)}–${formatNumber(m.max)}` : "";
+      const range = m.n > 1 && !m.rangeUnknown ? `${formatNumber(m.min)}–${formatNumber(m.max)}` : "";
       const rss = i === 0 && r.peakRssMb !== null ? formatNumber(r.peakRssMb) : "";
       lines.push(
         `| ${i === 0 ? r.name : ""} | ${m.metric} | ${formatNumber(m.median)} | ${range} | ${m.n} | ${rss} |`,
@@ -273,7 +337,10 @@ function markdown(
   }
   lines.push("", "## What each benchmark measures", "");
   for (const r of results) {
-    lines.push(`- **${r.name}** (${r.wallSeconds.toFixed(0)} s): ${r.description}. \`${r.command}\``);
+    const when = r.startedAt
+      ? `, started ${r.startedAt.slice(0, 16).replace("T", " ")} UTC, load average ${r.loadAverage.start} → ${r.loadAverage.end}`
+      : "";
+    lines.push(`- **${r.name}** (${r.wallSeconds.toFixed(0)} s${when}): ${r.description}. \`${r.command}\``);
     const params = r.params.find((p) => Object.keys(p).length > 0);
     if (params) lines.push(`  Parameters: \`${JSON.stringify(params)}\``);
   }
@@ -284,6 +351,21 @@ function markdown(
     "",
   );
   return lines.join("\n");
+}
+
+/**
+ * With --only, the other benchmarks' results of the previous run (same mode) are kept, so one benchmark
+ * can be re-run without repeating the whole suite; each keeps its own date and load average.
+ */
+function mergePrevious(results: BenchResult[], jsonPath: string): void {
+  if (!existsSync(jsonPath)) return;
+  const previous = JSON.parse(readFileSync(jsonPath, "utf8")) as { quick: boolean; results: BenchResult[] };
+  if (previous.quick !== quick) return;
+  for (const old of previous.results) {
+    if (!results.some((r) => r.name === old.name)) results.push(old);
+  }
+  const order = SPECS.map((s) => s.name);
+  results.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
 }
 
 function writeAtomic(path: string, text: string): void {
@@ -300,7 +382,9 @@ async function main(): Promise<void> {
       `--only: unknown benchmark ${unknown.join(", ")}; known: ${SPECS.map((s) => s.name).join(", ")}`,
     );
   }
-  const specs = SPECS.filter((s) => !only || only.includes(s.name));
+  const specs = SPECS.filter(
+    (s) => (!only || only.includes(s.name)) && (!s.optional || existsSync(join(HERE, s.script))),
+  );
   const info = machine();
   const generatedAt = new Date().toISOString();
   console.log(
@@ -315,6 +399,8 @@ async function main(): Promise<void> {
       `node --import tsx bench/${spec.script} ${args.map((a) => (a.startsWith(scratch) ? "<tmp>" : a)).join(" ")}`.trim();
     const started = performance.now();
     const result: BenchResult = {
+      startedAt: new Date().toISOString(),
+      loadAverage: { start: Number(loadavg()[0].toFixed(2)), end: Number.NaN },
       name: spec.name,
       description: spec.description,
       command: spec.invocations > 1 ? `${command}  (× ${spec.invocations})` : command,
@@ -326,13 +412,18 @@ async function main(): Promise<void> {
     };
     console.log(`\n== ${spec.name}: ${result.command}`);
     try {
+      spec.prepare?.(scratch);
+      const own: MetricSummary[] = [];
       for (let i = 0; i < spec.invocations; i++) {
         const stdout = await runScript(spec, args);
         const output = spec.read ? spec.read(stdout, scratch) : readBenchJson(stdout);
         result.params.push(output.params ?? {});
         result.runs.push(...output.runs);
+        own.push(...(output.summaries ?? []));
       }
-      Object.assign(result, summarise(result.runs));
+      const summary = summarise(result.runs);
+      result.metrics = [...summary.metrics, ...own];
+      result.peakRssMb = summary.peakRssMb;
     } catch (error) {
       result.error = error instanceof Error ? error.message : String(error);
       console.error(`  [${spec.name}] FAILED: ${result.error}`);
@@ -340,12 +431,14 @@ async function main(): Promise<void> {
       rmSync(scratch, { recursive: true, force: true });
     }
     result.wallSeconds = (performance.now() - started) / 1000;
+    result.loadAverage.end = Number(loadavg()[0].toFixed(2));
     results.push(result);
   }
   info.loadAverageAtEnd = Number(loadavg()[0].toFixed(2));
   const outDir = resolve(options.out as string);
   const jsonPath = join(outDir, "results.json");
   const mdPath = join(outDir, "results.md");
+  if (only) mergePrevious(results, jsonPath);
   writeAtomic(
     jsonPath,
     `${JSON.stringify({ generatedAt, quick, runsPerMetric: RUNS, machine: info, results }, null, 2)}\n`,
