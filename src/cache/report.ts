@@ -21,7 +21,13 @@ function pct(x: number, digits = 1): string {
 }
 
 function sweepPointName(model: string, threshold: number): string {
-  return `${model} @ ${threshold}`;
+  return `${model} @ ${Number(threshold.toFixed(3))}`;
+}
+
+function chosenWhen(result: CacheSimulation): string {
+  return result.recommendedChosen === "beforehand"
+    ? "threshold chosen on the validation period"
+    : "threshold chosen in hindsight on this period";
 }
 
 function verdictOf(result: CacheSimulation): Verdict {
@@ -37,7 +43,7 @@ function verdictOf(result: CacheSimulation): Verdict {
   return {
     status: captured > 0 ? "pass" : "warn",
     headline:
-      `Recommended: ${rec.model} at threshold ${rec.threshold} — wastes ${pct(rec.wastedShare)} of the audio ` +
+      `Recommended: ${sweepPointName(rec.model, rec.threshold)} (${chosenWhen(result)}) — wastes ${pct(rec.wastedShare)} of the audio ` +
       `(cache-everything ${pct(all.wastedShare)}, oracle 0 %), misses ${pct(rec.missedShare)} of fully played audio ` +
       `(${rec.stalls.toLocaleString("en-US")} stalls), captures ${pct(captured)} of the oracle's savings`,
     details: [
@@ -228,7 +234,7 @@ export function cacheSummary(result: CacheSimulation): string[] {
   const rec = result.recommended;
   if (rec) {
     lines.push(
-      `recommended ${rec.model} @ ${rec.threshold}: wasted ${pct(rec.wastedShare)}, missed ${pct(rec.missedShare)} ` +
+      `recommended ${sweepPointName(rec.model, rec.threshold)} (${chosenWhen(result)}): wasted ${pct(rec.wastedShare)}, missed ${pct(rec.missedShare)} ` +
         `(${rec.stalls} stalls), ${pct(rec.oracleSavingsShare)} of the oracle's savings`,
     );
   }

@@ -52,6 +52,14 @@ function isReplayedModel(name: string): boolean {
   return name !== "majority" && name !== "naive";
 }
 
+/** Rows (in time order) starting in [fromMs, toMs). */
+function rowsBetween(startMs: Float64Array, fromMs: number, toMs: number): Int32Array {
+  const rows: number[] = [];
+  if (!Number.isFinite(fromMs)) return new Int32Array(0);
+  for (let i = 0; i < startMs.length; i++) if (startMs[i] >= fromMs && startMs[i] < toMs) rows.push(i);
+  return Int32Array.from(rows);
+}
+
 /** Rows (in time order) starting at or after `fromMs`. */
 function rowsFrom(startMs: Float64Array, fromMs: number): Int32Array {
   const rows: number[] = [];
@@ -101,12 +109,17 @@ function pct(x: number): string {
 }
 
 /**
- * The recommended point is the lowest-cost point of the test period's own sweep (chosen in hindsight);
- * the recommended model at the threshold chosen before the test period shows what it delivers honestly.
+ * When the recommended point had to be this period's own lowest-cost point (chosen in hindsight), the
+ * recommended model at the threshold chosen before the test period shows what it delivers honestly.
  */
 export function chosenThresholdLines(simulation: CacheSimulation): string[] {
   const rec = simulation.recommended;
   if (!rec) return [];
+  if (simulation.recommendedChosen === "beforehand") {
+    return [
+      "  (the recommended operating point was chosen on the validation period, before the test period, by the same costs)",
+    ];
+  }
   const atChosen = simulation.policies.find((p) => p.kind === "model" && p.model === rec.model);
   if (!atChosen) return [];
   return [
@@ -142,6 +155,7 @@ export async function runCacheSimulateCommand(options: CacheCommandOptions): Pro
     const listens = buildListens(delivery.events, delivery.catalog);
     let dataset: Dataset;
     let rows: Int32Array;
+    let validationRows: Int32Array;
     let models: ThresholdedModel[];
     let source: string;
     if (options.bundle !== undefined) {
@@ -151,6 +165,11 @@ export async function runCacheSimulateCommand(options: CacheCommandOptions): Pro
       ({ dataset, rows, models, source } = fromBundle(resolve(options.bundle), delivery, listens, (line) =>
         stdout.write(`${line}\n`),
       ));
+      validationRows = rowsBetween(
+        dataset.startMs,
+        timeSplit(dataset.startMs).validationStartMs,
+        dataset.startMs[rows[0]],
+      );
     } else {
       const run = trainModels(listens, delivery.catalog, {
         models: options.models ? parseModelNames(options.models) : undefined,
@@ -158,15 +177,30 @@ export async function runCacheSimulateCommand(options: CacheCommandOptions): Pro
       });
       dataset = run.dataset;
       rows = run.split.test;
+      validationRows = run.split.validation;
       models = run.fitted.filter((f) => isReplayedModel(f.name));
       source = `${delivery.dir}, test period from ${new Date(run.split.testStartMs).toISOString()} (last 20 % of listens), models trained here`;
     }
     progress?.update("simulate", 0, 1);
+    const bitrate = (bitrateKbps * 1000) / 8;
+    // The operating point is chosen on the period before the test period, then judged on the test period.
+    const beforehand =
+      validationRows.length > 0 && models.length > 0
+        ? (() => {
+            const earlier = cacheInputsFromDataset(dataset, delivery.catalog, validationRows, models);
+            return simulateCache(earlier.listens, {
+              models: earlier.models,
+              bitrateBytesPerSecond: bitrate,
+              costs,
+            }).recommended;
+          })()
+        : undefined;
     const inputs = cacheInputsFromDataset(dataset, delivery.catalog, rows, models);
     const simulation = simulateCache(inputs.listens, {
+      recommendAt: beforehand ? { model: beforehand.model, threshold: beforehand.threshold } : undefined,
       models: inputs.models,
       genreRuleSkip: inputs.genreRuleSkip,
-      bitrateBytesPerSecond: (bitrateKbps * 1000) / 8,
+      bitrateBytesPerSecond: bitrate,
       costs,
       device: capacities.length > 0 ? { capacitiesBytes: capacities.map((mb) => mb * 1e6) } : undefined,
     });

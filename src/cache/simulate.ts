@@ -69,6 +69,20 @@ function operatingPoint(p: SweepPoint): OperatingPoint {
   };
 }
 
+/** The sweep point of `at.model` whose threshold is nearest `at.threshold`. */
+function pointNearest(
+  sweep: readonly SweepPoint[],
+  at: { model: string; threshold: number },
+): OperatingPoint {
+  let best: SweepPoint | undefined;
+  for (const p of sweep) {
+    if (p.model !== at.model) continue;
+    if (!best || Math.abs(p.threshold - at.threshold) < Math.abs(best.threshold - at.threshold)) best = p;
+  }
+  if (!best) throw new RangeError(`recommendAt names model "${at.model}", which has no sweep`);
+  return operatingPoint(best);
+}
+
 export function simulateCache(
   listens: readonly CacheListen[],
   options: SimulateOptions = {},
@@ -101,12 +115,17 @@ export function simulateCache(
     const skip = thresholdDecisions(m.pSkip, m.threshold);
     policies.push(
       result(
-        { name: `${m.name} @ ${m.threshold}`, kind: "model", model: m.name, threshold: m.threshold },
+        {
+          name: `${m.name} @ ${Number(m.threshold.toFixed(3))}`,
+          kind: "model",
+          model: m.name,
+          threshold: m.threshold,
+        },
         decisionPlan(listens, skip),
       ),
       result(
         {
-          name: `${m.name} @ ${m.threshold} + ${prefixMs / 1000} s prefix`,
+          name: `${m.name} @ ${Number(m.threshold.toFixed(3))} + ${prefixMs / 1000} s prefix`,
           kind: "partial",
           model: m.name,
           threshold: m.threshold,
@@ -133,9 +152,10 @@ export function simulateCache(
     if (points.length > 0)
       bestPerModel.push(operatingPoint(points.reduce((a, b) => (b.cost < a.cost ? b : a))));
   }
-  const recommended = bestPerModel.length
-    ? bestPerModel.reduce((a, b) => (b.cost < a.cost ? b : a))
-    : undefined;
+  const chosenBefore = options.recommendAt ? pointNearest(sweep, options.recommendAt) : undefined;
+  const recommended =
+    chosenBefore ??
+    (bestPerModel.length ? bestPerModel.reduce((a, b) => (b.cost < a.cost ? b : a)) : undefined);
 
   const device = options.device ? replayDevices(listens, options.device, models, bitrate) : [];
   return {
@@ -146,6 +166,7 @@ export function simulateCache(
     sweep,
     bestPerModel,
     recommended,
+    recommendedChosen: recommended ? (chosenBefore ? "beforehand" : "hindsight") : undefined,
     device,
   };
 }

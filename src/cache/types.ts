@@ -137,6 +137,11 @@ export interface SimulateOptions {
   /** Thresholds of the sweep; default 0, 0.01, …, 1. */
   sweepThresholds?: number[];
   device?: DeviceOptions;
+  /**
+   * The operating point to recommend, chosen beforehand (e.g. the lowest-cost point of an earlier
+   * period). Without it the recommendation is this period's own lowest-cost point, i.e. chosen in hindsight.
+   */
+  recommendAt?: { model: string; threshold: number };
 }
 
 export interface CacheSimulation {
@@ -147,7 +152,9 @@ export interface CacheSimulation {
   sweep: SweepPoint[];
   /** Lowest-cost sweep point per model. */
   bestPerModel: OperatingPoint[];
-  /** Lowest-cost point over every model's sweep; undefined without models. */
+  /** The `recommendAt` point, else the lowest-cost point over every model's sweep; undefined without models. */
   recommended?: OperatingPoint;
+  /** "beforehand" when `recommendAt` chose it, "hindsight" when it is this period's own best point. */
+  recommendedChosen?: "beforehand" | "hindsight";
   device: DeviceResult[];
 }

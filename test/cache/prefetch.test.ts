@@ -206,6 +206,28 @@ describe("simulateCache", () => {
       models: [{ name: "m", pSkip: P_SKIP, threshold: 0.5 }],
     });
     expect(stallAverse.recommended?.stalls).toBe(0);
+    expect(sim.recommendedChosen).toBe("hindsight");
+  });
+
+  it("recommends a point chosen beforehand when told, even if it is not this period's cheapest", () => {
+    const chosen = simulateCache(LISTENS, {
+      bitrateBytesPerSecond: BITRATE,
+      costs: { perWastedMB: 10, perStall: 1 },
+      models: [{ name: "m", pSkip: P_SKIP, threshold: 0.5 }],
+      recommendAt: { model: "m", threshold: 0.3 },
+    });
+    expect(chosen.recommendedChosen).toBe("beforehand");
+    expect(chosen.recommended?.threshold).toBeCloseTo(0.3, 10);
+    // (0.2, 0.4] prefetches a and e: 0.1 wasted-MB cost + 2 stalls (see the case above)
+    expect(chosen.recommended?.cost).toBeCloseTo(2.1, 12);
+    expect(chosen.recommended?.stalls).toBe(2);
+    expect(() =>
+      simulateCache(LISTENS, {
+        bitrateBytesPerSecond: BITRATE,
+        models: [{ name: "m", pSkip: P_SKIP, threshold: 0.5 }],
+        recommendAt: { model: "other", threshold: 0.3 },
+      }),
+    ).toThrow(/recommendAt names model "other"/);
   });
 
   it("marks the wasted-vs-missed frontier", () => {

@@ -52,7 +52,9 @@ describe("cacheReport", () => {
     });
     expect(html).toContain('data-chart="frontier"');
     for (const id of ["frontier", "policies", "sweep", "device"]) expect(html).toContain(`id="${id}"`);
-    expect(html).toContain(`Recommended: noisy at threshold ${result.recommended?.threshold}`);
+    expect(html).toContain(
+      `Recommended: noisy @ ${Number(result.recommended?.threshold.toFixed(3))} (threshold chosen in hindsight on this period)`,
+    );
     expect(html).toContain("cache everything");
     expect(html).toContain("naive genre rule");
     expect(html).not.toContain("<script");

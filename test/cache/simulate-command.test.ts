@@ -97,10 +97,10 @@ describe("cache simulate on 2023L-v2", () => {
     expect(stdout.text).toContain("oracle: wasted 0 %, missed 0 %");
     expect(stdout.text).toMatch(
       new RegExp(
-        `recommended ${rec.model} @ ${rec.threshold}: wasted \\d+\\.\\d %, missed \\d+\\.\\d % .*of the oracle's savings`,
+        `recommended ${rec.model} @ ${Number(rec.threshold.toFixed(3))} \\(threshold chosen on the validation period\\): wasted \\d+\\.\\d %, missed \\d+\\.\\d % .*of the oracle's savings`,
       ),
     );
-    expect(stdout.text).toMatch(/at its threshold chosen on the validation period/);
+    expect(sim.recommendedChosen).toBe("beforehand");
   });
 
   it("writes cache.html with the frontier chart and cache.json", () => {
