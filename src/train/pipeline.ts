@@ -14,7 +14,7 @@ import {
   PreviousOutcomeModel,
   type SkipModel,
 } from "../models/index.ts";
-import { buildDataset, type Dataset } from "./dataset.ts";
+import { buildDataset, type Dataset, observeListens } from "./dataset.ts";
 import { rocAuc } from "./metrics.ts";
 import {
   DEFAULT_SPLIT,
@@ -121,24 +121,6 @@ export function parseModelNames(list: string): ModelName[] {
   return names as ModelName[];
 }
 
-/** A fresh state that has observed the first `count` listens (the listens are in time order). */
-export function stateAfter(listens: ListenTable, catalog: Catalog, count: number): FeatureState {
-  const state = new FeatureState(catalog);
-  for (let i = 0; i < count; i++) {
-    state.observe({
-      userId: listens.userId[i],
-      trackIndex: listens.trackIndex[i],
-      sessionId: listens.sessionId[i],
-      startMs: listens.startMs[i],
-      sessionStartMs: listens.sessionStartMs[i],
-      skipped: listens.skipped[i],
-      heardMs: listens.heardMs[i],
-      liked: listens.liked[i],
-    });
-  }
-  return state;
-}
-
 function hasBothClasses(y: Uint8Array): boolean {
   let skips = 0;
   for (let i = 0; i < y.length; i++) skips += y[i];
@@ -190,7 +172,10 @@ export function trainModels(
     if (refit) {
       // The validation part has done its work (tree count, thresholds): learn from it too.
       const trees = model instanceof GradientBoostedTrees ? Math.max(1, model.treeCount) : 0;
-      served = makeModel(name, trees > 0 ? { ...options.gbdt, nEstimators: trees, earlyStoppingRounds: 0 } : (options.gbdt ?? {}));
+      served = makeModel(
+        name,
+        trees > 0 ? { ...options.gbdt, nEstimators: trees, earlyStoppingRounds: 0 } : (options.gbdt ?? {}),
+      );
       served.fit(Xrefit, yrefit, { featureNames: dataset.featureNames });
     }
     const fitSeconds = (performance.now() - started) / 1000;
@@ -224,9 +209,10 @@ export function trainModels(
     fitted,
     best: best.name,
     costs,
-    stateAtTestStart: stateAfter(
+    stateAtTestStart: observeListens(
+      new FeatureState(catalog),
       listens,
-      catalog,
+      0,
       firstRowAtOrAfter(dataset.startMs, split.testStartMs, testStart),
     ),
   };

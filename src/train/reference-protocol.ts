@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { Catalog } from "../data/types.ts";
 import type { ListenTable } from "../listens/types.ts";
 import { LinearSVM } from "../models/index.ts";
+import { Rng } from "../models/random.ts";
 import type { Matrix } from "../models/types.ts";
 import { rocAuc } from "./metrics.ts";
 import { selectRows, selectValues } from "./split.ts";
@@ -139,18 +140,6 @@ export function buildReferenceDataset(listens: ListenTable, catalog: Catalog): R
   };
 }
 
-/** mulberry32, the same generator the models use for their seeds. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** 1000 random A/B rows, then 1000 random validation rows from the rest; the remainder trains. */
 export function referenceSplit(rows: number, seed = REFERENCE_SEED): ReferenceSplit {
   const need = REFERENCE_AB_ROWS + REFERENCE_VALIDATION_ROWS;
@@ -160,9 +149,9 @@ export function referenceSplit(rows: number, seed = REFERENCE_SEED): ReferenceSp
     );
   }
   const order = Int32Array.from({ length: rows }, (_, i) => i);
-  const next = random(seed);
+  const rng = new Rng(seed);
   for (let i = rows - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
+    const j = rng.int(i + 1);
     const tmp = order[i];
     order[i] = order[j];
     order[j] = tmp;
