@@ -15,7 +15,13 @@ const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, "../../bin/skipwise.js");
 
 function capture(): NodeJS.WritableStream & { text: string } {
-  const sink = { text: "", write: (chunk: string) => ((sink.text += chunk), true) };
+  const sink = {
+    text: "",
+    write(chunk: string) {
+      sink.text += chunk;
+      return true;
+    },
+  };
   return sink as unknown as NodeJS.WritableStream & { text: string };
 }
 
