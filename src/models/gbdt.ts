@@ -168,12 +168,7 @@ export class GradientBoostedTrees implements SkipModel {
     this.validationLoss = [];
 
     for (let iter = 0; iter < p.nEstimators; iter++) {
-      for (let i = 0; i < rows; i++) {
-        const pr = sigmoid(raw[i]);
-        const wi = weights === null ? 1 : weights[i];
-        grad[i] = wi * (pr - y[i]);
-        hess[i] = wi * Math.max(pr * (1 - pr), 1e-16);
-      }
+      logisticGradients(raw, y, weights, grad, hess);
       let used = rows;
       const subsampled = p.subsample < 1;
       if (subsampled) {
@@ -272,6 +267,34 @@ export class GradientBoostedTrees implements SkipModel {
     model.trees = (json.state.trees as unknown[]).map(treeFromJSON);
     model.forest = flattenForest(model.trees, model.baseScore);
     return model;
+  }
+}
+
+/**
+ * Gradient and hessian of the logistic loss at the raw scores. 1 / (1 + e^−z) needs no branch: it is 0 or 1
+ * (not NaN) when e^−z overflows or underflows.
+ */
+function logisticGradients(
+  raw: Float64Array,
+  y: Uint8Array,
+  weights: Float64Array | null,
+  grad: Float32Array,
+  hess: Float32Array,
+): void {
+  const n = raw.length;
+  if (weights === null) {
+    for (let i = 0; i < n; i++) {
+      const p = 1 / (1 + Math.exp(-raw[i]));
+      grad[i] = p - y[i];
+      hess[i] = Math.max(p * (1 - p), 1e-16);
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const p = 1 / (1 + Math.exp(-raw[i]));
+      const w = weights[i];
+      grad[i] = w * (p - y[i]);
+      hess[i] = w * Math.max(p * (1 - p), 1e-16);
+    }
   }
 }
 
