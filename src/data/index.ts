@@ -46,6 +46,36 @@ export interface LoadOptions {
 }
 
 /**
+ * Reads only the catalogue of a delivery (users, artists, tracks, optional track_storage), skipping the
+ * sessions: what a server needs beside a bundle. Same validation and repairs as `loadDelivery`.
+ */
+export async function loadCatalog(dir: string): Promise<Catalog> {
+  const root = resolve(dir);
+  if (!existsSync(root)) throw new DeliveryError(root, "delivery directory does not exist");
+  if (!statSync(root).isDirectory()) throw new DeliveryError(root, "is not a directory");
+  const defects = emptyDefects();
+  const examples: QuarantineExample[] = [];
+  const exampleCounts = new Map<DefectKind, number>();
+  const tally = (f: LocatedFile) =>
+    new FileTally(f.file, f.name, f.readPath, f.gzip, f.bytes, defects, examples, exampleCounts);
+  const usersFile = locateFile(root, "users", true) as LocatedFile;
+  const artistsFile = locateFile(root, "artists", true) as LocatedFile;
+  const tracksFile = locateFile(root, "tracks", true) as LocatedFile;
+  const storageFile = locateFile(root, "track_storage", false);
+  const users = await readUsers(usersFile, tally(usersFile));
+  const artists = await readArtists(artistsFile, tally(artistsFile));
+  const tracks = await readTracks(tracksFile, tally(tracksFile), artists.artists);
+  const storage = storageFile ? await readStorage(storageFile, tally(storageFile)) : null;
+  return {
+    tracks: tracks.tracks,
+    trackIndex: tracks.trackIndex,
+    artists: artists.artists,
+    users: users.users,
+    storage: storage?.storage ?? new Map(),
+  };
+}
+
+/**
  * Reads a delivery folder: users, artists, tracks (required), track_storage (optional), sessions (required),
  * each `.jsonl` or `.jsonl.gz`. Bad lines are repaired or quarantined and counted in `quality`; only an
  * unreadable delivery throws DeliveryError (missing folder or required file, empty file, not JSONL at all).

@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadDelivery } from "../data/index.ts";
+import { loadCatalog } from "../data/index.ts";
 import type { Catalog } from "../data/types.ts";
 import { FEATURE_SCHEMA, type FeatureQuery, FeatureState } from "../features/index.ts";
 import { BundleError, loadBundle } from "../models/bundle.ts";
@@ -198,7 +198,7 @@ export function bundleLoader(options: { data?: string; onCatalog?: (dir: string)
     let catalog = catalogs.get(key);
     if (!catalog) {
       options.onCatalog?.(key);
-      const loading = loadDelivery(key).then((delivery) => delivery.catalog);
+      const loading = loadCatalog(key);
       loading.catch(() => catalogs.delete(key));
       catalogs.set(key, loading);
       catalog = loading;
