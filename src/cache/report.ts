@@ -50,7 +50,7 @@ function verdictOf(result: CacheSimulation): Verdict {
       `Costs: ${result.costs.perWastedMB} per wasted MB, ${result.costs.perStall} per stall; bitrate ${(result.bitrateBytesPerSecond * 8) / 1000} kbit/s.`,
       ...result.bestPerModel.map(
         (b) =>
-          `${b.model}: best threshold ${b.threshold}, cost ${b.cost.toFixed(1)}, wasted ${pct(b.wastedShare)}, missed ${pct(b.missedShare)}, oracle savings ${pct(b.oracleSavingsShare)}`,
+          `${b.model}: lowest-cost threshold on this period (hindsight) ${b.threshold}, cost ${b.cost.toFixed(1)}, wasted ${pct(b.wastedShare)}, missed ${pct(b.missedShare)}, oracle savings ${pct(b.oracleSavingsShare)}`,
       ),
     ],
   };
