@@ -360,6 +360,9 @@ export class DecisionLog {
     this.closed = true;
     if (this.checkpointer) {
       const exited = new Promise((done) => this.checkpointer?.once("exit", done));
+      // The worker is unref'd while serving; held again here, or the process could end before it exits and
+      // skip the final checkpoint and close below.
+      this.checkpointer.ref();
       this.checkpointer.postMessage("close");
       await exited;
     }
