@@ -412,7 +412,7 @@ function classificationTable(m: ModelMetrics, t: ThresholdMetrics): Table {
     c: { precision: number; recall: number; f1: number; support: number },
   ): Cell[] => [name, c.precision, c.recall, c.f1, c.support];
   return {
-    caption: `${m.name} at threshold ${t.threshold}`,
+    caption: `${m.name} at threshold ${shortThreshold(t.threshold)}`,
     columns: ["", "precision", "recall", "f1-score", "support"],
     rows: [
       row(TARGET_NAMES[0], r.classes[0]),
@@ -509,6 +509,11 @@ function squareRows(matrix: ArrayLike<number>, k: number): Array<Array<number | 
   );
 }
 
+/** A threshold as people read it (0.678 rather than 0.6779709863488385); metrics.json keeps full precision. */
+function shortThreshold(t: number): string {
+  return String(Number(t.toFixed(3)));
+}
+
 /** Builds report.html and metrics.json for a set of evaluated models. */
 export async function buildEvaluationReport(input: EvaluationInput): Promise<EvaluationReport> {
   if (input.models.length === 0) throw new RangeError("buildEvaluationReport: no models to report");
@@ -587,7 +592,7 @@ export async function buildEvaluationReport(input: EvaluationInput): Promise<Eva
       reportBlocks.push({ kind: "table", table: classificationTable(m, t) });
       reportBlocks.push({
         kind: "pre",
-        caption: `${m.name}, threshold ${t.threshold} (scikit-learn layout)`,
+        caption: `${m.name}, threshold ${shortThreshold(t.threshold)} (scikit-learn layout)`,
         text: formatClassificationReport(t.report, { targetNames: TARGET_NAMES }),
       });
     }
@@ -600,8 +605,8 @@ export async function buildEvaluationReport(input: EvaluationInput): Promise<Eva
       confusionCharts.push(
         await chart(
           "confusion-matrix",
-          confusionMatrixChart(t.confusion, { title: `${m.name} (t = ${t.threshold})` }),
-          `${m.name}: rows = actual, columns = predicted at threshold ${t.threshold}`,
+          confusionMatrixChart(t.confusion, { title: `${m.name} (t = ${shortThreshold(t.threshold)})` }),
+          `${m.name}: rows = actual, columns = predicted at threshold ${shortThreshold(t.threshold)}`,
         ),
       );
     }
