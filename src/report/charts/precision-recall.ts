@@ -36,7 +36,7 @@ export function prChart(
           field: "model",
           type: "nominal",
           title: "Model",
-          legend: { orient: "bottom-left", direction: "vertical" },
+          legend: { orient: "right", direction: "vertical" },
         },
         order: { field: "order", type: "quantitative" },
       },

@@ -52,7 +52,7 @@ export function rocChart(series: readonly RocSeries[], options: { title?: string
             field: "model",
             type: "nominal",
             title: "Model",
-            legend: { orient: "bottom-right", direction: "vertical" },
+            legend: { orient: "right", direction: "vertical" },
           },
           order: { field: "order", type: "quantitative" },
         },
