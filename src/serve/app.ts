@@ -162,6 +162,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   const metrics = new ServeMetrics({ processMetrics: options.processMetrics });
+  for (const route of [
+    "/naive",
+    "/recommend",
+    "/abtest",
+    "/v1/predict",
+    "/v1/predict/batch",
+    "/v1/feedback",
+  ]) {
+    metrics.declareRoute(route, "POST");
+  }
   const ids = new DecisionIds();
   options.log.onCommit = (rows, seconds) => metrics.observeLogCommit(rows, seconds);
   const log = options.log;

@@ -130,6 +130,16 @@ export class ServeMetrics {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * Exports a route's successful-request series at 0 before its first request, so a rate over a window that
+   * starts before the first request sees the increase (Prometheus cannot rate a series from its first sample).
+   */
+  declareRoute(route: string, method: string): void {
+    const labels = { route, method, status: "200" };
+    this.requests.inc(labels, 0);
+    this.latency.zero(labels);
+  }
+
   observeRequest(route: string, method: string, status: number, seconds: number): void {
     const key = `${route} ${method} ${status}`;
     let child = this.requestChildren.get(key);
