@@ -2,29 +2,12 @@
 // (the reference's model_usage_log.json entries, one object per line, plus skipwise's fields).
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import type Database from "better-sqlite3";
-import { openLogDatabase } from "./decision-log.ts";
+import { type DecisionRow, openLogDatabase } from "./decision-log.ts";
 import type { Decision } from "./scorer.ts";
 
 /** One logged decision with the outcome reported for it (feedback joins through the served decision). */
-export interface LoggedDecisionRecord {
+export interface LoggedDecisionRecord extends Omit<DecisionRow, "id"> {
   decisionId: string;
-  tsMs: number;
-  route: string;
-  experiment: string | null;
-  variant: string | null;
-  model: string;
-  bundleVersion: string;
-  userId: number;
-  trackId: string;
-  sessionId: number | null;
-  position: number | null;
-  probSkip: number;
-  threshold: number;
-  decision: Decision;
-  coldUser: boolean;
-  coldTrack: boolean;
-  served: boolean;
-  shadowOf: string | null;
   /** null until feedback arrives. */
   outcome: { skipped: boolean; heardMs: number | null; durationMs: number | null; tsMs: number } | null;
 }
