@@ -103,7 +103,8 @@ const LISTEN_SCAN_ROWS = 1_000_000;
 
 type PendingOp = { kind: "decision"; row: DecisionRow } | { kind: "feedback"; row: FeedbackRow };
 
-interface DbDecision {
+/** A `decisions` table row as SQLite returns it. */
+export interface DbDecision {
   seq: number;
   id: string;
   ts_ms: number;
@@ -125,7 +126,7 @@ interface DbDecision {
   shadow_of: string | null;
 }
 
-function fromDb(r: DbDecision): DecisionRow {
+export function fromDb(r: DbDecision): DecisionRow {
   return {
     id: r.id,
     tsMs: r.ts_ms,

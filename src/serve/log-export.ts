@@ -2,7 +2,7 @@
 // (the reference's model_usage_log.json entries, one object per line, plus skipwise's fields).
 import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import type Database from "better-sqlite3";
-import { type DecisionRow, openLogDatabase } from "./decision-log.ts";
+import { type DbDecision, type DecisionRow, fromDb, openLogDatabase } from "./decision-log.ts";
 import type { Decision } from "./scorer.ts";
 
 /** One logged decision with the outcome reported for it (feedback joins through the served decision). */
@@ -31,25 +31,7 @@ export interface AnalysisRecord {
   durationMs?: number;
 }
 
-interface JoinedRow {
-  id: string;
-  ts_ms: number;
-  route: string;
-  experiment: string | null;
-  variant: string | null;
-  model: string;
-  bundle_version: string;
-  user_id: number;
-  track_id: string;
-  session_id: number | null;
-  position: number | null;
-  prob_skip: number;
-  threshold: number;
-  decision: Decision;
-  cold_user: number;
-  cold_track: number;
-  served: number;
-  shadow_of: string | null;
+interface JoinedRow extends DbDecision {
   f_skipped: number | null;
   f_heard_ms: number | null;
   f_ts_ms: number | null;
@@ -63,25 +45,10 @@ FROM decisions d LEFT JOIN feedback f ON f.decision_id = COALESCE(d.shadow_of, d
 `;
 
 function toRecord(r: JoinedRow): LoggedDecisionRecord {
+  const { id, ...decision } = fromDb(r);
   return {
-    decisionId: r.id,
-    tsMs: r.ts_ms,
-    route: r.route,
-    experiment: r.experiment,
-    variant: r.variant,
-    model: r.model,
-    bundleVersion: r.bundle_version,
-    userId: r.user_id,
-    trackId: r.track_id,
-    sessionId: r.session_id,
-    position: r.position,
-    probSkip: r.prob_skip,
-    threshold: r.threshold,
-    decision: r.decision,
-    coldUser: r.cold_user === 1,
-    coldTrack: r.cold_track === 1,
-    served: r.served === 1,
-    shadowOf: r.shadow_of,
+    decisionId: id,
+    ...decision,
     outcome:
       r.f_skipped === null
         ? null
