@@ -2,6 +2,7 @@
 // Every injection is chosen so the loader reports exactly what was injected: one defect per row, no defect
 // next to a row whose repair depends on it, inserted lines (duplicates, malformed lines) unique, and catalogue
 // rows corrupted only where nothing else depends on them.
+import { DEFECT_KINDS } from "../data/quality.ts";
 import { EventCode } from "../data/types.ts";
 import type { Random } from "./random.ts";
 
@@ -18,22 +19,11 @@ export const SESSION_ROW_DEFECTS = [
 ] as const;
 export type SessionRowDefect = (typeof SESSION_ROW_DEFECTS)[number];
 
-/** Every kind the generator can inject (the agreed taxonomy). */
-export const INJECTABLE_DEFECTS = [
-  "malformed_json",
-  "duplicate_row",
-  ...SESSION_ROW_DEFECTS,
-  "null_favourite_genres",
-  "null_premium_user",
-  "null_artist_genres",
-  "bad_artist_id",
-  "unknown_artist",
-  "bad_track_field",
-  // kinds the loader counts beyond the shared taxonomy
-  "bad_user_id",
-  "bad_storage_field",
-  "duplicate_id",
-] as const;
+/**
+ * Every kind the generator can inject: exactly the kinds the loader counts, so a round trip can compare
+ * the manifest's injected counts with the quality report kind by kind.
+ */
+export const INJECTABLE_DEFECTS = DEFECT_KINDS;
 export type InjectableDefect = (typeof INJECTABLE_DEFECTS)[number];
 
 export type DefectRates = Record<InjectableDefect, number>;
