@@ -2,6 +2,7 @@ import { choleskySolve, lbfgs } from "./optimize.ts";
 import {
   fitStandardizer,
   linearMargin,
+  linearMargins,
   type Standardizer,
   standardizedCopy,
   standardizerFromJSON,
@@ -189,11 +190,7 @@ export class LogisticRegression implements SkipModel {
   /** Log-odds of skipping per row. */
   decisionFunction(X: Matrix, out?: Float64Array): Float64Array {
     checkPredictInput(this.kind, X, this.cols);
-    const result = outputBuffer(X.rows, out);
-    for (let i = 0; i < X.rows; i++) {
-      result[i] = linearMargin(X.data, i * X.cols, this.scaler, this.weights, this.bias);
-    }
-    return result;
+    return linearMargins(X, this.scaler, this.weights, this.bias, outputBuffer(X.rows, out));
   }
 
   predictProba(X: Matrix, out?: Float64Array): Float64Array {

@@ -94,3 +94,15 @@ export function standardizerFromJSON(json: unknown): Standardizer {
     invScale: Float64Array.from(o.invScale),
   };
 }
+
+/** `linearMargin` for every row of X, written to `out`. */
+export function linearMargins(
+  X: Matrix,
+  s: Standardizer,
+  weights: Float64Array,
+  bias: number,
+  out: Float64Array,
+): Float64Array {
+  for (let i = 0; i < X.rows; i++) out[i] = linearMargin(X.data, i * X.cols, s, weights, bias);
+  return out;
+}

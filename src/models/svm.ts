@@ -3,6 +3,7 @@ import { Rng } from "./random.ts";
 import {
   fitStandardizer,
   linearMargin,
+  linearMargins,
   type Standardizer,
   standardizedCopy,
   standardizerFromJSON,
@@ -153,11 +154,7 @@ export class LinearSVM implements SkipModel {
   /** Signed distance to the separating hyperplane; positive = skip side. */
   decisionFunction(X: Matrix, out?: Float64Array): Float64Array {
     checkPredictInput(this.kind, X, this.cols);
-    const result = outputBuffer(X.rows, out);
-    for (let i = 0; i < X.rows; i++) {
-      result[i] = linearMargin(X.data, i * X.cols, this.scaler, this.weights, this.bias);
-    }
-    return result;
+    return linearMargins(X, this.scaler, this.weights, this.bias, outputBuffer(X.rows, out));
   }
 
   predictProba(X: Matrix, out?: Float64Array): Float64Array {
