@@ -1,6 +1,16 @@
-// Locating the files of a delivery: `.jsonl` or `.jsonl.gz`, and pointer files (a link that lost its
-// symlink bit, whose whole content is a relative path to the real file).
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+// Locating the files of a delivery: `.jsonl` or `.jsonl.gz`, real symlinks, and pointer files (a link that
+// lost its symlink bit, whose whole content is a relative path to the real file). A symlink and a pointer
+// file are the same thing on two kinds of checkout, so both are followed and reported the same way.
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  statSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { DeliveryError } from "./errors.ts";
 import type { DeliveryFile, LinkFollowed } from "./quality.ts";
@@ -11,7 +21,7 @@ export interface LocatedFile {
   name: string;
   /** Path as found in the folder. */
   path: string;
-  /** Path actually read (after following pointer files). */
+  /** Path actually read (after following symlinks and pointer files). */
   readPath: string;
   gzip: boolean;
   bytes: number;
@@ -28,8 +38,9 @@ const POINTER_MAX_HOPS = 8;
 export function locateFile(dir: string, file: DeliveryFile, required: boolean): LocatedFile | null {
   const plain = join(dir, `${file}.jsonl`);
   const gz = `${plain}.gz`;
-  const hasPlain = existsSync(plain);
-  const hasGz = existsSync(gz);
+  // lexists, not existsSync: a dangling symlink is present (and then refused by name), not "missing".
+  const hasPlain = lexists(plain);
+  const hasGz = lexists(gz);
   if (hasPlain && hasGz) {
     throw new DeliveryError(
       plain,
@@ -45,7 +56,7 @@ export function locateFile(dir: string, file: DeliveryFile, required: boolean): 
   }
   const path = hasPlain ? plain : gz;
   const links: LinkFollowed[] = [];
-  const readPath = followPointers(path, links);
+  const readPath = followLinks(path, links);
   const stat = statSync(readPath);
   if (!stat.isFile()) throw new DeliveryError(path, "is not a regular file");
   if (stat.size === 0) throw new DeliveryError(path, "file is empty");
@@ -75,16 +86,49 @@ export function pointerTarget(path: string): string | null {
   return text;
 }
 
-function followPointers(path: string, links: LinkFollowed[]): string {
+/**
+ * Follows symlinks and pointer files from `path` to the data file, recording one LinkFollowed per hop. A
+ * symlink's target is reported as it is written in the link (`readlink`), like a pointer file's content, and
+ * resolved the same way: against the folder of the link, not the process's working directory.
+ */
+function followLinks(path: string, links: LinkFollowed[]): string {
   let current = path;
   for (let hop = 0; hop < POINTER_MAX_HOPS; hop++) {
-    const target = pointerTarget(current);
+    const target = linkTarget(path, current);
     if (target === null) return current;
     const resolved = resolve(dirname(current), target);
     links.push({ file: current === path ? baseName(path) : current, target, resolved });
     current = resolved;
   }
-  throw new DeliveryError(path, `pointer files chain more than ${POINTER_MAX_HOPS} times`);
+  throw new DeliveryError(
+    path,
+    `symlinks or pointer files chain more than ${POINTER_MAX_HOPS} times (a link loop?)`,
+  );
+}
+
+/**
+ * What `current` links to, as written: the target of a symlink, or the content of a pointer file; null when
+ * `current` is the data itself. Throws DeliveryError naming the delivery's file for a dangling symlink.
+ */
+function linkTarget(path: string, current: string): string | null {
+  if (!lstatSync(current).isSymbolicLink()) return pointerTarget(current);
+  const target = readlinkSync(current);
+  const resolved = resolve(dirname(current), target);
+  if (!lexists(resolved)) {
+    const via = current === path ? "is a symlink" : `leads to ${current}, a symlink,`;
+    throw new DeliveryError(path, `${via} to ${target}, which does not exist (dangling link to ${resolved})`);
+  }
+  return target;
+}
+
+/** Whether anything, a dangling symlink included, exists at `path` (existsSync follows the link). */
+function lexists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function baseName(path: string): string {

@@ -87,7 +87,7 @@ export interface FileQuality {
   file: DeliveryFile;
   /** File name as found in the delivery folder (e.g. `sessions.jsonl.gz`). */
   name: string;
-  /** Path actually read (differs from `name` when a pointer file was followed). */
+  /** Path actually read (differs from `name` when a symlink or pointer file was followed). */
   path: string;
   gzip: boolean;
   bytes: number;
@@ -109,10 +109,15 @@ export interface QuarantineExample {
   excerpt: string;
 }
 
+/**
+ * One symlink or pointer file followed. Both are reported identically (a pointer file is a symlink that lost
+ * its link bit on some checkouts), so the report does not depend on how the delivery was checked out.
+ */
 export interface LinkFollowed {
   file: string;
-  /** Relative path the pointer file contained. */
+  /** Path as written: the pointer file's content, or the symlink's target (`readlink`). */
   target: string;
+  /** `target` resolved against the folder of the link. */
   resolved: string;
 }
 

@@ -118,7 +118,10 @@ describe("DeliveryError", () => {
     symlinkSync(join(real, "users.jsonl"), join(viaSymlink, "users.jsonl"));
     const s = await loadDelivery(viaSymlink);
     expect(s.catalog.users.size).toBe(2);
-    expect(s.quality.links).toEqual([]);
+    // reported like a pointer file (test/data/symlinks.test.ts has the rest)
+    expect(s.quality.links).toEqual([
+      { file: "users.jsonl", target: join(real, "users.jsonl"), resolved: join(real, "users.jsonl") },
+    ]);
 
     const dangling = writeDelivery({ sessions: SESSIONS });
     writeFileSync(join(dangling, "users.jsonl"), "../nowhere/users.jsonl");

@@ -1,8 +1,13 @@
 // Ingests the three real Pozytywka deliveries and asserts their real counts (recounted with python3).
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFECT_KINDS, type Delivery, formatQualityReport, loadDelivery } from "../../src/data/index.ts";
 import { EventCode } from "../../src/data/types.ts";
 import { sharedDelivery } from "../helpers/shared-data.ts";
+import {
+  buildV1DefectsCheckout,
+  TRACKS_LINK_KINDS,
+  TRACKS_LINK_TARGET,
+} from "../helpers/v1-defects-checkouts.ts";
 
 function zeroDefectsExcept(delivery: Delivery, allowed: string[]): void {
   for (const kind of DEFECT_KINDS) {
@@ -152,15 +157,30 @@ describe("2023Z-v2 (lowercase, `advertisment`, session_id first)", () => {
   });
 });
 
-describe("2023L-v1-defects (deliberately dirty, tracks.jsonl is a pointer file)", () => {
-  let d: Delivery;
-  beforeAll(async () => {
-    d = await loadDelivery(sharedDelivery("2023L-v1-defects"));
-  });
+// tracks.jsonl is a pointer file in some checkouts of ../shared and a real symlink in a normal one; every
+// assertion holds for the checkout at hand and for both kinds rebuilt in a temp folder.
+type Checkout = () => { dir: string; cleanup?: () => void };
+const V1_DEFECTS_CHECKOUTS: [string, Checkout][] = [
+  ["this checkout of ../shared", () => ({ dir: sharedDelivery("2023L-v1-defects") })],
+  ...TRACKS_LINK_KINDS.map((kind): [string, Checkout] => [
+    `tracks.jsonl as a ${kind}`,
+    () => buildV1DefectsCheckout(kind),
+  ]),
+];
 
-  it("follows the tracks.jsonl pointer to the 2023L-v2 catalogue and says so", () => {
+describe.each(V1_DEFECTS_CHECKOUTS)("2023L-v1-defects (deliberately dirty), %s", (_, checkout) => {
+  let d: Delivery;
+  let cleanup: (() => void) | undefined;
+  beforeAll(async () => {
+    const built = checkout();
+    cleanup = built.cleanup;
+    d = await loadDelivery(built.dir);
+  });
+  afterAll(() => cleanup?.());
+
+  it("follows the tracks.jsonl pointer or symlink to the 2023L-v2 catalogue and says so", () => {
     expect(d.quality.links).toHaveLength(1);
-    expect(d.quality.links[0]).toMatchObject({ file: "tracks.jsonl", target: "../2023L-v2/tracks.jsonl" });
+    expect(d.quality.links[0]).toMatchObject({ file: "tracks.jsonl", target: TRACKS_LINK_TARGET });
     expect(d.quality.links[0].resolved).toMatch(/2023L-v2\/tracks\.jsonl$/);
     expect(d.quality.files.tracks?.path).toMatch(/2023L-v2\/tracks\.jsonl$/);
     expect(d.catalog.tracks).toHaveLength(21_608);
