@@ -86,6 +86,23 @@ const numberOption = (value: string, name: string): number => {
   return n;
 };
 
+/** An optional number flag: undefined when not given (the cost model then supplies its default). */
+const optionalNumber = (value: unknown, name: string): number | undefined =>
+  value === undefined ? undefined : numberOption(String(value), name);
+
+/** The three cost-model flags shared by train, evaluate and cache simulate (defaults: DEFAULT_COST_MODEL). */
+const COST_FLAGS = [
+  ["--cost-waste-per-mb <n>", "cost of one MB prefetched and never played (default 1)"],
+  ["--cost-stall <n>", "cost of one full play that was not prefetched (default 4)"],
+  ["--bitrate-kbps <n>", "audio bitrate that turns heard time into bytes (default 160)"],
+] as const;
+
+const costFlags = (opts: Record<string, unknown>) => ({
+  costWastePerMb: optionalNumber(opts.costWastePerMb, "--cost-waste-per-mb"),
+  costStall: optionalNumber(opts.costStall, "--cost-stall"),
+  bitrateKbps: optionalNumber(opts.bitrateKbps, "--bitrate-kbps"),
+});
+
 program
   .command("train")
   .description("Train every model on a delivery (time split, point-in-time features) and write a bundle")
@@ -97,8 +114,9 @@ program
     "time (honest, default) | seed (the reference's leaky protocol, for comparison)",
     "time",
   )
-  .option("--cost-waste <n>", "cost of prefetching a track that is then skipped", "1")
-  .option("--cost-stall <n>", "cost of not prefetching a track that is then played out", "2")
+  .option(...COST_FLAGS[0])
+  .option(...COST_FLAGS[1])
+  .option(...COST_FLAGS[2])
   .option("--export-csv <dir>", "with --protocol seed: write the reference's CSV files here")
   .action(async (opts: Record<string, string>) => {
     if (opts.protocol !== "time" && opts.protocol !== "seed") {
@@ -110,8 +128,7 @@ program
       out: opts.out,
       models: opts.models,
       protocol: opts.protocol,
-      costWaste: numberOption(opts.costWaste, "--cost-waste"),
-      costStall: numberOption(opts.costStall, "--cost-stall"),
+      ...costFlags(opts),
       exportCsv: opts.exportCsv,
     });
   });
@@ -122,8 +139,9 @@ program
   .requiredOption("--data <dir>", "delivery folder")
   .option("--out <dir>", "report folder", "out/report")
   .option("--models <list>", "comma-separated subset of naive,majority,previous,logistic,svm,gbdt")
-  .option("--cost-waste <n>", "cost of prefetching a track that is then skipped", "1")
-  .option("--cost-stall <n>", "cost of not prefetching a track that is then played out", "2")
+  .option(...COST_FLAGS[0])
+  .option(...COST_FLAGS[1])
+  .option(...COST_FLAGS[2])
   .option("--bundle-out <dir>", "also write the trained bundle here")
   .option("--no-reference", "leave out the reference protocol comparison")
   .action(async (opts: Record<string, string | boolean>) => {
@@ -132,11 +150,32 @@ program
       data: String(opts.data),
       out: String(opts.out),
       models: opts.models as string | undefined,
-      costWaste: numberOption(String(opts.costWaste), "--cost-waste"),
-      costStall: numberOption(String(opts.costStall), "--cost-stall"),
+      ...costFlags(opts),
       bundleOut: opts.bundleOut as string | undefined,
       reference: opts.reference !== false,
     });
+  });
+
+program
+  .command("parity")
+  .description(
+    "Prove a live service computes what training computed: replay the period after the bundle's training end as raw events and predictions, compare every served feature vector and P(skip) with the offline row; exits 1 on any mismatch",
+  )
+  .requiredOption("--url <url>", "service base URL, e.g. http://127.0.0.1:8000")
+  .requiredOption("--data <dir>", "the delivery the served bundle was trained on")
+  .option("--bundle <dir>", "the served bundle (default: the directory the service reports at /ready)")
+  .option("--from <time>", "ISO time to replay from (default: the bundle's training end = its test start)")
+  .option("--models <list>", "comma-separated models to compare (default: every model of the bundle)")
+  .action(async (opts: Record<string, string | undefined>) => {
+    const { runParityCommand } = await import("./experiment/parity-command.ts");
+    const result = await runParityCommand({
+      url: String(opts.url),
+      data: String(opts.data),
+      bundle: opts.bundle,
+      from: opts.from,
+      models: opts.models,
+    });
+    if (result.mismatchedListens > 0) process.exitCode = 1;
   });
 
 const abtestCommand = program.command("abtest").description("Run an A/B test offline and analyse it");
@@ -187,10 +226,10 @@ cacheCommand
   .requiredOption("--data <dir>", "delivery folder")
   .option("--bundle <dir>", "score with this bundle's models (default: train them here)")
   .option("--out <dir>", "report folder", "out/cache")
-  .option("--bitrate-kbps <n>", "audio bitrate", "160")
+  .option(COST_FLAGS[2][0], `${COST_FLAGS[2][1]}; with --bundle: the bundle's`)
   .option("--capacity-mb <list>", "device cache capacities in MB, comma-separated (none = skip)", "100,500")
-  .option("--cost-waste-per-mb <n>", "cost of one wasted MB", "1")
-  .option("--cost-stall <n>", "cost of one stall (a full play that was not prefetched)", "4")
+  .option(COST_FLAGS[0][0], `${COST_FLAGS[0][1]}; with --bundle: the bundle's`)
+  .option(COST_FLAGS[1][0], `${COST_FLAGS[1][1]}; with --bundle: the bundle's`)
   .option(
     "--models <list>",
     "without --bundle: models to train (comma-separated subset of naive,majority,previous,logistic,svm,gbdt)",
@@ -202,13 +241,11 @@ cacheCommand
       data: String(opts.data),
       bundle: opts.bundle,
       out: opts.out,
-      bitrateKbps: numberOption(String(opts.bitrateKbps), "--bitrate-kbps"),
+      ...costFlags(opts),
       capacityMb:
         capacities === "none"
           ? []
           : capacities.split(",").map((s) => numberOption(s.trim(), "--capacity-mb")),
-      costWastePerMb: numberOption(String(opts.costWastePerMb), "--cost-waste-per-mb"),
-      costStall: numberOption(String(opts.costStall), "--cost-stall"),
       models: opts.models,
     });
   });

@@ -279,11 +279,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     });
     const all = cache.simulation.policies.find((p) => p.kind === "cache-all");
     const rec = cache.simulation.recommended;
+    const recommendation = cache.simulation.recommendation;
     say(
       `[7/7] cache simulation: cache-everything wastes ${pct(all?.wastedShare ?? Number.NaN)}` +
-        (rec
-          ? `; ${rec.model} @ ${rec.threshold} wastes ${pct(rec.wastedShare)}, misses ${pct(rec.missedShare)}, ` +
-            `${pct(rec.oracleSavingsShare)} of the oracle's savings`
+        (rec && recommendation
+          ? recommendation.kind === "cache-all"
+            ? "; recommended (on the validation period): cache everything — no model saves more than caching everything"
+            : `; recommended (on the validation period): ${rec.name}, test-period net saving ${rec.saving.toFixed(1)} ` +
+              `(${pct(rec.share)} of the oracle's, 95 % CI ${rec.savingCi.lower.toFixed(1)} to ${rec.savingCi.upper.toFixed(1)}, bootstrap over users)` +
+              (rec.saving < 0 ? ": it costs more than caching everything" : "")
           : "") +
         ` — ${elapsed(step)}`,
     );

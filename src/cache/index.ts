@@ -5,7 +5,7 @@ export type { DeviceCache } from "./device/types.ts";
 export { WTinyLfuCache } from "./device/wtinylfu.ts";
 export { type CacheInputs, cacheInputsFromDataset, type ThresholdedModel } from "./inputs.ts";
 export { cacheListensFromTable } from "./listens.ts";
-export { DEFAULT_BITRATE_BYTES_PER_SECOND, DEFAULT_COSTS } from "./prefetch.ts";
+export { planCosts } from "./prefetch.ts";
 export { type CacheReportOptions, cacheReport, cacheSummary, writeCacheReport } from "./report.ts";
 export { DEFAULT_PARTIAL_PREFIX_MS, defaultSweepThresholds, simulateCache } from "./simulate.ts";
 export type * from "./types.ts";

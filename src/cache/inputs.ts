@@ -1,5 +1,6 @@
 // Builds the simulator's inputs from a time-ordered dataset: the listens of the replayed rows, each
-// model's P(skip) on them, and the naive genre rule's decisions (SKIP when genre_match = 0).
+// model's P(skip) on them, and the naive genre rule's decisions (SKIP unless genre_match = 1, exactly as
+// NaiveGenreModel at threshold 0.5 decides, so a recommended naive rule replays as served).
 import type { Catalog } from "../data/types.ts";
 import type { Model } from "../models/types.ts";
 import type { Dataset } from "../train/dataset.ts";
@@ -16,7 +17,7 @@ export interface ThresholdedModel {
 export interface CacheInputs {
   listens: CacheListen[];
   models: ModelScores[];
-  /** Absent when the dataset has no `genre_match` column. */
+  /** 1 = SKIP (genre_match is not 1; a missing match counts as no match). Absent without a `genre_match` column. */
   genreRuleSkip?: Uint8Array;
 }
 
@@ -55,6 +56,6 @@ export function cacheInputsFromDataset(
   const genreRuleSkip =
     genreColumn < 0
       ? undefined
-      : Uint8Array.from(rows, (_, k) => (X.data[k * X.cols + genreColumn] === 0 ? 1 : 0));
+      : Uint8Array.from(rows, (_, k) => (X.data[k * X.cols + genreColumn] === 1 ? 0 : 1));
   return { listens, models: scores, genreRuleSkip };
 }

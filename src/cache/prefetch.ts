@@ -1,10 +1,10 @@
 // Byte accounting of one prefetch plan: for every listen, how much of the track was downloaded before it
 // started. Playback streams on demand whatever it reaches beyond the prefetched part and nothing more, so
 // each byte of a track is exactly one of: played, wasted (downloaded, never played) or never fetched.
-import type { ByteAccounting, CacheCosts, CacheListen, PolicyKind, PolicyResult } from "./types.ts";
-
-export const DEFAULT_BITRATE_BYTES_PER_SECOND = 20_000;
-export const DEFAULT_COSTS: CacheCosts = { perWastedMB: 1, perStall: 4 };
+// Prices come from the one cost model (src/listens/cost-model.ts).
+import { bytesPerMs, type CostModel, costOf } from "../listens/cost-model.ts";
+import { netSaving, type SavingOptions } from "../train/policy-choice.ts";
+import type { ByteAccounting, CacheListen, PolicyKind, PolicyResult } from "./types.ts";
 
 /** Throws a RangeError naming the listen and field when a listen cannot be replayed. */
 export function validateListens(listens: readonly CacheListen[]): void {
@@ -36,11 +36,11 @@ export interface PlanTotals extends ByteAccounting {
   missedBytes: number;
 }
 
-/** Account a plan (prefetched ms per listen, clamped to [0, duration]) in bytes. */
+/** Account a plan (prefetched ms per listen, clamped to [0, duration]) in bytes at `bitrateKbps`. */
 export function accountPlan(
   listens: readonly CacheListen[],
   prefetchMs: Float64Array,
-  bitrate: number,
+  bitrateKbps: number,
 ): PlanTotals {
   if (prefetchMs.length !== listens.length) {
     throw new RangeError(`prefetch plan has ${prefetchMs.length} entries for ${listens.length} listens`);
@@ -72,7 +72,7 @@ export function accountPlan(
       else missed += duration - fetched;
     }
   }
-  const toBytes = bitrate / 1000;
+  const toBytes = bytesPerMs({ wastePerMb: 0, stall: 0, bitrateKbps });
   return {
     listens: listens.length,
     totalBytes: total * toBytes,
@@ -90,38 +90,67 @@ export function accountPlan(
   };
 }
 
-export function costOf(wastedBytes: number, stalls: number, costs: CacheCosts): number {
-  return (costs.perWastedMB * wastedBytes) / 1e6 + costs.perStall * stalls;
+/**
+ * Cost of every listen under a plan: wastePerMb × its wasted MB (prefetched beyond what was heard) plus
+ * `stall` when it was played to the end without being prefetched whole. Sums to
+ * costOf(accountPlan(...).wastedBytes, stalls) up to summation order.
+ */
+export function planCosts(
+  listens: readonly CacheListen[],
+  prefetchMs: Float64Array,
+  costModel: CostModel,
+): Float64Array {
+  if (prefetchMs.length !== listens.length) {
+    throw new RangeError(`prefetch plan has ${prefetchMs.length} entries for ${listens.length} listens`);
+  }
+  const toBytes = bytesPerMs(costModel);
+  const out = new Float64Array(listens.length);
+  for (let i = 0; i < listens.length; i++) {
+    const duration = listens[i].durationMs;
+    const fetched = Math.min(Math.max(prefetchMs[i], 0), duration);
+    const wasted = Math.max(0, fetched - heardOf(listens[i]));
+    const stalled = !listens[i].skipped && fetched < duration;
+    out[i] = costOf(wasted * toBytes, stalled ? 1 : 0, costModel);
+  }
+  return out;
 }
 
-/** Share of the oracle's savings over cache-everything that a policy with this waste captures. */
-export function oracleSavingsShare(
-  wastedBytes: number,
-  cacheAllWasted: number,
-  oracleWasted: number,
-): number {
-  const possible = cacheAllWasted - oracleWasted;
-  return possible > 0 ? (cacheAllWasted - wastedBytes) / possible : Number.NaN;
+/** What every policy is compared with: cache-everything's and the oracle's per-listen costs and waste. */
+export interface PolicyReference {
+  cacheAllWasted: number;
+  cacheAllCosts: Float64Array;
+  oracleCosts: Float64Array;
+  userId: Int32Array;
+  bootstrap: SavingOptions;
 }
 
 export function policyResult(
   description: { name: string; kind: PolicyKind; model?: string; threshold?: number; prefixMs?: number },
   totals: PlanTotals,
-  reference: { cacheAllWasted: number; oracleWasted: number },
-  costs: CacheCosts,
+  costs: Float64Array,
+  reference: PolicyReference,
+  costModel: CostModel,
 ): PolicyResult {
   const { fullPlayBytes: _unused, ...accounting } = totals;
+  const saving = netSaving(
+    costs,
+    reference.cacheAllCosts,
+    reference.oracleCosts,
+    reference.userId,
+    reference.bootstrap,
+  );
   return {
     ...description,
     ...accounting,
     hitRate: totals.fullPlays > 0 ? totals.hits / totals.fullPlays : Number.NaN,
     wastedShare: totals.totalBytes > 0 ? totals.wastedBytes / totals.totalBytes : Number.NaN,
     missedShare: totals.fullPlayBytes > 0 ? totals.missedBytes / totals.fullPlayBytes : Number.NaN,
-    oracleSavingsShare: oracleSavingsShare(
-      totals.wastedBytes,
-      reference.cacheAllWasted,
-      reference.oracleWasted,
-    ),
-    cost: costOf(totals.wastedBytes, totals.stalls, costs),
+    wasteAvoidedBytes: reference.cacheAllWasted - totals.wastedBytes,
+    cost: costOf(totals.wastedBytes, totals.stalls, costModel),
+    saving: saving.saving,
+    share: saving.share,
+    savingCi: { lower: saving.ciLower, upper: saving.ciUpper },
+    shareCi: { lower: saving.shareCiLower, upper: saving.shareCiUpper },
+    users: saving.users,
   };
 }

@@ -1,10 +1,13 @@
-// cache.html / cache.json: the wasted-vs-missed frontier, the policy table, the recommended operating
-// point for the given costs, the threshold sweep and the bounded device-cache replays.
+// cache.html / cache.json: the recommended policy (chosen before the replayed period) and what it really
+// did, every policy's net saving over caching everything with its user-bootstrap interval, the
+// wasted-vs-missed frontier, the threshold sweep and the bounded device-cache replays.
 import { join } from "node:path";
+import { describeCostModel } from "../listens/cost-model.ts";
 import { type FrontierPoint, frontierChart } from "../report/charts/index.ts";
 import { writeFileAtomic } from "../report/files.ts";
 import { type Cell, type Page, renderHtmlPage, type Section, type Verdict } from "../report/html.ts";
 import { renderVegaLiteSvg } from "../report/vega.ts";
+import { fmtCost } from "../train/policy-choice.ts";
 import type { CacheSimulation, PolicyResult } from "./types.ts";
 
 export interface CacheReportOptions {
@@ -24,33 +27,86 @@ function sweepPointName(model: string, threshold: number): string {
   return `${model} @ ${Number(threshold.toFixed(3))}`;
 }
 
-function chosenWhen(result: CacheSimulation): string {
-  return result.recommendedChosen === "beforehand"
-    ? "threshold chosen on the validation period"
-    : "threshold chosen in hindsight on this period";
+function ciText(ci: { lower: number; upper: number }): string {
+  return `${fmtCost(ci.lower)} to ${fmtCost(ci.upper)}`;
+}
+
+/** "saves 12.3 (4.5 % of what the oracle saves) more than caching everything" / "costs 8.0 more than …". */
+export function savingWords(p: PolicyResult): string {
+  if (p.kind === "cache-all") return "the reference: net saving 0 by definition";
+  if (p.saving > 0)
+    return `saves ${fmtCost(p.saving)} (${pct(p.share)} of what the oracle saves) more than caching everything`;
+  if (p.saving < 0) return `costs ${fmtCost(-p.saving)} more than caching everything (share ${pct(p.share)})`;
+  return "costs the same as caching everything";
+}
+
+/** Does the interval say anything? "interval excludes 0" / "interval contains 0". */
+function intervalWords(p: PolicyResult): string {
+  if (!(Number.isFinite(p.savingCi.lower) && Number.isFinite(p.savingCi.upper))) return "no interval";
+  if (p.savingCi.lower > 0) return "interval above 0";
+  if (p.savingCi.upper < 0) return "interval below 0";
+  return "interval contains 0";
+}
+
+/** The policies with the recommended one first (its order otherwise kept). */
+function ordered(result: CacheSimulation): PolicyResult[] {
+  const rec = result.recommended;
+  return rec ? [rec, ...result.policies.filter((p) => p !== rec)] : [...result.policies];
+}
+
+function recommendationName(result: CacheSimulation): string {
+  const r = result.recommendation;
+  if (!r) return "";
+  if (r.kind === "cache-all") return "cache everything (prefetch every track)";
+  if (r.kind === "cache-nothing") return "cache nothing (stream every track)";
+  return `${r.model} @ ${Number((r.threshold ?? 0).toFixed(3))} (prefetch when P(skip) is below the threshold)`;
+}
+
+/** What the recommendation really did on this period, in words. */
+export function recommendationOutcome(result: CacheSimulation): string {
+  const rec = result.recommended;
+  const r = result.recommendation;
+  if (!rec || !r) return "";
+  const interval = `${Math.round(result.interval.level * 100)} % CI ${ciText(rec.savingCi)}, ${result.interval.method}`;
+  if (r.kind === "cache-all") {
+    const models = result.policies.filter((p) => p.kind === "model" || p.kind === "genre-rule");
+    const best = models.reduce<PolicyResult | undefined>(
+      (a, b) => (!a || b.saving > a.saving ? b : a),
+      undefined,
+    );
+    return (
+      "On this period the recommendation is caching everything itself (net saving 0 by definition)" +
+      (best
+        ? `; the best model at its validation threshold, ${best.name}, ${savingWords(best)} (${Math.round(result.interval.level * 100)} % CI ${ciText(best.savingCi)}).`
+        : ".")
+    );
+  }
+  if (rec.saving > 0) return `On this period ${rec.name} ${savingWords(rec)} (${interval}).`;
+  return `The validation choice cost ${fmtCost(-rec.saving)} more than caching everything on this period (${rec.name}, share ${pct(rec.share)}; ${interval}).`;
 }
 
 function verdictOf(result: CacheSimulation): Verdict {
   const all = result.policies.find((p) => p.kind === "cache-all") as PolicyResult;
+  const r = result.recommendation;
   const rec = result.recommended;
-  if (!rec) {
+  const costs = `Cost model: ${describeCostModel(result.costModel)}. Net saving = cost(cache everything) − cost(policy); share = saving / (cost(cache everything) − cost(oracle)); ${Math.round(result.interval.level * 100)} % intervals from a ${result.interval.method} (${result.interval.replicates} replicates, ${result.users} users).`;
+  if (!r || !rec) {
     return {
       status: "warn",
-      headline: `No model scores given: cache-everything wastes ${pct(all.wastedShare)} of the audio`,
+      headline: `No policy was chosen beforehand: every policy is reported against caching everything, which wastes ${pct(all.wastedShare)} of the audio`,
+      details: [costs],
     };
   }
-  const captured = rec.oracleSavingsShare;
+  const status = r.kind === "cache-all" ? "warn" : rec.saving > 0 ? "pass" : "fail";
   return {
-    status: captured > 0 ? "pass" : "warn",
-    headline:
-      `Recommended: ${sweepPointName(rec.model, rec.threshold)} (${chosenWhen(result)}) — wastes ${pct(rec.wastedShare)} of the audio ` +
-      `(cache-everything ${pct(all.wastedShare)}, oracle 0 %), misses ${pct(rec.missedShare)} of fully played audio ` +
-      `(${rec.stalls.toLocaleString("en-US")} stalls), captures ${pct(captured)} of the oracle's savings`,
+    status,
+    headline: `Recommended (chosen on the validation period, before this period): ${recommendationName(result)}. ${recommendationOutcome(result)}`,
     details: [
-      `Costs: ${result.costs.perWastedMB} per wasted MB, ${result.costs.perStall} per stall; bitrate ${(result.bitrateBytesPerSecond * 8) / 1000} kbit/s.`,
+      `Why: ${r.reason}.`,
+      costs,
       ...result.bestPerModel.map(
         (b) =>
-          `${b.model}: lowest-cost threshold on this period (hindsight) ${b.threshold}, cost ${b.cost.toFixed(1)}, wasted ${pct(b.wastedShare)}, missed ${pct(b.missedShare)}, oracle savings ${pct(b.oracleSavingsShare)}`,
+          `${b.model}: lowest-cost threshold on this very period (hindsight, not a recommendation) ${b.threshold}, net saving ${fmtCost(b.saving)} (${pct(b.share)})`,
       ),
     ],
   };
@@ -58,7 +114,7 @@ function verdictOf(result: CacheSimulation): Verdict {
 
 function frontierPoints(result: CacheSimulation): FrontierPoint[] {
   const singles: FrontierPoint[] = result.policies
-    .filter((p) => p.kind !== "model")
+    .filter((p) => p.kind !== "model" || p === result.recommended)
     .map((p) => ({ policy: p.name, wasted: p.wastedShare, missed: p.missedShare }));
   const sweeps: FrontierPoint[] = result.sweep.map((p) => ({
     policy: sweepPointName(p.model, p.threshold),
@@ -69,18 +125,21 @@ function frontierPoints(result: CacheSimulation): FrontierPoint[] {
   return [...sweeps, ...singles];
 }
 
-function policyRows(result: CacheSimulation): Cell[][] {
-  return result.policies.map((p) => [
+function policyRows(policies: readonly PolicyResult[]): Cell[][] {
+  return policies.map((p) => [
     p.name,
-    p.downloadedBytes / MB,
-    p.wastedBytes / MB,
-    pct(p.wastedShare),
-    p.neverFetchedBytes / MB,
-    pct(p.hitRate),
-    p.stalls,
-    pct(p.missedShare),
-    pct(p.oracleSavingsShare),
+    p.saving,
+    pct(p.share),
+    ciText(p.savingCi),
+    intervalWords(p),
+    savingWords(p),
     p.cost,
+    p.wasteAvoidedBytes / MB,
+    pct(p.wastedShare),
+    p.stalls,
+    p.missedBytes / MB,
+    pct(p.missedShare),
+    p.downloadedBytes / MB,
   ]);
 }
 
@@ -100,15 +159,54 @@ function sweepRows(result: CacheSimulation): Cell[][] {
       pct(p.missedShare),
       p.stalls,
       pct(p.hitRate),
-      pct(p.oracleSavingsShare),
-      p.cost,
-      best.has(sweepPointName(p.model, p.threshold)) ? "best" : p.onFrontier ? "frontier" : "",
+      p.saving,
+      pct(p.share),
+      best.has(sweepPointName(p.model, p.threshold)) ? "hindsight best" : p.onFrontier ? "frontier" : "",
     ]);
 }
 
 function sectionsOf(result: CacheSimulation, frontierSvg: string): Section[] {
   const sweep = sweepRows(result);
+  const policies = ordered(result);
+  const level = Math.round(result.interval.level * 100);
   const sections: Section[] = [
+    {
+      id: "policies",
+      title: "Net saving of every policy over caching everything",
+      intro:
+        `Net saving = cost(cache everything) − cost(policy) under the cost model (${describeCostModel(result.costModel)}); ` +
+        "share = saving / (cost(cache everything) − cost(oracle)). A negative saving means the policy costs more than " +
+        `caching everything. ${level} % interval: ${result.interval.method} (users resampled with replacement, ` +
+        `${result.interval.replicates} replicates, ${result.users} users). Each model runs at the threshold chosen on the ` +
+        "validation period. Waste avoided = MB that caching everything downloads for nothing and this policy does not; " +
+        "a stall = a full play whose audio was not all prefetched; missed = audio of full plays that had to stream." +
+        (result.recommended ? " The recommended policy is the first, highlighted row." : ""),
+      blocks: [
+        {
+          kind: "table",
+          table: {
+            columns: [
+              "Policy",
+              "Net saving",
+              "Share of oracle's saving",
+              `${level} % CI of net saving`,
+              "Interval",
+              "In words",
+              "Cost",
+              "Waste avoided (MB)",
+              "Wasted share",
+              "Stalls",
+              "Missed (MB)",
+              "Missed share",
+              "Downloaded (MB)",
+            ],
+            rows: policyRows(policies),
+            digits: 1,
+            highlightRows: result.recommended ? [0] : [],
+          },
+        },
+      ],
+    },
     {
       id: "frontier",
       title: "Wasted vs missed audio",
@@ -124,42 +222,12 @@ function sectionsOf(result: CacheSimulation, frontierSvg: string): Section[] {
         },
       ],
     },
-    {
-      id: "policies",
-      title: "Policies",
-      intro:
-        "Every byte of every track is exactly one of: played, wasted (downloaded, never played) or never fetched. " +
-        "Hit rate = share of fully played tracks that were prefetched whole. A stall = a full play whose audio " +
-        "was not all prefetched (playback ran past the prefetched part and had to stream). Oracle savings = " +
-        "(waste(cache-all) − waste) / (waste(cache-all) − waste(oracle)).",
-      blocks: [
-        {
-          kind: "table",
-          table: {
-            columns: [
-              "Policy",
-              "Downloaded (MB)",
-              "Wasted (MB)",
-              "Wasted share",
-              "Never fetched (MB)",
-              "Hit rate",
-              "Stalls",
-              "Missed share",
-              "Oracle savings",
-              "Cost",
-            ],
-            rows: policyRows(result),
-            digits: 1,
-          },
-        },
-      ],
-    },
   ];
   if (sweep.length > 0) {
     sections.push({
       id: "sweep",
       title: "Threshold sweep",
-      intro: `Cost = ${result.costs.perWastedMB} × wasted MB + ${result.costs.perStall} × stalls. Rows every 0.05 and at each model's best threshold.`,
+      intro: `Secondary material. Cost = ${result.costModel.wastePerMb} × wasted MB + ${result.costModel.stall} × stalls; net saving against caching everything. Rows every 0.05 and at each model's lowest-cost threshold on this very period ("hindsight": chosen after the fact, never the recommendation).`,
       blocks: [
         {
           kind: "table",
@@ -171,13 +239,13 @@ function sectionsOf(result: CacheSimulation, frontierSvg: string): Section[] {
               "Missed share",
               "Stalls",
               "Hit rate",
-              "Oracle savings",
-              "Cost",
+              "Net saving",
+              "Share",
               "",
             ],
             rows: sweep,
             digits: 2,
-            highlightRows: sweep.flatMap((row, i) => (row[8] === "best" ? [i] : [])),
+            highlightRows: sweep.flatMap((row, i) => (row[8] === "hindsight best" ? [i] : [])),
           },
         },
       ],
@@ -224,18 +292,30 @@ function sectionsOf(result: CacheSimulation, frontierSvg: string): Section[] {
   return sections;
 }
 
-/** A few lines for the terminal: cache-everything, the oracle and the recommended operating point. */
+/** The terminal summary: the recommendation, what it did, and every policy's net saving (recommended first). */
 export function cacheSummary(result: CacheSimulation): string[] {
   const all = result.policies.find((p) => p.kind === "cache-all") as PolicyResult;
-  const lines = [
-    `cache everything: wasted ${pct(all.wastedShare)} of ${(all.totalBytes / MB).toFixed(0)} MB, missed 0 %`,
-    "oracle: wasted 0 %, missed 0 %",
-  ];
-  const rec = result.recommended;
-  if (rec) {
+  const level = Math.round(result.interval.level * 100);
+  const lines: string[] = [];
+  if (result.recommendation && result.recommended) {
     lines.push(
-      `recommended ${sweepPointName(rec.model, rec.threshold)} (${chosenWhen(result)}): wasted ${pct(rec.wastedShare)}, missed ${pct(rec.missedShare)} ` +
-        `(${rec.stalls} stalls), ${pct(rec.oracleSavingsShare)} of the oracle's savings`,
+      `recommended (chosen on the validation period, before this period): ${recommendationName(result)}`,
+      `  why: ${result.recommendation.reason}`,
+      `  ${recommendationOutcome(result)}`,
+    );
+  } else {
+    lines.push("no policy was chosen beforehand: every policy is reported, none recommended");
+  }
+  lines.push(
+    `cache everything wastes ${pct(all.wastedShare)} of ${(all.totalBytes / MB).toFixed(0)} MB; cost model ${describeCostModel(result.costModel)}`,
+    `net saving over cache everything on this period (${level} % CI, ${result.interval.method}, ${result.users} users):`,
+  );
+  for (const p of ordered(result)) {
+    const mark = p === result.recommended ? "*" : " ";
+    lines.push(
+      ` ${mark} ${p.name.padEnd(30)} ${fmtCost(p.saving).padStart(10)}  share ${pct(p.share).padStart(8)}  ` +
+        `CI ${ciText(p.savingCi).padEnd(22)} waste avoided ${(p.wasteAvoidedBytes / MB).toFixed(0).padStart(6)} MB, ` +
+        `${String(p.stalls).padStart(5)} stalls — ${p.kind === "cache-all" ? "the reference" : p.saving > 0 ? "saves" : p.saving < 0 ? "costs more than caching everything" : "no difference"}`,
     );
   }
   return lines;
@@ -246,9 +326,7 @@ export async function cacheReport(
   result: CacheSimulation,
   options: CacheReportOptions = {},
 ): Promise<{ html: string; json: string }> {
-  const recommended = result.recommended
-    ? sweepPointName(result.recommended.model, result.recommended.threshold)
-    : undefined;
+  const recommended = result.recommended?.name;
   const frontierSvg = await renderVegaLiteSvg(
     frontierChart(frontierPoints(result), {
       title: "Wasted vs missed audio by policy",

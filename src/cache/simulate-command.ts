@@ -1,24 +1,25 @@
 // `skipwise cache simulate`: the test period of a delivery replayed through a prefetching client under
 // every policy (cache everything / nothing, the genre rule, each model at its threshold and over a sweep,
 // partial prefetch, the oracle, bounded device caches) → cache.html + cache.json and a terminal summary.
+// The recommendation is never chosen here: it is the policy chosen on the validation period, by the
+// training run (without a bundle) or recorded in the bundle's manifest.
 import { resolve } from "node:path";
 import { type Delivery, loadDelivery } from "../data/index.ts";
 import { FEATURE_SCHEMA } from "../features/index.ts";
+import type { CostModel } from "../listens/cost-model.ts";
 import { buildListens } from "../listens/index.ts";
 import type { ListenTable } from "../listens/types.ts";
-import { dataFingerprint, loadBundle } from "../models/bundle.ts";
+import { dataFingerprint, loadBundle, servedThreshold } from "../models/bundle.ts";
 import { buildDataset, type Dataset } from "../train/dataset.ts";
 import { parseModelNames, trainModels } from "../train/pipeline.ts";
 import { stageProgress } from "../train/progress.ts";
 import { timeSplit } from "../train/split.ts";
-import { deliveryFiles } from "../train/train-command.ts";
+import { costModelFromFlags, deliveryFiles } from "../train/train-command.ts";
 import { cacheInputsFromDataset, type ThresholdedModel } from "./inputs.ts";
-import { DEFAULT_COSTS } from "./prefetch.ts";
 import { cacheSummary, writeCacheReport } from "./report.ts";
 import { simulateCache } from "./simulate.ts";
-import type { CacheSimulation } from "./types.ts";
+import type { CacheSimulation, RecommendedPolicy } from "./types.ts";
 
-export const DEFAULT_BITRATE_KBPS = 160;
 /** One on-device cache per user: roughly 25 and 120 four-minute tracks at 160 kbit/s. */
 export const DEFAULT_CAPACITIES_MB = [100, 500];
 
@@ -27,11 +28,15 @@ export interface CacheCommandOptions {
   /** Bundle whose models score the test period; absent = train them here with the honest pipeline. */
   bundle?: string;
   out?: string;
+  /**
+   * Cost model flags. Without a bundle, a missing one takes DEFAULT_COST_MODEL's value; with a bundle, the
+   * bundle's recorded cost model is used and a flag that differs from it is refused.
+   */
   bitrateKbps?: number;
-  /** Device cache capacities in MB (10^6 bytes); empty = no device-cache replay. */
-  capacityMb?: number[];
   costWastePerMb?: number;
   costStall?: number;
+  /** Device cache capacities in MB (10^6 bytes); empty = no device-cache replay. */
+  capacityMb?: number[];
   /** Without a bundle: comma-separated subset of the models to train (default all). */
   models?: string;
   stdout?: NodeJS.WritableStream;
@@ -52,14 +57,6 @@ function isReplayedModel(name: string): boolean {
   return name !== "majority" && name !== "naive";
 }
 
-/** Rows (in time order) starting in [fromMs, toMs). */
-function rowsBetween(startMs: Float64Array, fromMs: number, toMs: number): Int32Array {
-  const rows: number[] = [];
-  if (!Number.isFinite(fromMs)) return new Int32Array(0);
-  for (let i = 0; i < startMs.length; i++) if (startMs[i] >= fromMs && startMs[i] < toMs) rows.push(i);
-  return Int32Array.from(rows);
-}
-
 /** Rows (in time order) starting at or after `fromMs`. */
 function rowsFrom(startMs: Float64Array, fromMs: number): Int32Array {
   const rows: number[] = [];
@@ -72,15 +69,28 @@ function fromBundle(
   delivery: Delivery,
   listens: ListenTable,
   warn: (line: string) => void,
-): { dataset: Dataset; rows: Int32Array; models: ThresholdedModel[]; source: string } {
+): {
+  dataset: Dataset;
+  rows: Int32Array;
+  models: ThresholdedModel[];
+  source: string;
+  recommend: RecommendedPolicy;
+  costModel: CostModel;
+} {
   const bundle = loadBundle(dir, { expectedSchema: FEATURE_SCHEMA });
   const { manifest } = bundle;
+  const policy = manifest.policy;
+  if (!policy) {
+    throw new Error(
+      `bundle ${dir} records no prefetch policy (it predates the validation-period choice): retrain it with skipwise train`,
+    );
+  }
   if (manifest.dataFingerprint !== dataFingerprint(deliveryFiles(delivery))) {
     warn(
       `warning: bundle ${dir} was not trained on ${delivery.dir} (data fingerprints differ): its test period may overlap its training data`,
     );
   }
-  const dataset = buildDataset(listens, delivery.catalog);
+  const dataset = buildDataset(listens, delivery.catalog, { events: delivery.events });
   const recorded = Date.parse(String(manifest.metrics.testStart ?? ""));
   const fromMs = Number.isFinite(recorded) ? recorded : timeSplit(dataset.startMs).testStartMs;
   const rows = rowsFrom(dataset.startMs, fromMs);
@@ -94,39 +104,38 @@ function fromBundle(
     .map(([name, model]) => ({
       name,
       model,
-      threshold: manifest.thresholds[name] ?? (name === manifest.defaultModel ? manifest.threshold : 0.5),
+      threshold: servedThreshold(manifest, name),
     }));
   return {
     dataset,
     rows,
     models,
+    recommend: {
+      kind: policy.kind,
+      model: policy.model,
+      threshold: policy.threshold,
+      reason: policy.reason,
+    },
+    costModel: policy.costModel,
     source: `${delivery.dir}, listens from ${new Date(fromMs).toISOString()}, models of bundle ${dir}`,
   };
 }
 
-function pct(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : "n/a";
-}
-
-/**
- * When the recommended point had to be this period's own lowest-cost point (chosen in hindsight), the
- * recommended model at the threshold chosen before the test period shows what it delivers honestly.
- */
-export function chosenThresholdLines(simulation: CacheSimulation): string[] {
-  const rec = simulation.recommended;
-  if (!rec) return [];
-  if (simulation.recommendedChosen === "beforehand") {
-    return [
-      "  (the recommended operating point was chosen on the validation period, before the test period, by the same costs)",
-    ];
-  }
-  const atChosen = simulation.policies.find((p) => p.kind === "model" && p.model === rec.model);
-  if (!atChosen) return [];
-  return [
-    `  (the recommended threshold is the test period's lowest-cost point, chosen in hindsight; at its threshold chosen on the validation period, ` +
-      `${rec.model} @ ${atChosen.threshold?.toFixed(3)}: wasted ${pct(atChosen.wastedShare)}, missed ${pct(atChosen.missedShare)} ` +
-      `(${atChosen.stalls} stalls), ${pct(atChosen.oracleSavingsShare)} of the oracle's savings)`,
+/** With a bundle: its recorded cost model, refusing flags that say otherwise. */
+function bundleCostModel(recorded: CostModel, options: CacheCommandOptions): CostModel {
+  const given: Array<[string, number | undefined, number]> = [
+    ["--cost-waste-per-mb", options.costWastePerMb, recorded.wastePerMb],
+    ["--cost-stall", options.costStall, recorded.stall],
+    ["--bitrate-kbps", options.bitrateKbps, recorded.bitrateKbps],
   ];
+  const differing = given.filter(([, flag, value]) => flag !== undefined && flag !== value);
+  if (differing.length > 0) {
+    throw new Error(
+      `bundle chose its operating point for wastePerMb=${recorded.wastePerMb}, stall=${recorded.stall}, bitrateKbps=${recorded.bitrateKbps} ` +
+        `(${differing.map(([name, flag]) => `${name} ${flag}`).join(", ")} given): retrain with these costs or leave the flags out`,
+    );
+  }
+  return recorded;
 }
 
 function checkPositive(value: number, flag: string): number {
@@ -136,16 +145,17 @@ function checkPositive(value: number, flag: string): number {
 
 export async function runCacheSimulateCommand(options: CacheCommandOptions): Promise<CacheCommandResult> {
   const stdout = options.stdout ?? process.stdout;
-  const bitrateKbps = checkPositive(options.bitrateKbps ?? DEFAULT_BITRATE_KBPS, "--bitrate-kbps");
+  if (options.bitrateKbps !== undefined) checkPositive(options.bitrateKbps, "--bitrate-kbps");
   const capacities = (options.capacityMb ?? DEFAULT_CAPACITIES_MB).map((mb) =>
     checkPositive(mb, "--capacity-mb"),
   );
-  const costs = {
-    perWastedMB: options.costWastePerMb ?? DEFAULT_COSTS.perWastedMB,
-    perStall: options.costStall ?? DEFAULT_COSTS.perStall,
-  };
-  if (!(costs.perWastedMB >= 0)) throw new Error(`--cost-waste-per-mb must be ≥ 0, got ${costs.perWastedMB}`);
-  if (!(costs.perStall >= 0)) throw new Error(`--cost-stall must be ≥ 0, got ${costs.perStall}`);
+  for (const [flag, value] of [
+    ["--cost-waste-per-mb", options.costWastePerMb],
+    ["--cost-stall", options.costStall],
+  ] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0))
+      throw new Error(`${flag} must be a number ≥ 0, got ${value}`);
+  }
   const progress = options.progress === false ? null : stageProgress();
   try {
     const delivery = await loadDelivery(resolve(options.data), {
@@ -155,53 +165,45 @@ export async function runCacheSimulateCommand(options: CacheCommandOptions): Pro
     const listens = buildListens(delivery.events, delivery.catalog);
     let dataset: Dataset;
     let rows: Int32Array;
-    let validationRows: Int32Array;
     let models: ThresholdedModel[];
     let source: string;
+    let recommend: RecommendedPolicy;
+    let costModel: CostModel;
     if (options.bundle !== undefined) {
       if (options.models !== undefined)
         throw new Error("--models chooses what to train: leave it out with --bundle");
       progress?.update("features", 0, 1);
-      ({ dataset, rows, models, source } = fromBundle(resolve(options.bundle), delivery, listens, (line) =>
+      const fromDir = fromBundle(resolve(options.bundle), delivery, listens, (line) =>
         stdout.write(`${line}\n`),
-      ));
-      validationRows = rowsBetween(
-        dataset.startMs,
-        timeSplit(dataset.startMs).validationStartMs,
-        dataset.startMs[rows[0]],
       );
+      ({ dataset, rows, models, source, recommend } = fromDir);
+      costModel = bundleCostModel(fromDir.costModel, options);
     } else {
+      costModel = costModelFromFlags(options);
       const run = trainModels(listens, delivery.catalog, {
+        events: delivery.events,
         models: options.models ? parseModelNames(options.models) : undefined,
+        costModel,
         onProgress: progress?.update,
       });
       dataset = run.dataset;
       rows = run.split.test;
-      validationRows = run.split.validation;
       models = run.fitted.filter((f) => isReplayedModel(f.name));
+      recommend = {
+        kind: run.policy.kind,
+        model: run.policy.model,
+        threshold: run.policy.threshold,
+        reason: run.policy.reason,
+      };
       source = `${delivery.dir}, test period from ${new Date(run.split.testStartMs).toISOString()} (last 20 % of listens), models trained here`;
     }
     progress?.update("simulate", 0, 1);
-    const bitrate = (bitrateKbps * 1000) / 8;
-    // The operating point is chosen on the period before the test period, then judged on the test period.
-    const beforehand =
-      validationRows.length > 0 && models.length > 0
-        ? (() => {
-            const earlier = cacheInputsFromDataset(dataset, delivery.catalog, validationRows, models);
-            return simulateCache(earlier.listens, {
-              models: earlier.models,
-              bitrateBytesPerSecond: bitrate,
-              costs,
-            }).recommended;
-          })()
-        : undefined;
     const inputs = cacheInputsFromDataset(dataset, delivery.catalog, rows, models);
     const simulation = simulateCache(inputs.listens, {
-      recommendAt: beforehand ? { model: beforehand.model, threshold: beforehand.threshold } : undefined,
+      recommend,
       models: inputs.models,
       genreRuleSkip: inputs.genreRuleSkip,
-      bitrateBytesPerSecond: bitrate,
-      costs,
+      costModel,
       device: capacities.length > 0 ? { capacitiesBytes: capacities.map((mb) => mb * 1e6) } : undefined,
     });
     progress?.update("report", 0, 1);
@@ -215,7 +217,6 @@ export async function runCacheSimulateCommand(options: CacheCommandOptions): Pro
       `${[
         `cache simulation of ${simulation.listens.toLocaleString("en-US")} listens (${source})`,
         ...cacheSummary(simulation),
-        ...chosenThresholdLines(simulation),
         `report: ${htmlPath}`,
         `json: ${jsonPath}`,
       ].join("\n")}\n`,

@@ -1,5 +1,8 @@
-// simulateCache: every prefetch policy over the replayed listens, the threshold sweep with its
-// wasted-vs-missed frontier, the recommended operating point, and the bounded on-device cache replays.
+// simulateCache: every prefetch policy over the replayed listens with its net saving over caching
+// everything (user-bootstrap interval), the policy recommended before this period (given, never chosen
+// here), the threshold sweep with its wasted-vs-missed frontier, and the bounded on-device cache replays.
+import { DEFAULT_COST_MODEL, validateCostModel } from "../listens/cost-model.ts";
+import { BOOTSTRAP_NOTE, DEFAULT_BOOTSTRAP_REPLICATES } from "../train/policy-choice.ts";
 import { replayDevice, timeOrder } from "./device/replay.ts";
 import {
   cacheAllPlan,
@@ -9,13 +12,7 @@ import {
   partialPlan,
   thresholdDecisions,
 } from "./plans.ts";
-import {
-  accountPlan,
-  DEFAULT_BITRATE_BYTES_PER_SECOND,
-  DEFAULT_COSTS,
-  policyResult,
-  validateListens,
-} from "./prefetch.ts";
+import { accountPlan, type PolicyReference, planCosts, policyResult, validateListens } from "./prefetch.ts";
 import { sweepModel } from "./sweep.ts";
 import type {
   CacheListen,
@@ -25,6 +22,7 @@ import type {
   ModelScores,
   OperatingPoint,
   PolicyResult,
+  RecommendedPolicy,
   SimulateOptions,
   SweepPoint,
 } from "./types.ts";
@@ -62,25 +60,38 @@ function operatingPoint(p: SweepPoint): OperatingPoint {
     model: p.model,
     threshold: p.threshold,
     cost: p.cost,
+    saving: p.saving,
+    share: p.share,
     wastedShare: p.wastedShare,
     missedShare: p.missedShare,
     stalls: p.stalls,
-    oracleSavingsShare: p.oracleSavingsShare,
   };
 }
 
-/** The sweep point of `at.model` whose threshold is nearest `at.threshold`. */
-function pointNearest(
-  sweep: readonly SweepPoint[],
-  at: { model: string; threshold: number },
-): OperatingPoint {
-  let best: SweepPoint | undefined;
-  for (const p of sweep) {
-    if (p.model !== at.model) continue;
-    if (!best || Math.abs(p.threshold - at.threshold) < Math.abs(best.threshold - at.threshold)) best = p;
+/** The result of the recommended policy among `policies` (the naive model is the genre-rule policy). */
+function recommendedResult(policies: readonly PolicyResult[], rec: RecommendedPolicy): PolicyResult {
+  let found: PolicyResult | undefined;
+  if (rec.kind === "model") {
+    found =
+      rec.model === "naive"
+        ? policies.find((p) => p.kind === "genre-rule")
+        : policies.find((p) => p.kind === "model" && p.model === rec.model);
+    if (
+      found &&
+      rec.threshold !== null &&
+      found.threshold !== undefined &&
+      found.threshold !== rec.threshold
+    ) {
+      throw new RangeError(
+        `the recommended policy serves ${rec.model} at ${rec.threshold}, but its scores come with threshold ${found.threshold}`,
+      );
+    }
+  } else {
+    found = policies.find((p) => p.kind === rec.kind);
   }
-  if (!best) throw new RangeError(`recommendAt names model "${at.model}", which has no sweep`);
-  return operatingPoint(best);
+  if (!found)
+    throw new RangeError(`the recommended policy names model "${rec.model}", which has no scores here`);
+  return found;
 }
 
 export function simulateCache(
@@ -88,23 +99,37 @@ export function simulateCache(
   options: SimulateOptions = {},
 ): CacheSimulation {
   validateListens(listens);
-  const bitrate = options.bitrateBytesPerSecond ?? DEFAULT_BITRATE_BYTES_PER_SECOND;
-  if (!(bitrate > 0)) throw new RangeError(`bitrate must be > 0 bytes/s, got ${bitrate}`);
-  const costs = options.costs ?? DEFAULT_COSTS;
+  const costModel = validateCostModel(options.costModel ?? DEFAULT_COST_MODEL, "cache simulation");
+  const kbps = costModel.bitrateKbps;
+  const bitrate = (kbps * 1000) / 8;
   const models = options.models ?? [];
   validateModels(models, listens.length);
   const prefixMs = options.partialPrefixMs ?? DEFAULT_PARTIAL_PREFIX_MS;
 
-  const cacheAll = accountPlan(listens, cacheAllPlan(listens), bitrate);
-  const oracle = accountPlan(listens, oraclePlan(listens), bitrate);
-  const reference = { cacheAllWasted: cacheAll.wastedBytes, oracleWasted: oracle.wastedBytes };
+  const allPlan = cacheAllPlan(listens);
+  const oracleP = oraclePlan(listens);
+  const cacheAll = accountPlan(listens, allPlan, kbps);
+  const bootstrap = options.bootstrap ?? {};
+  const reference: PolicyReference = {
+    cacheAllWasted: cacheAll.wastedBytes,
+    cacheAllCosts: planCosts(listens, allPlan, costModel),
+    oracleCosts: planCosts(listens, oracleP, costModel),
+    userId: Int32Array.from(listens, (l) => l.userId),
+    bootstrap,
+  };
   const result = (description: Parameters<typeof policyResult>[0], plan: Float64Array): PolicyResult =>
-    policyResult(description, accountPlan(listens, plan, bitrate), reference, costs);
+    policyResult(
+      description,
+      accountPlan(listens, plan, kbps),
+      planCosts(listens, plan, costModel),
+      reference,
+      costModel,
+    );
 
   const policies: PolicyResult[] = [
-    policyResult({ name: "cache everything", kind: "cache-all" }, cacheAll, reference, costs),
+    result({ name: "cache everything", kind: "cache-all" }, allPlan),
     result({ name: "cache nothing (stream)", kind: "cache-nothing" }, cacheNothingPlan(listens)),
-    policyResult({ name: "oracle", kind: "oracle" }, oracle, reference, costs),
+    result({ name: "oracle", kind: "oracle" }, oracleP),
   ];
   if (options.genreRuleSkip) {
     policies.push(
@@ -137,8 +162,10 @@ export function simulateCache(
   }
 
   const thresholds = options.sweepThresholds ?? defaultSweepThresholds();
+  const [allResult, , oracleResult] = policies;
   const sweepReference = {
-    ...reference,
+    cacheAllCost: allResult.cost,
+    oracleCost: oracleResult.cost,
     totalBytes: cacheAll.totalBytes,
     fullPlayBytes: cacheAll.fullPlayBytes,
     fullPlays: cacheAll.fullPlays,
@@ -146,27 +173,29 @@ export function simulateCache(
   const sweep: SweepPoint[] = [];
   const bestPerModel: OperatingPoint[] = [];
   for (const m of models) {
-    const points = sweepModel(listens, m.name, m.pSkip, thresholds, bitrate, sweepReference, costs);
+    const points = sweepModel(listens, m.name, m.pSkip, thresholds, sweepReference, costModel);
     markFrontier(points);
     sweep.push(...points);
     if (points.length > 0)
       bestPerModel.push(operatingPoint(points.reduce((a, b) => (b.cost < a.cost ? b : a))));
   }
-  const chosenBefore = options.recommendAt ? pointNearest(sweep, options.recommendAt) : undefined;
-  const recommended =
-    chosenBefore ??
-    (bestPerModel.length ? bestPerModel.reduce((a, b) => (b.cost < a.cost ? b : a)) : undefined);
+  const recommended = options.recommend ? recommendedResult(policies, options.recommend) : undefined;
 
   const device = options.device ? replayDevices(listens, options.device, models, bitrate) : [];
   return {
     listens: listens.length,
-    bitrateBytesPerSecond: bitrate,
-    costs,
+    users: allResult.users,
+    costModel: { ...costModel },
+    interval: {
+      method: BOOTSTRAP_NOTE,
+      level: bootstrap.level ?? 0.95,
+      replicates: bootstrap.replicates ?? DEFAULT_BOOTSTRAP_REPLICATES,
+    },
     policies,
     sweep,
     bestPerModel,
+    recommendation: options.recommend ? { ...options.recommend } : undefined,
     recommended,
-    recommendedChosen: recommended ? (chosenBefore ? "beforehand" : "hindsight") : undefined,
     device,
   };
 }

@@ -2,12 +2,14 @@
 // exactly the listens scored below t, a prefix of that order, so every total is a base value plus a
 // prefix sum of per-listen changes. Matches accountPlan(decisionPlan(thresholdDecisions(p, t))) exactly
 // up to summation order.
-import { costOf, heardOf, oracleSavingsShare } from "./prefetch.ts";
-import type { CacheCosts, CacheListen, SweepPoint } from "./types.ts";
+import { bytesPerMs, type CostModel, costOf } from "../listens/cost-model.ts";
+import { heardOf } from "./prefetch.ts";
+import type { CacheListen, SweepPoint } from "./types.ts";
 
 export interface SweepReference {
-  cacheAllWasted: number;
-  oracleWasted: number;
+  /** Total cost of caching everything and of the oracle (for the net saving and its share). */
+  cacheAllCost: number;
+  oracleCost: number;
   totalBytes: number;
   fullPlayBytes: number;
   fullPlays: number;
@@ -18,12 +20,11 @@ export function sweepModel(
   model: string,
   pSkip: Float64Array,
   thresholds: readonly number[],
-  bitrate: number,
   reference: SweepReference,
-  costs: CacheCosts,
+  costModel: CostModel,
 ): SweepPoint[] {
   const n = listens.length;
-  const toBytes = bitrate / 1000;
+  const toBytes = bytesPerMs(costModel);
   // Base: nothing prefetched except NaN scores (never predicted SKIP, so always prefetched).
   let baseWasted = 0;
   let baseMissed = 0;
@@ -70,6 +71,8 @@ export function sweepModel(
     const wastedBytes = (baseWasted + wasted[k]) * toBytes;
     const missedBytes = (baseMissed + missed[k]) * toBytes;
     const stallCount = baseStalls + stalls[k];
+    const cost = costOf(wastedBytes, stallCount, costModel);
+    const possible = reference.cacheAllCost - reference.oracleCost;
     points[index] = {
       model,
       threshold,
@@ -81,8 +84,9 @@ export function sweepModel(
       hitRate:
         reference.fullPlays > 0 ? (reference.fullPlays - stallCount) / reference.fullPlays : Number.NaN,
       downloadedBytes: (baseDownloaded + downloaded[k]) * toBytes,
-      oracleSavingsShare: oracleSavingsShare(wastedBytes, reference.cacheAllWasted, reference.oracleWasted),
-      cost: costOf(wastedBytes, stallCount, costs),
+      cost,
+      saving: reference.cacheAllCost - cost,
+      share: possible > 0 ? (reference.cacheAllCost - cost) / possible : Number.NaN,
       onFrontier: false,
     };
   }

@@ -1,4 +1,6 @@
 // Shapes of the cache simulator: the listens it replays, its options, and its per-policy results.
+import type { CostModel } from "../listens/cost-model.ts";
+import type { SavingOptions } from "../train/policy-choice.ts";
 
 /** One listen of the replayed period, in the order the client met them. */
 export interface CacheListen {
@@ -10,12 +12,6 @@ export interface CacheListen {
   heardMs: number;
   skipped: boolean;
   startMs: number;
-}
-
-/** Costs that turn a policy's outcome into one number: MB = 10^6 bytes. */
-export interface CacheCosts {
-  perWastedMB: number;
-  perStall: number;
 }
 
 /** A model's P(skip) for every listen (same order as the listens) and its chosen threshold. */
@@ -66,10 +62,19 @@ export interface PolicyResult extends ByteAccounting {
   wastedShare: number;
   /** missedBytes / bytes of fully played tracks. */
   missedShare: number;
-  /** (waste(cache-all) − waste) / (waste(cache-all) − waste(oracle)); NaN when nothing is skipped. */
-  oracleSavingsShare: number;
-  /** perWastedMB × wasted MB + perStall × stalls. */
+  /** Wasted bytes of cache-everything minus this policy's (what it spared the network). */
+  wasteAvoidedBytes: number;
+  /** wastePerMb × wasted MB + stall × stalls (the cost model). */
   cost: number;
+  /** Net saving: cost(cache everything) − cost; negative when the policy costs more than caching everything. */
+  saving: number;
+  /** saving / (cost(cache everything) − cost(oracle)); NaN when the oracle saves nothing. */
+  share: number;
+  /** Percentile interval of `saving` and `share` from a paired bootstrap over users. */
+  savingCi: { lower: number; upper: number };
+  shareCi: { lower: number; upper: number };
+  /** Users whose listens were replayed (the bootstrap's clusters). */
+  users: number;
 }
 
 export interface SweepPoint {
@@ -82,20 +87,33 @@ export interface SweepPoint {
   stalls: number;
   hitRate: number;
   downloadedBytes: number;
-  oracleSavingsShare: number;
   cost: number;
+  /** cost(cache everything) − cost and its share of the oracle's saving (no interval: secondary material). */
+  saving: number;
+  share: number;
   /** On the wasted-vs-missed Pareto frontier of its model's sweep. */
   onFrontier: boolean;
 }
 
+/** A model's lowest-cost sweep point on the replayed period itself (chosen in hindsight: secondary material). */
 export interface OperatingPoint {
   model: string;
   threshold: number;
   cost: number;
+  saving: number;
+  share: number;
   wastedShare: number;
   missedShare: number;
   stalls: number;
-  oracleSavingsShare: number;
+}
+
+/** The policy recommended before the replayed period (the bundle's or the training run's policy). */
+export interface RecommendedPolicy {
+  kind: "cache-all" | "cache-nothing" | "model";
+  model: string | null;
+  threshold: number | null;
+  /** Why, in plain words (from the validation period). */
+  reason: string;
 }
 
 export type EvictionPolicyName = "lru" | "s3fifo" | "wtinylfu";
@@ -126,9 +144,10 @@ export interface DeviceResult {
 }
 
 export interface SimulateOptions {
-  /** Audio bitrate in bytes per second; default 20,000 (160 kbit/s). */
-  bitrateBytesPerSecond?: number;
-  costs?: CacheCosts;
+  /** Prices the outcomes and turns ms into bytes (bitrateKbps); default DEFAULT_COST_MODEL. */
+  costModel?: CostModel;
+  /** Replicates, seed and level of the user bootstrap of every policy's net saving. */
+  bootstrap?: SavingOptions;
   models?: ModelScores[];
   /** 1 where the naive genre rule predicts SKIP (genre_match = 0), per listen. */
   genreRuleSkip?: Uint8Array;
@@ -138,23 +157,25 @@ export interface SimulateOptions {
   sweepThresholds?: number[];
   device?: DeviceOptions;
   /**
-   * The operating point to recommend, chosen beforehand (e.g. the lowest-cost point of an earlier
-   * period). Without it the recommendation is this period's own lowest-cost point, i.e. chosen in hindsight.
+   * The policy chosen before this period (never on it). Without it the simulation reports every policy and
+   * recommends none.
    */
-  recommendAt?: { model: string; threshold: number };
+  recommend?: RecommendedPolicy;
 }
 
 export interface CacheSimulation {
   listens: number;
-  bitrateBytesPerSecond: number;
-  costs: CacheCosts;
+  users: number;
+  costModel: CostModel;
+  /** "bootstrap over users", its level and replicates. */
+  interval: { method: string; level: number; replicates: number };
   policies: PolicyResult[];
   sweep: SweepPoint[];
-  /** Lowest-cost sweep point per model. */
+  /** Lowest-cost sweep point per model on this very period (hindsight; never the recommendation). */
   bestPerModel: OperatingPoint[];
-  /** The `recommendAt` point, else the lowest-cost point over every model's sweep; undefined without models. */
-  recommended?: OperatingPoint;
-  /** "beforehand" when `recommendAt` chose it, "hindsight" when it is this period's own best point. */
-  recommendedChosen?: "beforehand" | "hindsight";
+  /** The policy chosen before this period, as given in `recommend`. */
+  recommendation?: RecommendedPolicy;
+  /** Its result on this period (one of `policies`). */
+  recommended?: PolicyResult;
   device: DeviceResult[];
 }

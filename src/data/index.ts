@@ -223,3 +223,4 @@ export async function loadDelivery(dir: string, options: LoadOptions = {}): Prom
   };
   return { dir: root, catalog, events, quality };
 }
+export { type EventRecord, EventRecordError, normalizeEventRecord } from "./event-record.ts";

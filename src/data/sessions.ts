@@ -129,7 +129,7 @@ function spellingName(code: number): string {
 }
 
 /** Integer value of a decoded field: V_INT as is, V_STRING of ASCII digits parsed; NaN otherwise. */
-function integerOf(r: RawEvent, type: number, n: number, start: number, end: number): number {
+export function integerOf(r: RawEvent, type: number, n: number, start: number, end: number): number {
   if (type === V_INT) return n;
   if (type !== V_STRING || end === start || end - start > 15) return Number.NaN;
   const b = r.bytes;

@@ -11,6 +11,8 @@ import type { FeatureOptions } from "./types.ts";
 export const COUNTS_ONLY: TallyKind = { likes: false, heard: false };
 export const COUNTS_AND_LIKES: TallyKind = { likes: true, heard: false };
 
+/** 30 days: longer gaps read as this one. */
+export const MAX_GAP_HOURS = 720;
 const MS_PER_HOUR = 3_600_000;
 
 export class HistoryFamily {
@@ -152,8 +154,10 @@ export class HistoryFamily {
       globalLike,
       o.priorStrength,
     );
+    // Capped so that a bundle served long after its data (or a clock far ahead) reads "long ago",
+    // a value training has seen, instead of a gap no model was fitted on.
     out[base + COL.hoursSinceUserLastListen] = known
-      ? (timestampMs - this.userLastMs[user]) / MS_PER_HOUR
+      ? Math.min(Math.max((timestampMs - this.userLastMs[user]) / MS_PER_HOUR, 0), MAX_GAP_HOURS)
       : Number.NaN;
 
     const ps = o.pairPriorStrength;

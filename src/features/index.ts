@@ -1,7 +1,9 @@
 // FeatureState: the one feature implementation shared by training and serving (river's
 // learnOne/predictOne shape). `observe` feeds a finished listen in; `vector` describes a listen about
 // to happen using only what was observed before it.
-import type { Catalog } from "../data/types.ts";
+import { type Catalog, EventCode } from "../data/types.ts";
+import { type LiveEvent, LiveListens, type SessionPlace } from "../listens/live.ts";
+import { trackDurations } from "../listens/sequence.ts";
 import { CatalogIndex } from "./catalog-index.ts";
 import { writeContent } from "./content.ts";
 import { COUNTS_AND_LIKES, COUNTS_ONLY, HistoryFamily } from "./history.ts";
@@ -50,6 +52,10 @@ export class FeatureState {
   private history: HistoryFamily;
   private sessions = new SessionFamily();
   private taste: TasteFamily;
+  /** Listens opened by `applyEvent` whose outcome the stream has not decided yet. */
+  private live: LiveListens;
+  private readonly context: { position?: number; sessionStartMs?: number; previousSkipped?: boolean | null } =
+    {};
 
   constructor(
     readonly catalog: Catalog,
@@ -63,6 +69,29 @@ export class FeatureState {
     this.history = new HistoryFamily(this.index, this.options, this.userIds.length);
     this.taste = new TasteFamily(this.index, this.userIds.length);
     for (const id of this.index.userIds) this.internUser(id);
+    this.live = this.newLive();
+  }
+
+  private newLive(): LiveListens {
+    return new LiveListens(trackDurations(this.catalog), (listen) => this.observe(listen));
+  }
+
+  /**
+   * Learns from one session event, as the delivery states it (training replays a delivery's events
+   * through this; the service calls it for `POST /v1/events`). Listens are observed once the stream
+   * decides their outcome (src/listens/live.ts); `buy_premium` makes the user premium from then on.
+   */
+  applyEvent(event: LiveEvent): void {
+    if (event.kind === EventCode.buy_premium) {
+      const slot = this.userSlots.get(event.userId) ?? this.internUser(event.userId);
+      this.userPremium[slot] = 1;
+    }
+    this.live.apply(event);
+  }
+
+  /** Latest event or request time seen since this state was made or restored (epoch ms; -Infinity before any). */
+  get clockMs(): number {
+    return this.live.clockMs;
   }
 
   /** Number of features per vector (FEATURE_SCHEMA.names.length). */
@@ -139,6 +168,7 @@ export class FeatureState {
    * flags as bits (COLD_USER | COLD_TRACK).
    */
   writeVector(query: FeatureQuery, values: Float32Array, offset: number): number {
+    const context = this.placeContext(query);
     const userSlot = this.userSlots.get(query.userId) ?? -1;
     const track = this.resolveTrack(query);
     const premium = this.premiumOf(userSlot, query.premium);
@@ -148,7 +178,7 @@ export class FeatureState {
     writeTime(query.timestampMs, values, offset);
     this.sessions.write(
       query.sessionId,
-      query.context,
+      context,
       query.timestampMs,
       userRate,
       this.options.pairPriorStrength,
@@ -159,6 +189,25 @@ export class FeatureState {
       (this.history.userListens(userSlot) === 0 ? COLD_USER : 0) |
       (this.history.trackListens(track) === 0 ? COLD_TRACK : 0)
     );
+  }
+
+  /**
+   * A vector is asked at the query's time: the stream clock advances to it, and a listen still open in the
+   * query's session is over (a new one starts). The session's place comes from the stream unless stated.
+   */
+  private placeContext(query: FeatureQuery): FeatureQuery["context"] {
+    const t = query.timestampMs;
+    let place: SessionPlace | null = null;
+    if (query.sessionId !== undefined && Number.isFinite(query.sessionId))
+      place = this.live.placeOf(t, query.sessionId);
+    else this.live.advance(t);
+    if (place === null) return query.context;
+    const stated = query.context;
+    const context = this.context;
+    context.position = stated?.position ?? place.position;
+    context.sessionStartMs = stated?.sessionStartMs ?? place.sessionStartMs;
+    context.previousSkipped = stated?.previousSkipped;
+    return context;
   }
 
   /** The whole state as bytes; `FeatureState.restore(catalog, bytes)` gives it back exactly. */
@@ -184,6 +233,7 @@ export class FeatureState {
       "taste.globalPlayedSum": this.taste.globalPlayedSum,
       "taste.globalSkippedSum": this.taste.globalSkippedSum,
       "taste.globalCounts": this.taste.globalCounts,
+      ...prefixed("live.", this.live.columns()),
     };
     const meta = {
       schema: FEATURE_SCHEMA.version,
@@ -245,6 +295,18 @@ export class FeatureState {
     t.globalPlayedSum.set(get<Float64Array>("taste.globalPlayedSum"));
     t.globalSkippedSum.set(get<Float64Array>("taste.globalSkippedSum"));
     t.globalCounts.set(get<Uint32Array>("taste.globalCounts"));
+    state.live.restore({
+      sessionIds: get<Int32Array>("live.sessionIds"),
+      sessionStartMs: get<Float64Array>("live.sessionStartMs"),
+      listens: get<Uint32Array>("live.listens"),
+      open: get<Uint8Array>("live.open"),
+      openUser: get<Int32Array>("live.openUser"),
+      openTrack: get<Int32Array>("live.openTrack"),
+      openStartMs: get<Float64Array>("live.openStartMs"),
+      openLiked: get<Uint8Array>("live.openLiked"),
+      openSeq: get<Float64Array>("live.openSeq"),
+      nextSeq: get<Float64Array>("live.nextSeq"),
+    });
     state.observed = Number(meta.observed);
     return state;
   }

@@ -80,7 +80,7 @@ const SESSION = [
 ] as const;
 
 export const FEATURE_SCHEMA: { readonly version: string; readonly names: readonly string[] } = Object.freeze({
-  version: "skipwise-features/4",
+  version: "skipwise-features/5",
   names: Object.freeze([
     ...HISTORY,
     ...GENRE,
@@ -161,7 +161,8 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.fre
   user_heard_fraction: "mean fraction of a track the user hears",
   user_like_rate: "share of the user's listens with a like",
   user_status_skip_rate: "the user's skip rate over listens with the same premium status as now",
-  hours_since_user_last_listen: "hours since the user's previous listen started",
+  hours_since_user_last_listen:
+    "hours since the user's previous finished listen started, capped at 720 (30 days)",
   track_skip_rate: "the track's skip rate, smoothed toward the global rate",
   track_listens: "listens of the track observed so far",
   track_heard_fraction: "mean fraction of the track heard",
@@ -206,5 +207,5 @@ export const FEATURE_DESCRIPTIONS: Readonly<Record<string, string>> = Object.fre
   session_prev_skipped: "1 when the previous listen of the session was skipped, NaN at the first",
   session_prev_heard_fraction: "fraction heard of the previous listen of the session",
   session_skip_rate: "the session's skip rate so far, smoothed toward the user's rate",
-  session_elapsed_ms: "ms since the session's first event",
+  session_elapsed_ms: "ms since the session's first event, capped at 24 h",
 });

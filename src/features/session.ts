@@ -5,6 +5,9 @@ import { COL } from "./schema.ts";
 import { smoothedRate } from "./smoothing.ts";
 import type { SessionOverride } from "./types.ts";
 
+/** 24 hours. */
+export const MAX_SESSION_ELAPSED_MS = 86_400_000;
+
 export class SessionFamily {
   readonly slotOf = new Map<number, number>();
   size = 0;
@@ -100,7 +103,8 @@ export class SessionFamily {
     out[base + COL.sessionSkipRate] = countsKnown
       ? smoothedRate(skips, position, userRate, pairPriorStrength)
       : userRate;
-    out[base + COL.sessionElapsedMs] = timestampMs - start;
+    // Capped like the user gap: a session record older than a day reads as a day-long session.
+    out[base + COL.sessionElapsedMs] = Math.min(Math.max(timestampMs - start, 0), MAX_SESSION_ELAPSED_MS);
   }
 
   columns() {

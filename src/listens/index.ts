@@ -59,3 +59,7 @@ export function skipShareOfDecisions(events: EventTable): number {
   }
   return plays + skips === 0 ? Number.NaN : skips / (plays + skips);
 }
+
+export type { FinishedListen, LiveColumns, LiveEvent, SessionPlace } from "./live.ts";
+export { eventsOfListens, LiveListens } from "./live.ts";
+export { eventTimeOrder } from "./order.ts";

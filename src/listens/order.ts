@@ -116,3 +116,20 @@ function comparatorSort(keys: Float64Array, order: Int32Array): Int32Array {
   for (let i = 0; i < order.length; i++) positions[order[i]] = i;
   return order.slice().sort((a, b) => keys[a] - keys[b] || positions[a] - positions[b]);
 }
+
+/**
+ * Row indices of an event table in stream order: by timestamp, then session id, then source row — the
+ * order `sequenceListens` reads each session in, merged across sessions. Training replays events in this
+ * order and `skipwise parity` sends them to a service in it.
+ */
+export function eventTimeOrder(sessionId: Int32Array, timestampMs: Float64Array, length: number): Int32Array {
+  const { order } = orderBySession(sessionId, timestampMs, length);
+  const keys = new Float64Array(length);
+  for (let k = 0; k < length; k++) keys[k] = timestampMs[order[k]];
+  const identity = new Int32Array(length);
+  for (let k = 0; k < length; k++) identity[k] = k;
+  const byTime = stableSortByKey(keys, identity);
+  const out = new Int32Array(length);
+  for (let k = 0; k < length; k++) out[k] = order[byTime[k]];
+  return out;
+}

@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { basename, join } from "node:path";
 import { z } from "zod";
+import { type CostModel, validateCostModel } from "../listens/cost-model.ts";
 import { modelFromJSON } from "./index.ts";
 import type { Model, ModelJSON, SkipModel } from "./types.ts";
 
@@ -24,6 +25,52 @@ export interface FeatureSchemaRef {
   names: readonly string[];
 }
 
+const costModelSchema = z.object({ wastePerMb: z.number(), stall: z.number(), bitrateKbps: z.number() });
+/** Numbers of a candidate row; NaN is written as null by JSON. */
+const figure = z.number().nullable().optional();
+const policySchema = z.object({
+  kind: z.enum(["cache-all", "cache-nothing", "model"]),
+  model: z.string().nullable(),
+  threshold: z.number().nullable(),
+  costModel: costModelSchema,
+  reason: z.string(),
+  validation: z.object({
+    listens: z.number(),
+    users: z.number(),
+    level: z.number(),
+    replicates: z.number(),
+    folds: z.number(),
+    seed: z.number(),
+    interval: z.string(),
+    from: z.string(),
+    to: z.string(),
+    candidates: z.array(
+      z.object({
+        name: z.string(),
+        kind: z.enum(["cache-all", "cache-nothing", "model", "rule"]),
+        model: z.string().nullable(),
+        threshold: z.number().nullable(),
+        estimate: z.string(),
+        saving: figure,
+        share: figure,
+        ciLower: figure,
+        ciUpper: figure,
+        listens: z.number(),
+        users: z.number(),
+        passes: z.boolean(),
+      }),
+    ),
+  }),
+});
+
+/**
+ * The prefetch policy chosen on the validation period (src/train/policy-choice.ts): "cache-all" serves PLAY
+ * for every request, "cache-nothing" SKIP, "model" the threshold rule of `model`. The validation table is
+ * kept for the reports.
+ */
+export type BundlePolicy = z.infer<typeof policySchema>;
+export type { CostModel };
+
 export interface BundleContents {
   featureSchema: FeatureSchemaRef;
   /** Fitted models by name (file name safe: letters, digits, `-`, `_`, `.`). */
@@ -33,6 +80,8 @@ export interface BundleContents {
   threshold: number;
   /** Thresholds of the other models, by name. */
   thresholds?: Record<string, number>;
+  /** The recommended prefetch policy; bundles written before it was recorded have none. */
+  policy?: BundlePolicy;
   metrics?: Record<string, unknown>;
   /** Fingerprint of the training data (see `dataFingerprint`). */
   dataFingerprint: string;
@@ -53,6 +102,7 @@ const manifestSchema = z.object({
   defaultModel: z.string(),
   threshold: z.number(),
   thresholds: z.record(z.string(), z.number()),
+  policy: policySchema.optional(),
   metrics: z.record(z.string(), z.unknown()),
   dataFingerprint: z.string(),
   timeRange: z.object({ start: z.string(), end: z.string() }).nullable(),
@@ -108,6 +158,7 @@ export function saveBundle(dir: string, contents: BundleContents): BundleManifes
     jsons[name] = json;
     models[name] = { file: `models/${name}.json`, kind: json.kind };
   }
+  if (contents.policy) checkPolicy(dir, contents.policy, contents.models, contents);
   const manifest: BundleManifest = {
     formatVersion: BUNDLE_FORMAT_VERSION,
     createdAt: (contents.createdAt ?? new Date()).toISOString(),
@@ -117,6 +168,7 @@ export function saveBundle(dir: string, contents: BundleContents): BundleManifes
     defaultModel: contents.defaultModel,
     threshold: contents.threshold,
     thresholds: { ...(contents.thresholds ?? {}) },
+    ...(contents.policy ? { policy: contents.policy } : {}),
     metrics: { ...(contents.metrics ?? {}) },
     dataFingerprint: contents.dataFingerprint,
     timeRange: contents.timeRange ?? null,
@@ -151,6 +203,38 @@ export function saveBundle(dir: string, contents: BundleContents): BundleManifes
     throw error;
   }
   return manifest;
+}
+
+/** The threshold a manifest serves for `model`: `threshold` for the default model, else `thresholds[model]`. */
+export function servedThreshold(
+  manifest: { defaultModel: string; threshold: number; thresholds?: Record<string, number> },
+  model: string,
+): number {
+  return model === manifest.defaultModel ? manifest.threshold : (manifest.thresholds?.[model] ?? 0.5);
+}
+
+/** A policy must name a model of the bundle and serve that model's one threshold. */
+function checkPolicy(
+  dir: string,
+  policy: BundlePolicy,
+  models: Record<string, unknown>,
+  manifest: { defaultModel: string; threshold: number; thresholds?: Record<string, number> },
+): void {
+  try {
+    validateCostModel(policy.costModel, `bundle ${dir}: policy.costModel`);
+  } catch (error) {
+    throw new BundleError((error as Error).message);
+  }
+  if (policy.kind !== "model") return;
+  if (policy.model === null || !(policy.model in models)) {
+    throw new BundleError(`bundle ${dir}: policy.model "${policy.model}" is not among the models`);
+  }
+  const served = servedThreshold(manifest, policy.model);
+  if (policy.threshold !== served) {
+    throw new BundleError(
+      `bundle ${dir}: policy.threshold ${policy.threshold} differs from the threshold ${served} served for "${policy.model}": a model has one operating threshold`,
+    );
+  }
 }
 
 function mismatch(dir: string, field: string, expected: unknown, found: unknown): BundleError {
@@ -200,6 +284,7 @@ export function loadBundle(dir: string, options: { expectedSchema?: FeatureSchem
   if (!(manifest.defaultModel in manifest.models)) {
     throw new BundleError(`bundle ${dir}: defaultModel "${manifest.defaultModel}" is not listed in models`);
   }
+  if (manifest.policy) checkPolicy(dir, manifest.policy, manifest.models, manifest);
   const models: Record<string, SkipModel> = {};
   for (const [name, entry] of Object.entries(manifest.models)) {
     const path = join(dir, entry.file);

@@ -7,11 +7,12 @@ import { buildListens } from "../listens/index.ts";
 import type { ModelExtras } from "../models/types.ts";
 import { permutationImportance } from "../train/importance.ts";
 import { correlationMatrix } from "../train/metrics.ts";
-import { DEFAULT_COSTS, parseModelNames, type TrainingRun, trainModels } from "../train/pipeline.ts";
+import { parseModelNames, type TrainingRun, trainModels } from "../train/pipeline.ts";
+import { testPeriodOutcomes } from "../train/policy-choice.ts";
 import { stageProgress } from "../train/progress.ts";
 import type { ReferenceResult } from "../train/reference-protocol.ts";
 import { selectRows, selectValues } from "../train/split.ts";
-import { referenceProtocol, saveTrainingBundle } from "../train/train-command.ts";
+import { costModelFromFlags, referenceProtocol, saveTrainingBundle } from "../train/train-command.ts";
 import {
   buildEvaluationReport,
   type EvaluatedModel,
@@ -24,8 +25,10 @@ export interface EvaluateCommandOptions {
   data: string;
   out: string;
   models?: string;
-  costWaste?: number;
+  /** Cost model flags; each missing one takes DEFAULT_COST_MODEL's value. */
+  costWastePerMb?: number;
   costStall?: number;
+  bitrateKbps?: number;
   /** Also write the trained bundle here. */
   bundleOut?: string;
   /** Skip the reference-protocol comparison row. */
@@ -96,13 +99,16 @@ export function evaluationInput(
       },
       notes: [
         "Every feature vector uses only listens that started before it (point-in-time replay).",
-        `Thresholds minimise expected cost on the validation part: waste (prefetched, skipped) costs ${run.costs.costWaste}, a stall (not prefetched, played out) costs ${run.costs.costStall}.`,
+        `Thresholds minimise the total cost on the validation part under the cost model: ${run.costModel.wastePerMb} per wasted MB (prefetched, skipped: the audio after the skip point) and ${run.costModel.stall} per stall (not prefetched, played out), audio at ${run.costModel.bitrateKbps} kbit/s.`,
+        "The prefetch policy (the verdict) is chosen on the validation part from the scores of models fitted on the training part only; the test part only reports.",
       ],
     },
     models,
     featureNames: names,
     correlation: correlationMatrix(selectRows(dataset.X, split.train), { maxRows: 50_000 }),
-    cost: best?.choice ? { model: best.name, choice: best.choice } : undefined,
+    cost: best?.choice ? { model: best.name, choice: best.choice, costModel: run.costModel } : undefined,
+    policy: { choice: run.policy, ...testPeriodOutcomes(run, delivery.catalog) },
+    verdictOptions: { model: run.best },
     extraRows,
     generatedAt: new Date().toISOString(),
     onProgress,
@@ -118,11 +124,9 @@ export async function runEvaluateCommand(options: EvaluateCommandOptions): Promi
     });
     const listens = buildListens(delivery.events, delivery.catalog);
     const run = trainModels(listens, delivery.catalog, {
+      events: delivery.events,
       models: options.models ? parseModelNames(options.models) : undefined,
-      costs: {
-        costWaste: options.costWaste ?? DEFAULT_COSTS.costWaste,
-        costStall: options.costStall ?? DEFAULT_COSTS.costStall,
-      },
+      costModel: costModelFromFlags(options),
       onProgress: progress.update,
     });
     let reference: ReferenceResult | null = null;
@@ -150,7 +154,7 @@ export async function runEvaluateCommand(options: EvaluateCommandOptions): Promi
       `${v.headline}\n` +
         `report: ${join(out, "report.html")}\nmetrics: ${join(out, "metrics.json")}\n` +
         (reference
-          ? `reference protocol (leaky) LinearSVC accuracy ${reference.accuracy.toFixed(3)} vs honest best-model accuracy ${v.accuracy.toFixed(3)}\n`
+          ? `reference protocol (leaky) LinearSVC accuracy ${reference.accuracy.toFixed(3)} vs honest ${v.bestModel} accuracy ${v.accuracy.toFixed(3)}\n`
           : "") +
         (options.bundleOut ? `bundle: ${resolve(options.bundleOut)}\n` : ""),
     );

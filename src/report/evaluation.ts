@@ -1,7 +1,9 @@
 // The evaluation report (`skipwise evaluate`): every model and baseline side by side on the same
 // held-out rows, the curves, the cost-based threshold, importances, the feature correlation, and a
-// verdict that says plainly when a delivery carries no usable signal.
+// verdict that says plainly when a delivery carries no usable signal. The verdict comes from the prefetch
+// policy chosen on the validation period (src/train/policy-choice.ts); the test period only reports.
 import { join } from "node:path";
+import { type CostModel, describeCostModel } from "../listens/cost-model.ts";
 import type { PermutationImportance } from "../train/importance.ts";
 import {
   accuracy,
@@ -18,6 +20,13 @@ import {
   rocAucCi,
   rocCurve,
 } from "../train/metrics.ts";
+import {
+  BOOTSTRAP_NOTE,
+  fmtCost,
+  fmtShare,
+  type PolicyChoice,
+  type PolicyOutcome,
+} from "../train/policy-choice.ts";
 import type { ThresholdChoice } from "../train/threshold.ts";
 import {
   calibrationChart,
@@ -82,6 +91,20 @@ export interface VerdictOptions {
   minAccuracyGain?: number;
   /** Smallest Brier skill score (1 − Brier / majority Brier) that counts (default 0.01). */
   minBrierSkill?: number;
+  /**
+   * The model the informational AUC / accuracy checks describe (the served one). Default: the learner with
+   * the highest test ROC AUC (only meaningful without a policy).
+   */
+  model?: string;
+}
+
+/** The validation-chosen policy and what every candidate did on the test period. */
+export interface PolicyReport {
+  choice: PolicyChoice;
+  /** Every candidate at its validation-chosen threshold on the test period, the recommended first. */
+  test: readonly PolicyOutcome[];
+  /** One sentence on what the choice really did on the test period. */
+  testSummary: string;
 }
 
 export interface EvaluationInput {
@@ -91,8 +114,10 @@ export interface EvaluationInput {
   /** Feature names in column order, and the row-major correlation matrix (see correlationMatrix). */
   featureNames?: readonly string[];
   correlation?: ArrayLike<number>;
-  /** The cost-based threshold choice and the model it was computed for. */
-  cost?: { model: string; choice: ThresholdChoice };
+  /** The cost-based threshold choice (on the validation rows) and the model it was computed for. */
+  cost?: { model: string; choice: ThresholdChoice; costModel: CostModel };
+  /** The policy the verdict comes from; without it (library use) the AUC checks decide. */
+  policy?: PolicyReport;
   extraRows?: { title: string; note: string; rows: readonly ExtraRow[] };
   verdictOptions?: VerdictOptions;
   calibrationBins?: number;
@@ -122,7 +147,10 @@ export interface ModelMetrics {
 }
 
 export interface VerdictResult {
+  /** With a policy: a model (or rule) was recommended on the validation period. */
   usableSignal: boolean;
+  /** The recommended policy in words ("gbdt @ 0.62", "cache everything"); null without a policy. */
+  recommended: string | null;
   headline: string;
   details: string[];
   bestModel: string | null;
@@ -150,10 +178,19 @@ export interface EvaluationMetrics {
   dataset: DatasetDescription;
   verdict: VerdictResult;
   models: ModelMetrics[];
+  policy: null | {
+    kind: PolicyChoice["kind"];
+    model: string | null;
+    threshold: number | null;
+    costModel: CostModel;
+    reason: string;
+    validation: PolicyChoice["validation"];
+    test: readonly PolicyOutcome[];
+    testSummary: string;
+  };
   cost: null | {
     model: string;
-    costWaste: number;
-    costStall: number;
+    costModel: CostModel;
     chosen: ThresholdChoice["chosen"];
     atHalf: ThresholdChoice["atHalf"];
     prefetchAll: ThresholdChoice["prefetchAll"];
@@ -231,14 +268,60 @@ function verdictThreshold(m: EvaluatedModel): number {
 export function computeVerdict(
   models: readonly EvaluatedModel[],
   options: VerdictOptions = {},
+  policy?: PolicyReport,
 ): VerdictResult {
+  const checks = signalChecks(models, options);
+  if (!policy) return checks;
+  return policyVerdict(checks, policy);
+}
+
+/** "gbdt @ 0.62" / "cache everything" / "cache nothing". */
+export function policyName(choice: Pick<PolicyChoice, "kind" | "model" | "threshold">): string {
+  if (choice.kind === "cache-all") return "cache everything";
+  if (choice.kind === "cache-nothing") return "cache nothing";
+  return `${choice.model} @ ${Number((choice.threshold ?? 0).toFixed(3))}`;
+}
+
+function capitalise(text: string): string {
+  return text.length > 0 ? text[0].toUpperCase() + text.slice(1) : text;
+}
+
+/** The verdict of the policy; the AUC / accuracy checks stay as informational details. */
+function policyVerdict(checks: VerdictResult, policy: PolicyReport): VerdictResult {
+  const { choice } = policy;
+  const name = policyName(choice);
+  const usableSignal = choice.kind === "model";
+  const test = capitalise(policy.testSummary);
+  const headline = usableSignal
+    ? `Usable signal: the recommended policy, chosen on the validation period, is ${name}: ${choice.reason}. ${test}.`
+    : choice.kind === "cache-all"
+      ? `No usable signal: ${choice.reason}. ${test}.`
+      : `No usable signal for a model: ${choice.reason}. ${test}.`;
+  return {
+    ...checks,
+    usableSignal,
+    recommended: name,
+    bestModel: usableSignal ? choice.model : checks.bestModel,
+    headline,
+    details: [
+      `Recommended policy (chosen on the validation period, ${BOOTSTRAP_NOTE}, cost model ${describeCostModel(choice.costModel)}): ${name}. ${capitalise(choice.reason)}.`,
+      `Test period (reported only, never used to choose): ${policy.testSummary}.`,
+      ...checks.details.map((d) => `Informational (${checks.bestModel}): ${d}`),
+    ],
+  };
+}
+
+/** The AUC / accuracy checks of one model on the test rows. */
+function signalChecks(models: readonly EvaluatedModel[], options: VerdictOptions): VerdictResult {
   const level = options.level ?? 0.95;
   const minAucLift = options.minAucLift ?? 0.02;
   const minAccuracyGain = options.minAccuracyGain ?? 0.005;
   const minBrierSkill = options.minBrierSkill ?? 0.01;
   for (const m of models) checkModel(m);
   const learners = models.filter((m) => (m.role ?? "model") === "model");
-  const pool = learners.length > 0 ? learners : models.filter((m) => m.role !== "majority");
+  const named = options.model === undefined ? [] : models.filter((m) => m.name === options.model);
+  const pool =
+    named.length > 0 ? named : learners.length > 0 ? learners : models.filter((m) => m.role !== "majority");
   let best: EvaluatedModel | undefined;
   let bestCi: ReturnType<typeof rocAucCi> | undefined;
   for (const m of pool) {
@@ -253,6 +336,7 @@ export function computeVerdict(
       "No usable signal: no model has a defined ROC AUC (the test set needs both skips and full plays).";
     return {
       usableSignal: false,
+      recommended: null,
       headline,
       details: [headline],
       bestModel: null,
@@ -311,6 +395,7 @@ export function computeVerdict(
   }
   return {
     usableSignal,
+    recommended: null,
     headline,
     details,
     bestModel: best.name,
@@ -401,7 +486,7 @@ function comparisonTable(
     mutedRows,
     note: extra
       ? `Italic rows: ${extra.note}`
-      : "Highlighted: the best model by ROC AUC. Accuracy and F1 at the listed threshold (predict skip when P(skip) ≥ threshold).",
+      : "Highlighted: the recommended (or served) model. Accuracy and F1 at the listed threshold (predict skip when P(skip) ≥ threshold).",
   };
 }
 
@@ -446,11 +531,11 @@ function costTable(cost: NonNullable<EvaluationInput["cost"]>): Table {
     p.stallRate,
   ];
   return {
-    caption: `Cache decision for ${cost.model}: prefetch when P(skip) < t; cost per waste ${choice.costWaste}, per stall ${choice.costStall}`,
+    caption: `Cache decision for ${cost.model} on the validation period: prefetch when P(skip) < t; cost model ${describeCostModel(cost.costModel)}`,
     columns: [
       "Policy",
       "Threshold t",
-      "Expected cost / listen",
+      "Cost / listen",
       "Prefetched",
       "Waste",
       "Stalls",
@@ -465,7 +550,122 @@ function costTable(cost: NonNullable<EvaluationInput["cost"]>): Table {
     ],
     highlightRows: [0],
     columnFormats: [undefined, 4, 4, "int", "int", "int", 4, 4],
-    note: `Waste = prefetched but skipped (unplayed audio downloaded); stall = not prefetched but played to the end. ${choice.rows.toLocaleString("en-US")} test listens.`,
+    note: `Waste = prefetched but skipped (unplayed audio downloaded, priced per wasted MB); stall = not prefetched but played to the end. ${choice.rows.toLocaleString("en-US")} validation listens, scored by the model fitted on the training period.`,
+  };
+}
+
+const ciCell = (lower: number, upper: number) => `${fmtCost(lower)}\u2060 to \u2060${fmtCost(upper)}`;
+
+function savingInWords(saving: number, kind: string): string {
+  if (kind === "cache-all") return "the reference";
+  if (saving > 0) return "saves";
+  if (saving < 0) return "costs more than caching everything";
+  return "no difference";
+}
+
+/** The policy: its validation candidate table (the choice) and the test-period table (the report). */
+function policySection(policy: PolicyReport): Section {
+  const { choice } = policy;
+  const v = choice.validation;
+  const level = Math.round(v.level * 100);
+  const recommended = (c: { kind: string; model: string | null }) =>
+    choice.kind === "model"
+      ? (c.kind === "model" || c.kind === "rule") && c.model === choice.model
+      : c.kind === choice.kind;
+  const validationRows: Cell[][] = v.candidates.map((c) => [
+    c.name,
+    c.kind,
+    c.threshold,
+    c.saving,
+    fmtShare(c.share),
+    ciCell(c.ciLower, c.ciUpper),
+    c.estimate,
+    c.passes ? "yes" : "no",
+    savingInWords(c.saving, c.kind),
+    c.listens,
+    c.users,
+  ]);
+  const testRows: Cell[][] = policy.test.map((o) => [
+    o.name,
+    o.recommended ? "recommended" : "",
+    o.threshold,
+    o.saving,
+    fmtShare(o.share),
+    ciCell(o.ciLower, o.ciUpper),
+    savingInWords(o.saving, o.kind),
+    o.listens,
+    o.users,
+  ]);
+  return {
+    id: "policy",
+    title: "Prefetch policy: chosen on the validation period, reported on the test period",
+    intro:
+      `Net saving = cost(cache everything) − cost(policy) under the cost model (${describeCostModel(choice.costModel)}); ` +
+      "share = saving / (cost(cache everything) − cost(oracle)), the oracle prefetching exactly the full plays. A negative " +
+      `saving means the policy costs more than caching everything. ${level} % intervals: ${v.interval} (users resampled ` +
+      `with replacement, ${v.replicates} replicates). Validation scores come from the models fitted on the training period ` +
+      `only. A learner's threshold is cross-fitted: chosen on ${v.folds - 1} of ${v.folds} user folds and applied to the ` +
+      "held-out fold, so its saving is out of sample too. A policy is recommended only when its interval's lower bound is " +
+      "above 0; the largest saving among those wins, otherwise caching everything.",
+    blocks: [
+      { kind: "text", text: `Recommendation: ${policyName(choice)}. ${capitalise(choice.reason)}.` },
+      {
+        kind: "table",
+        table: {
+          caption: `Validation period (${v.from} → ${v.to}): the choice`,
+          columns: [
+            "Candidate",
+            "Kind",
+            "Threshold",
+            "Net saving",
+            "Share",
+            `${level} % CI`,
+            "Estimate",
+            "Passes",
+            "In words",
+            "Listens",
+            "Users",
+          ],
+          rows: validationRows,
+          columnFormats: [
+            undefined,
+            undefined,
+            3,
+            1,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            "int",
+            "int",
+          ],
+          highlightRows: v.candidates.flatMap((c, i) => (recommended(c) ? [i] : [])),
+        },
+      },
+      { kind: "text", text: `${capitalise(policy.testSummary)}.` },
+      {
+        kind: "table",
+        table: {
+          caption:
+            "Test period: every candidate at its validation-chosen threshold (the recommended one first)",
+          columns: [
+            "Policy",
+            "",
+            "Threshold",
+            "Net saving",
+            "Share",
+            `${level} % CI`,
+            "In words",
+            "Listens",
+            "Users",
+          ],
+          rows: testRows,
+          columnFormats: [undefined, undefined, 3, 1, undefined, undefined, undefined, "int", "int"],
+          highlightRows: policy.test.flatMap((o, i) => (o.recommended ? [i] : [])),
+        },
+      },
+    ],
   };
 }
 
@@ -529,7 +729,7 @@ export async function buildEvaluationReport(input: EvaluationInput): Promise<Eva
 
   progress("metrics", 0, totalSteps);
   const metrics = input.models.map((m) => modelMetrics(m, level));
-  const verdict = computeVerdict(input.models, input.verdictOptions);
+  const verdict = computeVerdict(input.models, input.verdictOptions, input.policy);
 
   progress("curves", 1, totalSteps);
   const rocSeries = input.models.map((m, i) => ({
@@ -551,10 +751,12 @@ export async function buildEvaluationReport(input: EvaluationInput): Promise<Eva
   sections.push({
     id: "verdict-details",
     title: "Verdict",
-    intro:
-      "Is there signal a cache can use? The best model must beat the majority baseline with a ROC AUC confidence interval that excludes 0.5.",
+    intro: input.policy
+      ? "Is there signal a cache can use? Only if a model's prefetch policy, chosen on the validation period, saves more than caching everything with an interval above 0. The ROC AUC and accuracy checks below are informational."
+      : "Is there signal a cache can use? The best model must beat the majority baseline with a ROC AUC confidence interval that excludes 0.5.",
     blocks: [{ kind: "list", items: verdict.details }],
   });
+  if (input.policy) sections.push(policySection(input.policy));
   sections.push({
     id: "comparison",
     title: "Models side by side",
@@ -729,8 +931,7 @@ export async function buildEvaluationReport(input: EvaluationInput): Promise<Eva
   const cost = input.cost
     ? {
         model: input.cost.model,
-        costWaste: input.cost.choice.costWaste,
-        costStall: input.cost.choice.costStall,
+        costModel: input.cost.costModel,
         chosen: input.cost.choice.chosen,
         atHalf: input.cost.choice.atHalf,
         prefetchAll: input.cost.choice.prefetchAll,
@@ -743,6 +944,18 @@ export async function buildEvaluationReport(input: EvaluationInput): Promise<Eva
     dataset: input.dataset,
     verdict,
     models: metrics,
+    policy: input.policy
+      ? {
+          kind: input.policy.choice.kind,
+          model: input.policy.choice.model,
+          threshold: input.policy.choice.threshold,
+          costModel: input.policy.choice.costModel,
+          reason: input.policy.choice.reason,
+          validation: input.policy.choice.validation,
+          test: input.policy.test,
+          testSummary: input.policy.testSummary,
+        }
+      : null,
     cost,
     extraRows: input.extraRows?.rows ?? [],
     importance: [

@@ -9,6 +9,8 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from "fastify";
+import { EventRecordError, normalizeEventRecord } from "../data/event-record.ts";
+import { FEATURE_SCHEMA } from "../features/schema.ts";
 import { DecisionIds } from "./decision-id.ts";
 import {
   type DecisionLog,
@@ -21,6 +23,7 @@ import { Assigner, defaultExperiment, type ExperimentConfig, type VariantConfig 
 import { NO_VARIANT, ServeMetrics } from "./metrics.ts";
 import {
   abtestSchema,
+  eventsSchema,
   feedbackSchema,
   healthSchema,
   metricsSchema,
@@ -77,12 +80,13 @@ const OPERATIONS_ROUTES = new Set(["/health", "/ready", "/metrics"]);
 interface ReferenceBody {
   user_id: number;
   track_id: string;
+  timestamp_ms?: number;
 }
 
 interface PredictBody extends ReferenceBody {
   model?: string;
   session?: { session_id?: number; position?: number; previous_outcome?: "skipped" | "played" | null };
-  timestamp_ms?: number;
+  explain?: boolean;
 }
 
 /** A request with its model decided, before scoring. */
@@ -144,10 +148,13 @@ function toSession(body: PredictBody["session"]): SessionContext | undefined {
   return {
     sessionId: body.session_id,
     position: body.position,
+    // Absent = the service's own record of the session; null = the client says there was none.
     previousSkipped:
-      body.previous_outcome === undefined || body.previous_outcome === null
-        ? null
-        : body.previous_outcome === "skipped",
+      body.previous_outcome === undefined
+        ? undefined
+        : body.previous_outcome === null
+          ? null
+          : body.previous_outcome === "skipped",
   };
 }
 
@@ -169,6 +176,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     "/v1/predict",
     "/v1/predict/batch",
     "/v1/feedback",
+    "/v1/events",
   ]) {
     metrics.declareRoute(route, "POST");
   }
@@ -327,6 +335,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         trackId: body.track_id,
         session: toSession(body.session),
         atMs: body.timestamp_ms ?? now,
+        explain: body.explain === true,
       },
       variant,
       model: variant ? variant.model : resolveModel(body.model, `${fieldPrefix}model`),
@@ -345,7 +354,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     shadowOf: string | null,
   ): DecisionRow => {
     const threshold = current.threshold(model);
-    const decision = decide(score.probSkip, threshold);
+    const decision = decide(score.probSkip, threshold, current.policy);
     metrics.countDecision(variant ?? NO_VARIANT, model, decision, shadowOf === null);
     return {
       id: ids.next(now),
@@ -436,7 +445,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return results;
   };
 
-  const answer = (row: DecisionRow, score: { coldStart: { user: boolean; track: boolean } }) => ({
+  const answer = (row: DecisionRow, score: Score) => ({
     decision_id: row.id,
     model: row.model,
     model_version: row.bundleVersion,
@@ -447,13 +456,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     decision: row.decision,
     prediction: row.decision,
     cold_start: score.coldStart,
+    ...(score.features ? { features: namedFeatures(score.features) } : {}),
   });
 
   // Reference routes: same bodies and answers as the reference service, so existing clients keep working.
   const referencePrediction = (model: string, body: ReferenceBody) => {
     const current = scorer;
-    const score = current.score(model, { userId: body.user_id, trackId: body.track_id, atMs: Date.now() });
-    const decision = decide(score.probSkip, current.threshold(model));
+    const score = current.score(model, {
+      userId: body.user_id,
+      trackId: body.track_id,
+      atMs: body.timestamp_ms ?? Date.now(),
+    });
+    const decision = decide(score.probSkip, current.threshold(model), current.policy);
     metrics.countDecision(NO_VARIANT, model, decision, true);
     return { prediction: decision };
   };
@@ -578,11 +592,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     };
   });
 
+  app.post<{ Body: { events: unknown[] } }>("/v1/events", { schema: eventsSchema }, (req) => {
+    // Every record is checked before any is applied: a refused batch changes nothing.
+    const records = req.body.events.map((value, i) => {
+      try {
+        return normalizeEventRecord(value);
+      } catch (error) {
+        if (error instanceof EventRecordError) {
+          const field = error.field ? `events.${i}.${error.field}` : `events.${i}`;
+          throw new RequestError(400, `${field}: ${error.message}`, field);
+        }
+        throw error;
+      }
+    });
+    scorer.applyEvents(records);
+    return { accepted: records.length };
+  });
+
   app.get("/health", { schema: healthSchema }, () => ({ status: "ok" }));
 
   app.get("/ready", { schema: readySchema }, (_req, reply) => {
     if (log.isClosed) return reply.code(503).send({ status: "closing" });
-    return { status: "ready", bundle_version: scorer.bundleVersion, models: [...scorer.modelNames] };
+    return {
+      status: "ready",
+      bundle_version: scorer.bundleVersion,
+      bundle_dir: bundleDir,
+      state_clock_ms: Number.isFinite(scorer.stateClockMs) ? scorer.stateClockMs : null,
+      models: [...scorer.modelNames],
+    };
   });
 
   app.get("/metrics", { schema: metricsSchema }, async (_req, reply) => {
@@ -607,6 +644,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   return app;
+}
+
+/** A scored vector by feature name; NaN (a missing value) becomes null in JSON. */
+function namedFeatures(values: Float32Array): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  FEATURE_SCHEMA.names.forEach((name, i) => {
+    out[name] = Number.isNaN(values[i]) ? null : values[i];
+  });
+  return out;
 }
 
 /** Constant-time comparison, so response timing does not reveal how much of a guessed key matched. */

@@ -4,11 +4,12 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { loadCatalog } from "../data/index.ts";
-import type { Catalog } from "../data/types.ts";
+import type { EventRecord } from "../data/event-record.ts";
+import { type Catalog, EventCode } from "../data/types.ts";
 import { FEATURE_SCHEMA, type FeatureQuery, FeatureState } from "../features/index.ts";
-import { BundleError, loadBundle } from "../models/bundle.ts";
+import { BundleError, loadBundle, servedThreshold } from "../models/bundle.ts";
 import type { Model, ModelExtras } from "../models/types.ts";
-import type { ListenOutcome, Score, ScoreRequest, Scorer } from "./scorer.ts";
+import type { ListenOutcome, Score, ScoreRequest, Scorer, ServedPolicy } from "./scorer.ts";
 
 export interface ServedModel {
   name: string;
@@ -23,12 +24,15 @@ export interface BundleParts {
   state: FeatureState;
   models: readonly ServedModel[];
   defaultModel: string;
+  /** Absent (bundles written before the policy was recorded): the default model at its threshold. */
+  policy?: ServedPolicy;
 }
 
 export class BundleScorer implements Scorer {
   readonly bundleVersion: string;
   readonly modelNames: readonly string[];
   readonly defaultModel: string;
+  readonly policy: ServedPolicy;
   readonly state: FeatureState;
   private readonly catalog: Catalog;
   private readonly models = new Map<string, ServedModel>();
@@ -51,11 +55,24 @@ export class BundleScorer implements Scorer {
         `bundle ${parts.version}: default model "${parts.defaultModel}" is not among its models`,
       );
     }
+    const policy = parts.policy ?? {
+      kind: "model",
+      model: parts.defaultModel,
+      threshold: this.models.get(parts.defaultModel)?.threshold ?? null,
+    };
+    if (policy.kind === "model" && (policy.model === null || !this.models.has(policy.model))) {
+      throw new Error(`bundle ${parts.version}: policy model "${policy.model}" is not among its models`);
+    }
+    this.policy = { kind: policy.kind, model: policy.model, threshold: policy.threshold };
     this.bundleVersion = parts.version;
     this.modelNames = [...this.models.keys()];
     this.defaultModel = parts.defaultModel;
     this.state = parts.state;
     this.catalog = parts.catalog;
+  }
+
+  get stateClockMs(): number {
+    return this.state.clockMs;
   }
 
   threshold(model: string): number {
@@ -68,7 +85,13 @@ export class BundleScorer implements Scorer {
     const p = served.model.predictOne
       ? served.model.predictOne(this.row)
       : served.model.predictProba(this.matrix)[0];
-    return { probSkip: p, coldStart };
+    return request.explain ? { probSkip: p, coldStart, features: this.row.slice() } : { probSkip: p, coldStart };
+  }
+
+  /** P(skip) of a model for a given feature vector (FEATURE_SCHEMA order). */
+  probabilityOf(model: string, features: Float32Array): number {
+    const served = this.served(model);
+    return served.model.predictProba({ rows: 1, cols: features.length, data: features })[0];
   }
 
   /** Vectors of every request in one matrix, then one `predictProba` call. */
@@ -80,18 +103,55 @@ export class BundleScorer implements Scorer {
       (request, i) => this.state.vector(this.queryOf(request), data, i * cols).coldStart,
     );
     const p = served.model.predictProba({ rows: requests.length, cols, data });
-    return coldStarts.map((coldStart, i) => ({ probSkip: p[i], coldStart }));
+    return coldStarts.map((coldStart, i) =>
+      requests[i].explain
+        ? { probSkip: p[i], coldStart, features: data.slice(i * cols, (i + 1) * cols) }
+        : { probSkip: p[i], coldStart },
+    );
   }
 
+  /**
+   * Feedback is the events it stands for: the play at the listen's start and, when skipped, the skip
+   * heard-ms later; the stream decides the listen from them exactly as from `POST /v1/events`. Without a
+   * session the stream cannot place the listen, so it is observed as a finished listen at once.
+   */
   learn(outcome: ListenOutcome): void {
-    this.state.observe({
+    const trackIndex = this.state.trackIndexOf(outcome.trackId);
+    if (outcome.sessionId === undefined) {
+      this.state.observe({
+        userId: outcome.userId,
+        trackIndex,
+        startMs: outcome.atMs,
+        skipped: outcome.skipped,
+        heardMs: outcome.heardMs,
+      });
+      return;
+    }
+    const event = {
+      kind: EventCode.play as number,
+      timestampMs: outcome.atMs,
       userId: outcome.userId,
-      trackIndex: this.state.trackIndexOf(outcome.trackId),
       sessionId: outcome.sessionId,
-      startMs: outcome.atMs,
-      skipped: outcome.skipped,
-      heardMs: outcome.heardMs,
-    });
+      trackIndex,
+    };
+    this.state.applyEvent(event);
+    if (outcome.skipped) {
+      event.kind = EventCode.skip;
+      event.timestampMs = outcome.atMs + (Number.isFinite(outcome.heardMs) ? outcome.heardMs : 0);
+      this.state.applyEvent(event);
+    }
+  }
+
+  applyEvents(events: readonly EventRecord[]): void {
+    const event = { kind: 0, timestampMs: 0, userId: 0, sessionId: 0, trackIndex: -1 };
+    for (const record of events) {
+      event.kind = record.kind;
+      event.timestampMs = record.timestampMs;
+      event.userId = record.userId;
+      event.sessionId = record.sessionId;
+      event.trackIndex = record.trackId === null ? -1 : this.state.trackIndexOf(record.trackId);
+      this.state.applyEvent(event);
+    }
   }
 
   trackDurationMs(trackId: string): number {
@@ -143,8 +203,11 @@ export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
   const models: ServedModel[] = Object.entries(bundle.models).map(([name, model]) => ({
     name,
     model,
-    threshold: name === manifest.defaultModel ? manifest.threshold : (manifest.thresholds[name] ?? 0.5),
+    threshold: servedThreshold(manifest, name),
   }));
+  const policy = manifest.policy
+    ? { kind: manifest.policy.kind, model: manifest.policy.model, threshold: manifest.policy.threshold }
+    : undefined;
   const manifestText = readFileSync(join(dir, "manifest.json"), "utf8");
   return new BundleScorer({
     version: bundleVersionOf(manifestText, manifest.createdAt),
@@ -152,6 +215,7 @@ export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
     state,
     models,
     defaultModel: manifest.defaultModel,
+    policy,
   });
 }
 

@@ -35,9 +35,17 @@ const errors = {
   503: errorBody,
 };
 
+/** Epoch ms bounded like a delivery's timestamps (1990..2100): no clock far outside the data's. */
+const timestampMs = (description: string) =>
+  ({ type: "integer", minimum: 631_152_000_000, maximum: 4_102_444_799_999, description }) as const;
+
 export const referenceBody = {
   type: "object",
-  properties: { user_id: userId, track_id: trackId },
+  properties: {
+    user_id: userId,
+    track_id: trackId,
+    timestamp_ms: timestampMs("Listen start, epoch ms (default: now)"),
+  },
   required: ["user_id", "track_id"],
 } as const;
 
@@ -99,7 +107,11 @@ const predictItem = {
       description: "Model to use; omitted = the experiment assigns one",
     },
     session: sessionContext,
-    timestamp_ms: { type: "integer", minimum: 0, description: "Listen start, epoch ms (default: now)" },
+    timestamp_ms: timestampMs("Listen start, epoch ms (default: now)"),
+    explain: {
+      type: "boolean",
+      description: "Also return the feature vector the model scored (`features`, by feature name)",
+    },
   },
   required: ["user_id", "track_id"],
 } as const;
@@ -120,6 +132,11 @@ const predictAnswer = {
       type: "object",
       properties: { user: { type: "boolean" }, track: { type: "boolean" } },
       required: ["user", "track"],
+    },
+    features: {
+      type: "object",
+      description: "With explain: the scored vector by feature name (null = missing value)",
+      additionalProperties: { type: ["number", "null"] },
     },
   },
   required: [
@@ -170,12 +187,8 @@ export const feedbackSchema = {
       track_id: trackId,
       session_id: sessionId,
       outcome: { type: "string", enum: ["skipped", "played"] },
-      heard_ms: { type: "number", minimum: 0, description: "Audio actually heard, ms" },
-      timestamp_ms: {
-        type: "integer",
-        minimum: 0,
-        description: "Listen start, epoch ms (default: the decision's time)",
-      },
+      heard_ms: { type: "number", minimum: 0, maximum: 86_400_000, description: "Audio actually heard, ms" },
+      timestamp_ms: timestampMs("Listen start, epoch ms (default: the decision's time)"),
     },
     required: ["outcome"],
   },
@@ -194,6 +207,35 @@ export const feedbackSchema = {
   },
 } as const;
 
+export const MAX_EVENTS = 10_000;
+
+export const eventsSchema = {
+  tags: ["v1"],
+  summary:
+    "Session events in the delivery's own schema (play, skip, like, advertisement, buy_premium; any dialect the loader reads), applied in order to the online feature state",
+  body: {
+    type: "object",
+    properties: {
+      events: {
+        type: "array",
+        minItems: 1,
+        maxItems: MAX_EVENTS,
+        items: { type: "object", description: "One sessions.jsonl record" },
+      },
+    },
+    required: ["events"],
+    additionalProperties: false,
+  },
+  response: {
+    200: {
+      type: "object",
+      properties: { accepted: { type: "integer" } },
+      required: ["accepted"],
+    },
+    ...errors,
+  },
+} as const;
+
 export const healthSchema = {
   tags: ["operations"],
   response: { 200: { type: "object", properties: { status: { type: "string" } }, required: ["status"] } },
@@ -204,6 +246,11 @@ const readyBody = {
   properties: {
     status: { type: "string" },
     bundle_version: { type: "string" },
+    bundle_dir: { type: "string", description: "Directory the served bundle was loaded from" },
+    state_clock_ms: {
+      type: ["number", "null"],
+      description: "Latest event or request time the online feature state has seen since the bundle was loaded",
+    },
     models: { type: "array", items: { type: "string" } },
   },
   required: ["status"],

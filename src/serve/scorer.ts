@@ -2,6 +2,8 @@
 // The server only knows this interface; `BundleScorer` implements it over a trained bundle.
 
 /** Optional session context a client sends with a prediction request. */
+import type { EventRecord } from "../data/event-record.ts";
+
 export interface SessionContext {
   sessionId?: number;
   /** 0-based position of this listen in the session. */
@@ -16,6 +18,8 @@ export interface ScoreRequest {
   session?: SessionContext;
   /** Epoch ms of the listen; the scorer uses the current time when absent. */
   atMs?: number;
+  /** Return the feature vector the model scored (for `skipwise parity` and debugging). */
+  explain?: boolean;
 }
 
 export interface ColdStart {
@@ -28,6 +32,8 @@ export interface ColdStart {
 export interface Score {
   probSkip: number;
   coldStart: ColdStart;
+  /** The scored feature vector (FEATURE_SCHEMA order), when the request asked to explain. */
+  features?: Float32Array;
 }
 
 /** A real outcome reported back by a client. */
@@ -42,8 +48,21 @@ export interface ListenOutcome {
   atMs: number;
 }
 
+/**
+ * The bundle's prefetch policy, chosen on the validation period: "cache-all" answers PLAY (prefetch) to every
+ * request whatever the model says, "cache-nothing" SKIP, "model" applies each model's threshold rule.
+ */
+export interface ServedPolicy {
+  kind: "cache-all" | "cache-nothing" | "model";
+  /** The recommended model when kind is "model". */
+  model: string | null;
+  threshold: number | null;
+}
+
 export interface Scorer {
   readonly bundleVersion: string;
+  /** Decides every answer on every route together with `decide`. */
+  readonly policy: ServedPolicy;
   readonly modelNames: readonly string[];
   readonly defaultModel: string;
   /** Decision threshold of a model: SKIP when P(skip) >= threshold. */
@@ -52,12 +71,23 @@ export interface Scorer {
   scoreBatch(model: string, requests: readonly ScoreRequest[]): Score[];
   /** Feeds a real outcome into the online feature state so later predictions see it. */
   learn(outcome: ListenOutcome): void;
+  /** Latest event or request time the online state has seen since the bundle was loaded (-Infinity: none). */
+  readonly stateClockMs: number;
+  /** Feeds session events (as the delivery states them) into the online feature state, in order. */
+  applyEvents(events: readonly EventRecord[]): void;
   /** Duration of a catalogue track in ms, NaN when unknown (used for the cache-waste counters). */
   trackDurationMs(trackId: string): number;
 }
 
 export type Decision = "PLAY" | "SKIP";
 
-export function decide(probSkip: number, threshold: number): Decision {
+/**
+ * The served decision. Under the "cache-all" policy every request is PLAY (prefetch) and under
+ * "cache-nothing" every request is SKIP, whichever model or variant scored it; under "model" (and without
+ * a policy) SKIP when P(skip) >= the scoring model's threshold.
+ */
+export function decide(probSkip: number, threshold: number, policy?: Pick<ServedPolicy, "kind">): Decision {
+  if (policy?.kind === "cache-all") return "PLAY";
+  if (policy?.kind === "cache-nothing") return "SKIP";
   return probSkip >= threshold ? "SKIP" : "PLAY";
 }

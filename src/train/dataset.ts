@@ -1,7 +1,6 @@
-// Replays listens in time order through a FeatureState: each listen's vector is written BEFORE the
-// listen is observed, and listens sharing a start time are all vectorised before any is observed,
-// so no row can see its own outcome or anything that happened at or after its start.
-import type { Catalog } from "../data/types.ts";
+// Point-in-time feature rows: the delivery's session events replayed in stream order through a
+// FeatureState, each listen's vector written at its play, before anything at or after it is applied.
+import { type Catalog, EventCode, type EventTable } from "../data/types.ts";
 import {
   COLD_TRACK,
   COLD_USER,
@@ -10,6 +9,8 @@ import {
   type FeatureOptions,
   FeatureState,
 } from "../features/index.ts";
+import { eventsOfListens } from "../listens/live.ts";
+import { eventTimeOrder } from "../listens/order.ts";
 import type { ListenTable } from "../listens/types.ts";
 import type { Matrix } from "../models/types.ts";
 
@@ -17,6 +18,14 @@ export interface DatasetOptions {
   /** Continue from this state (for example one restored from a bundle); a fresh one by default. */
   state?: FeatureState;
   featureOptions?: Partial<FeatureOptions>;
+  /**
+   * The session events the listens were built from (the delivery's `events`). The state learns from
+   * them exactly as the service does from `POST /v1/events`. Default: the events the listens stand for
+   * (`eventsOfListens`), for callers that hold only listens.
+   */
+  events?: EventTable;
+  /** Also return the state's snapshot taken just before the first event at or after this time. */
+  snapshotAtMs?: number;
   /** Called every `progressEvery` rows and at the end. */
   onProgress?: (done: number, total: number) => void;
   progressEvery?: number;
@@ -39,14 +48,22 @@ export interface Dataset {
   /** 1 when the user / track had no observed listen before this row. */
   coldUser: Uint8Array;
   coldTrack: Uint8Array;
-  /** The state after observing every listen: what a server starts from. */
+  /** The state after every event: what a server starts from. */
   state: FeatureState;
+  /** The state's snapshot at `snapshotAtMs` (when asked). */
+  snapshotAt?: Buffer;
 }
 
+/**
+ * Replays the events in stream order (`eventTimeOrder`) through a FeatureState. Each listen's row is its
+ * vector at its `play` event, written before that event is applied, so a row sees only what the stream had
+ * decided by then: exactly what the service answers for the same request after the same events.
+ */
 export function buildDataset(listens: ListenTable, catalog: Catalog, options: DatasetOptions = {}): Dataset {
   const n = listens.length;
   const cols = FEATURE_COUNT;
   assertTimeOrder(listens);
+  const events = options.events ?? eventsOfListens(listens);
   const state = options.state ?? new FeatureState(catalog, options.featureOptions);
   state.reserve(n);
   const data = new Float32Array(n * cols);
@@ -54,41 +71,55 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
   const coldUser = new Uint8Array(n);
   const coldTrack = new Uint8Array(n);
   const every = Math.max(1, options.progressEvery ?? 100_000);
-  const context: { position?: number; sessionStartMs?: number } = {};
-  const query = {
-    userId: 0,
-    trackIndex: 0,
-    timestampMs: 0,
-    sessionId: 0,
-    context,
-    premium: null as boolean | null,
-  };
+  const query = { userId: 0, trackIndex: 0, timestampMs: 0, sessionId: 0 };
+  const event = { kind: 0, timestampMs: 0, userId: 0, sessionId: 0, trackIndex: -1 };
+  const order = eventTimeOrder(events.sessionId, events.timestampMs, events.length);
+  const snapshotAtMs = options.snapshotAtMs;
+  let snapshotAt: Buffer | undefined;
   let nextReport = every;
-  for (let from = 0; from < n; ) {
-    let to = from + 1;
-    while (to < n && listens.startMs[to] === listens.startMs[from]) to++;
-    for (let i = from; i < to; i++) {
-      query.userId = listens.userId[i];
-      query.trackIndex = listens.trackIndex[i];
-      query.timestampMs = listens.startMs[i];
-      query.sessionId = listens.sessionId[i];
-      context.position = listens.position[i];
-      context.sessionStartMs = listens.sessionStartMs[i];
-      const premium = listens.premium[i];
-      query.premium = premium < 0 ? null : premium === 1;
-      const cold = state.writeVector(query, data, i * cols);
-      coldUser[i] = cold & COLD_USER ? 1 : 0;
-      coldTrack[i] = cold & COLD_TRACK ? 1 : 0;
-      const t = listens.trackIndex[i];
-      durationMs[i] = t >= 0 && t < catalog.tracks.length ? catalog.tracks[t].durationMs : Number.NaN;
+  let row = 0;
+  for (let k = 0; k < order.length; k++) {
+    const e = order[k];
+    const t = events.timestampMs[e];
+    if (snapshotAtMs !== undefined && snapshotAt === undefined && t >= snapshotAtMs) snapshotAt = state.snapshot();
+    const kind = events.kind[e];
+    const track = events.trackIndex[e];
+    if (kind === EventCode.play && track >= 0) {
+      if (
+        row >= n ||
+        listens.userId[row] !== events.userId[e] ||
+        listens.trackIndex[row] !== track ||
+        listens.startMs[row] !== t
+      ) {
+        throw new Error(
+          `buildDataset: the play at line ${events.line[e]} (user ${events.userId[e]}, ${new Date(t).toISOString()}) is not listen row ${row}: the listens were not built from these events by the sequence rule`,
+        );
+      }
+      query.userId = events.userId[e];
+      query.trackIndex = track;
+      query.timestampMs = t;
+      query.sessionId = events.sessionId[e];
+      const cold = state.writeVector(query, data, row * cols);
+      coldUser[row] = cold & COLD_USER ? 1 : 0;
+      coldTrack[row] = cold & COLD_TRACK ? 1 : 0;
+      durationMs[row] = track < catalog.tracks.length ? catalog.tracks[track].durationMs : Number.NaN;
+      row++;
+      if (options.onProgress && row >= nextReport && row < n) {
+        options.onProgress(row, n);
+        nextReport = row + every;
+      }
     }
-    observeListens(state, listens, from, to);
-    from = to;
-    if (options.onProgress && from >= nextReport && from < n) {
-      options.onProgress(from, n);
-      nextReport = from + every;
-    }
+    event.kind = kind;
+    event.timestampMs = t;
+    event.userId = events.userId[e];
+    event.sessionId = events.sessionId[e];
+    event.trackIndex = track;
+    state.applyEvent(event);
   }
+  if (row !== n) {
+    throw new Error(`buildDataset: the events hold ${row} plays of catalogue tracks but there are ${n} listens`);
+  }
+  if (snapshotAtMs !== undefined && snapshotAt === undefined) snapshotAt = state.snapshot();
   options.onProgress?.(n, n);
 
   return {
@@ -106,6 +137,7 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
     coldUser,
     coldTrack,
     state,
+    snapshotAt,
   };
 }
 

@@ -1,8 +1,10 @@
 // The honest training protocol: replay listens in time order into point-in-time feature vectors, split
 // by time (train / validation / test), fit every model on the training part, early-stop and choose
-// thresholds on the validation part, and predict the untouched test part.
-import type { Catalog } from "../data/types.ts";
+// thresholds on the validation part, choose the prefetch policy there (out of sample, before the test
+// period; see policy-choice.ts), and predict the untouched test part.
+import type { Catalog, EventTable } from "../data/types.ts";
 import { FeatureState } from "../features/index.ts";
+import { type CostModel, DEFAULT_COST_MODEL, validateCostModel } from "../listens/cost-model.ts";
 import type { ListenTable } from "../listens/types.ts";
 import {
   GradientBoostedTrees,
@@ -14,8 +16,15 @@ import {
   PreviousOutcomeModel,
   type SkipModel,
 } from "../models/index.ts";
-import { buildDataset, type Dataset, observeListens } from "./dataset.ts";
+import { buildDataset, type Dataset } from "./dataset.ts";
 import { rocAuc } from "./metrics.ts";
+import {
+  choosePolicy,
+  datasetListenCosts,
+  type PolicyChoice,
+  type PolicyOptions,
+  type ScoredCandidate,
+} from "./policy-choice.ts";
 import {
   DEFAULT_SPLIT,
   type SplitFractions,
@@ -24,7 +33,7 @@ import {
   type TimeSplit,
   timeSplit,
 } from "./split.ts";
-import { type CostWeights, chooseThreshold, type ThresholdChoice } from "./threshold.ts";
+import { chooseThreshold, type ThresholdChoice } from "./threshold.ts";
 
 /** "model" = a learner; "baseline" = a fixed rule; "majority" = the base-rate predictor the verdict compares to. */
 export type TrainedRole = "model" | "baseline" | "majority";
@@ -32,13 +41,15 @@ export type TrainedRole = "model" | "baseline" | "majority";
 export const MODEL_NAMES = ["naive", "majority", "previous", "logistic", "svm", "gbdt"] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
-/** Waste = prefetched but skipped; stall = not prefetched but played out. A stall hurts the listener more. */
-export const DEFAULT_COSTS: CostWeights = Object.freeze({ costWaste: 1, costStall: 2 });
-
 export interface TrainingOptions {
+  /** The delivery's session events the listens came from (the state learns from them as the service does). */
+  events?: EventTable;
   models?: readonly ModelName[];
   split?: SplitFractions;
-  costs?: CostWeights;
+  /** Prices every prefetch decision (default DEFAULT_COST_MODEL). */
+  costModel?: CostModel;
+  /** Bootstrap replicates, seed, folds and level of the policy choice. */
+  policy?: PolicyOptions;
   gbdt?: Partial<GradientBoostedTreesParams>;
   /**
    * Refit every model on train + validation once the validation part has chosen the tree count and the
@@ -56,7 +67,7 @@ export interface FittedModel {
   validationP: Float64Array;
   testP: Float64Array;
   validationAuc: number;
-  /** Cost-minimising threshold chosen on the validation rows (0.5 for the hard-rule baselines). */
+  /** Cost-minimising threshold chosen on every validation row (0.5 for the hard-rule baselines). */
   threshold: number;
   choice: ThresholdChoice | null;
   fitSeconds: number;
@@ -66,9 +77,14 @@ export interface TrainingRun {
   dataset: Dataset;
   split: TimeSplit;
   fitted: FittedModel[];
-  /** The learner with the best validation ROC AUC (served by default). */
+  /**
+   * The served default model: the policy's model when it recommends one, else the learner with the best
+   * validation ROC AUC (then kept for shadow scoring and monitoring only: the policy decides PLAY/SKIP).
+   */
   best: ModelName;
-  costs: CostWeights;
+  costModel: CostModel;
+  /** The prefetch policy chosen on the validation period (the one selection rule). */
+  policy: PolicyChoice;
   /** Feature state after every listen before the test period: what a server replaying the test period starts from. */
   stateAtTestStart: FeatureState;
 }
@@ -148,12 +164,16 @@ export function trainModels(
   options: TrainingOptions = {},
 ): TrainingRun {
   const progress = options.onProgress ?? (() => {});
-  const costs = options.costs ?? DEFAULT_COSTS;
+  const costModel = validateCostModel(options.costModel ?? DEFAULT_COST_MODEL, "training cost model");
   const names = options.models ?? MODEL_NAMES;
   if (listens.length === 0) throw new Error("no listens to train on: the delivery holds no play events");
 
-  const dataset = buildDataset(listens, catalog, { onProgress: (d, t) => progress("features", d, t) });
-  const split = timeSplit(dataset.startMs, options.split ?? DEFAULT_SPLIT);
+  const split = timeSplit(listens.startMs.subarray(0, listens.length), options.split ?? DEFAULT_SPLIT);
+  const dataset = buildDataset(listens, catalog, {
+    events: options.events,
+    snapshotAtMs: split.testStartMs,
+    onProgress: (d, t) => progress("features", d, t),
+  });
   for (const part of ["train", "validation", "test"] as const) {
     if (split[part].length === 0) {
       throw new Error(
@@ -171,6 +191,7 @@ export function trainModels(
   const Xrefit = refit ? selectRows(dataset.X, trainAndValidation) : Xtrain;
   const yrefit = refit ? selectValues(dataset.y, trainAndValidation) : ytrain;
   if (!hasBothClasses(ytrain)) throw new Error("the training period holds only one class: nothing to learn");
+  const validCosts = datasetListenCosts(dataset, catalog, split.validation, costModel);
 
   const fitted: FittedModel[] = [];
   names.forEach((name, k) => {
@@ -197,8 +218,7 @@ export function trainModels(
     const fitSeconds = (performance.now() - started) / 1000;
     const testP = served.predictProba(Xtest);
     const role = ROLE[name];
-    const canChoose = role === "model" && hasBothClasses(yvalid);
-    const choice = canChoose ? chooseThreshold(yvalid, validationP, costs) : null;
+    const choice = role === "model" ? chooseThreshold(yvalid, validationP, validCosts) : null;
     fitted.push({
       name,
       role,
@@ -213,36 +233,44 @@ export function trainModels(
   });
   progress("fit", names.length, names.length);
 
+  progress("policy", 0, 1);
+  const candidates: ScoredCandidate[] = fitted
+    .filter((f) => f.role !== "majority")
+    .map((f) => ({
+      name: f.name,
+      role: f.role === "model" ? "model" : "baseline",
+      p: f.validationP,
+      threshold: f.threshold,
+    }));
+  const policy = choosePolicy(
+    {
+      y: yvalid,
+      userId: selectValues(dataset.userId, split.validation),
+      costs: validCosts,
+      costModel,
+      candidates,
+      from: iso(dataset.startMs[split.validation[0]]),
+      to: iso(dataset.startMs[split.validation[split.validation.length - 1]]),
+    },
+    options.policy,
+  );
   const learners = fitted.filter((f) => f.role === "model");
   const pool = learners.length > 0 ? learners : fitted;
-  const best = pool.reduce((a, b) =>
+  const byAuc = pool.reduce((a, b) =>
     b.validationAuc > a.validationAuc || Number.isNaN(a.validationAuc) ? b : a,
   );
-  const testStart = split.test.length > 0 ? split.test[0] : listens.length;
+  const best = policy.kind === "model" && policy.model !== null ? policy.model : byAuc.name;
   return {
     dataset,
     split,
     fitted,
-    best: best.name,
-    costs,
-    stateAtTestStart: observeListens(
-      new FeatureState(catalog),
-      listens,
-      0,
-      firstRowAtOrAfter(dataset.startMs, split.testStartMs, testStart),
-    ),
+    best,
+    costModel,
+    policy,
+    stateAtTestStart: FeatureState.restore(catalog, dataset.snapshotAt as Buffer),
   };
 }
 
-/** Index of the first row (rows are in time order) starting at or after `t`. */
-function firstRowAtOrAfter(startMs: Float64Array, t: number, fallback: number): number {
-  if (!Number.isFinite(t)) return fallback;
-  let lo = 0;
-  let hi = startMs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (startMs[mid] < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : "";
 }

@@ -1,19 +1,15 @@
-// Operating threshold for the cache: the client prefetches a track when P(skip) < t. Two errors cost
-// something: "waste" = prefetched but skipped (unplayed audio downloaded), "stall" = not prefetched
-// but played to the end (the track had to stream on demand). The threshold minimises the expected
-// cost per listen, costWaste * P(waste) + costStall * P(stall), on held-out rows.
-
-export interface CostWeights {
-  /** Cost of one listen that was prefetched and then skipped. */
-  costWaste: number;
-  /** Cost of one listen that was not prefetched and then played to the end. */
-  costStall: number;
-}
+// Operating threshold for the cache: the client prefetches a track when P(skip) < t. Each listen carries
+// its own two costs from the cost model (src/listens/cost-model.ts): what it costs if prefetched (the
+// wasted MB of a skip) and what it costs if not (a stall for a full play). The threshold minimises the
+// total cost over held-out rows.
+import type { ListenCosts } from "../listens/cost-model.ts";
 
 export interface OperatingPoint {
   threshold: number;
-  /** Expected cost per listen. */
+  /** Cost per listen (totalCost / rows). */
   cost: number;
+  /** Σ prefetch cost of the prefetched listens + Σ stream cost of the others. */
+  totalCost: number;
   /** Listens prefetched and skipped. */
   waste: number;
   /** Listens not prefetched and played to the end. */
@@ -23,7 +19,7 @@ export interface OperatingPoint {
   stallRate: number;
 }
 
-/** Expected cost over a grid of thresholds (for the cost/threshold chart). */
+/** Cost per listen over a grid of thresholds (for the cost/threshold chart). */
 export interface CostCurve {
   threshold: Float64Array;
   cost: Float64Array;
@@ -31,43 +27,65 @@ export interface CostCurve {
   stallRate: Float64Array;
 }
 
-export interface ThresholdChoice extends CostWeights {
+export interface ThresholdChoice {
   rows: number;
   /** The cost-minimising threshold (midpoint of the optimal interval between scores). */
   chosen: OperatingPoint;
   /** The default classifier threshold, for comparison. */
   atHalf: OperatingPoint;
-  /** Cache everything (t above every score) and cache nothing (t = 0). */
+  /** Cache everything (t above every score) and cache nothing (t at or below every score). */
   prefetchAll: OperatingPoint;
   prefetchNone: OperatingPoint;
   curve: CostCurve;
 }
 
-function checkInputs(y: Uint8Array, p: Float64Array, costs: CostWeights): void {
+function checkInputs(y: Uint8Array, p: Float64Array, costs: ListenCosts): void {
   if (y.length !== p.length) throw new RangeError(`threshold: y has ${y.length} rows but p has ${p.length}`);
   if (y.length === 0) throw new RangeError("threshold: no rows");
-  for (const key of ["costWaste", "costStall"] as const) {
-    const v = costs[key];
-    if (!Number.isFinite(v) || v < 0)
-      throw new RangeError(`threshold: ${key} must be a finite number >= 0, got ${v}`);
+  for (const key of ["prefetch", "stream"] as const) {
+    const c = costs[key];
+    if (c.length !== y.length)
+      throw new RangeError(`threshold: ${y.length} rows but ${c.length} ${key} costs`);
+    for (let i = 0; i < c.length; i++) {
+      if (!(Number.isFinite(c[i]) && c[i] >= 0))
+        throw new RangeError(`threshold: ${key} cost [${i}] must be a finite number >= 0, got ${c[i]}`);
+    }
   }
-  if (costs.costWaste === 0 && costs.costStall === 0) throw new RangeError("threshold: both costs are 0");
   for (let i = 0; i < y.length; i++) {
     if (y[i] > 1) throw new RangeError(`threshold: y[${i}] = ${y[i]}, labels must be 0 or 1`);
     if (Number.isNaN(p[i])) throw new RangeError(`threshold: p[${i}] is NaN`);
   }
 }
 
-interface Split {
-  skipped: Float64Array;
-  played: Float64Array;
+/** Rows sorted by score with prefix sums: the plan at t prefetches a prefix of this order. */
+interface Sorted {
+  scores: Float64Array;
+  /** Σ prefetch cost / Σ stream cost / skips / full plays of the first k rows. */
+  prefetch: Float64Array;
+  stream: Float64Array;
+  skips: Int32Array;
+  plays: Int32Array;
 }
 
-function splitSorted(y: Uint8Array, p: Float64Array): Split {
-  const skipped: number[] = [];
-  const played: number[] = [];
-  for (let i = 0; i < y.length; i++) (y[i] === 1 ? skipped : played).push(p[i]);
-  return { skipped: Float64Array.from(skipped).sort(), played: Float64Array.from(played).sort() };
+function sortRows(y: Uint8Array, p: Float64Array, costs: ListenCosts): Sorted {
+  const n = y.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => p[a] - p[b] || a - b);
+  const sorted: Sorted = {
+    scores: new Float64Array(n),
+    prefetch: new Float64Array(n + 1),
+    stream: new Float64Array(n + 1),
+    skips: new Int32Array(n + 1),
+    plays: new Int32Array(n + 1),
+  };
+  for (let k = 0; k < n; k++) {
+    const i = order[k];
+    sorted.scores[k] = p[i];
+    sorted.prefetch[k + 1] = sorted.prefetch[k] + costs.prefetch[i];
+    sorted.stream[k + 1] = sorted.stream[k] + costs.stream[i];
+    sorted.skips[k + 1] = sorted.skips[k] + (y[i] === 1 ? 1 : 0);
+    sorted.plays[k + 1] = sorted.plays[k] + (y[i] === 1 ? 0 : 1);
+  }
+  return sorted;
 }
 
 /** Number of values < t in an ascending array. */
@@ -82,20 +100,26 @@ function countBelow(sorted: Float64Array, t: number): number {
   return lo;
 }
 
-function pointAt(split: Split, threshold: number, costs: CostWeights): OperatingPoint {
-  const rows = split.skipped.length + split.played.length;
-  const waste = countBelow(split.skipped, threshold);
-  const playedPrefetched = countBelow(split.played, threshold);
-  const stalls = split.played.length - playedPrefetched;
+/** The point that prefetches the first k rows of the sorted order. */
+function pointOfPrefix(s: Sorted, k: number, threshold: number): OperatingPoint {
+  const n = s.scores.length;
+  const totalCost = s.prefetch[k] + (s.stream[n] - s.stream[k]);
+  const waste = s.skips[k];
+  const stalls = s.plays[n] - s.plays[k];
   return {
     threshold,
-    cost: (costs.costWaste * waste + costs.costStall * stalls) / rows,
+    cost: totalCost / n,
+    totalCost,
     waste,
     stalls,
-    prefetched: waste + playedPrefetched,
-    wasteRate: waste / rows,
-    stallRate: stalls / rows,
+    prefetched: k,
+    wasteRate: waste / n,
+    stallRate: stalls / n,
   };
+}
+
+function pointAt(s: Sorted, threshold: number): OperatingPoint {
+  return pointOfPrefix(s, countBelow(s.scores, threshold), threshold);
 }
 
 /** Figures of the decision "prefetch when p < threshold". */
@@ -103,52 +127,54 @@ export function operatingPoint(
   y: Uint8Array,
   p: Float64Array,
   threshold: number,
-  costs: CostWeights,
+  costs: ListenCosts,
 ): OperatingPoint {
   checkInputs(y, p, costs);
-  return pointAt(splitSorted(y, p), threshold, costs);
+  return pointAt(sortRows(y, p, costs), threshold);
 }
 
 /**
- * Chooses the threshold with the lowest expected cost. Every threshold between two consecutive
- * distinct scores makes the same decisions, so the search visits each distinct score once and
- * returns the midpoint of the best interval (the rule then generalises to unseen scores between
- * them). Equal costs are resolved toward 0.5. The curve samples `gridSize` thresholds on [0, 1].
+ * The threshold with the lowest total cost. Every threshold between two consecutive distinct scores makes
+ * the same decisions, so the search visits each distinct score once (O(n log n) for the sort, O(n) after)
+ * and returns the midpoint of the best interval (the rule then generalises to unseen scores between them).
+ * Equal costs are resolved toward prefetching more (the higher threshold): when it makes no difference on
+ * these rows, the listener is spared a stall. The curve samples `gridSize` thresholds on [0, 1].
  */
 export function chooseThreshold(
   y: Uint8Array,
   p: Float64Array,
-  options: CostWeights & { gridSize?: number },
+  costs: ListenCosts,
+  options: { gridSize?: number } = {},
 ): ThresholdChoice {
-  checkInputs(y, p, options);
-  const costs: CostWeights = { costWaste: options.costWaste, costStall: options.costStall };
-  const split = splitSorted(y, p);
-  const scores = Float64Array.from(p).sort();
+  checkInputs(y, p, costs);
+  const gridSize = options.gridSize ?? 101;
+  if (!Number.isInteger(gridSize) || gridSize < 2)
+    throw new RangeError("threshold: gridSize must be an integer >= 2");
+  const s = sortRows(y, p, costs);
+  const n = s.scores.length;
+  // Distinct scores and the prefix length before each: candidate k prefetches every score < distinct[k];
+  // k = distinct.length prefetches everything.
   const distinct: number[] = [];
-  for (let i = 0; i < scores.length; i++)
-    if (i === 0 || scores[i] !== scores[i - 1]) distinct.push(scores[i]);
-
-  // Candidate k prefetches every score < distinct[k]; k = distinct.length prefetches everything.
+  const prefixAt: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || s.scores[i] !== s.scores[i - 1]) {
+      distinct.push(s.scores[i]);
+      prefixAt.push(i);
+    }
+  }
+  prefixAt.push(n);
   // Its threshold is the midpoint of (distinct[k-1], distinct[k]], bounded by 0 and 1 outside.
   const candidateThreshold = (k: number): number => {
     const below = k === 0 ? Math.min(0, distinct[0]) : distinct[k - 1];
     if (k === distinct.length) return below < 1 ? (below + 1) / 2 : below + 1e-9;
     return (below + distinct[k]) / 2;
   };
+  const scale = Math.max(1, s.prefetch[n] + s.stream[n]);
   let best: OperatingPoint | undefined;
-  for (let k = 0; k <= distinct.length; k++) {
-    const t = candidateThreshold(k);
-    const point = pointAt(split, t, costs);
-    const better =
-      best === undefined ||
-      point.cost < best.cost ||
-      (point.cost === best.cost && Math.abs(t - 0.5) < Math.abs(best.threshold - 0.5));
-    if (better) best = point;
+  for (let k = distinct.length; k >= 0; k--) {
+    const point = pointOfPrefix(s, prefixAt[k], candidateThreshold(k));
+    if (best === undefined || point.totalCost < best.totalCost - 1e-12 * scale) best = point;
   }
-  const maxScore = distinct[distinct.length - 1];
-  const gridSize = options.gridSize ?? 101;
-  if (!Number.isInteger(gridSize) || gridSize < 2)
-    throw new RangeError("threshold: gridSize must be an integer >= 2");
   const curve: CostCurve = {
     threshold: new Float64Array(gridSize),
     cost: new Float64Array(gridSize),
@@ -157,19 +183,29 @@ export function chooseThreshold(
   };
   for (let g = 0; g < gridSize; g++) {
     const t = g / (gridSize - 1);
-    const point = pointAt(split, t, costs);
+    const point = pointAt(s, t);
     curve.threshold[g] = t;
     curve.cost[g] = point.cost;
     curve.wasteRate[g] = point.wasteRate;
     curve.stallRate[g] = point.stallRate;
   }
+  const maxScore = distinct[distinct.length - 1];
   return {
-    ...costs,
-    rows: y.length,
+    rows: n,
     chosen: best as OperatingPoint,
-    atHalf: pointAt(split, 0.5, costs),
-    prefetchAll: pointAt(split, maxScore < 1 ? 1 : maxScore + 1e-9, costs),
-    prefetchNone: pointAt(split, Math.min(0, distinct[0]), costs),
+    atHalf: pointAt(s, 0.5),
+    prefetchAll: pointAt(s, maxScore < 1 ? 1 : maxScore + 1e-9),
+    prefetchNone: pointAt(s, Math.min(0, distinct[0])),
     curve,
   };
+}
+
+/**
+ * Per-listen cost of the served rule "SKIP (do not prefetch) when p >= threshold": the stream cost at or
+ * above it, the prefetch cost below it (a NaN score is never SKIP, as in the service: prefetch when unsure).
+ */
+export function decisionCosts(p: ArrayLike<number>, threshold: number, costs: ListenCosts): Float64Array {
+  const out = new Float64Array(p.length);
+  for (let i = 0; i < p.length; i++) out[i] = p[i] >= threshold ? costs.stream[i] : costs.prefetch[i];
+  return out;
 }

@@ -3,11 +3,13 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Delivery, loadDelivery } from "../data/index.ts";
+import { type CostModel, DEFAULT_COST_MODEL } from "../listens/cost-model.ts";
 import { buildListens } from "../listens/index.ts";
 import { dataFingerprint, saveBundle } from "../models/bundle.ts";
 import type { SkipModel } from "../models/index.ts";
 import { rocAuc } from "./metrics.ts";
-import { DEFAULT_COSTS, type ModelName, parseModelNames, type TrainingRun, trainModels } from "./pipeline.ts";
+import { type ModelName, parseModelNames, type TrainingRun, trainModels } from "./pipeline.ts";
+import { fmtCost, fmtShare } from "./policy-choice.ts";
 import { stageProgress } from "./progress.ts";
 import {
   buildReferenceDataset,
@@ -22,10 +24,83 @@ export interface TrainCommandOptions {
   out: string;
   models?: string;
   protocol?: "time" | "seed";
-  costWaste?: number;
+  /** Cost model fields (default DEFAULT_COST_MODEL): --cost-waste-per-mb, --cost-stall, --bitrate-kbps. */
+  costWastePerMb?: number;
   costStall?: number;
+  bitrateKbps?: number;
   exportCsv?: string;
   stdout?: NodeJS.WritableStream;
+}
+
+/** The cost model of the command-line flags, each missing one taken from DEFAULT_COST_MODEL. */
+export function costModelFromFlags(flags: {
+  costWastePerMb?: number;
+  costStall?: number;
+  bitrateKbps?: number;
+}): CostModel {
+  return {
+    wastePerMb: flags.costWastePerMb ?? DEFAULT_COST_MODEL.wastePerMb,
+    stall: flags.costStall ?? DEFAULT_COST_MODEL.stall,
+    bitrateKbps: flags.bitrateKbps ?? DEFAULT_COST_MODEL.bitrateKbps,
+  };
+}
+
+/** The policy in the manifest: what `cache simulate` and `skipwise serve` read back. */
+export function manifestPolicy(run: TrainingRun) {
+  const { policy } = run;
+  return {
+    kind: policy.kind,
+    model: policy.model,
+    threshold: policy.threshold,
+    costModel: policy.costModel,
+    reason: policy.reason,
+    validation: {
+      listens: policy.validation.listens,
+      users: policy.validation.users,
+      level: policy.validation.level,
+      replicates: policy.validation.replicates,
+      folds: policy.validation.folds,
+      seed: policy.validation.seed,
+      interval: policy.validation.interval,
+      from: policy.validation.from,
+      to: policy.validation.to,
+      candidates: policy.validation.candidates.map((c) => ({
+        name: c.name,
+        kind: c.kind,
+        model: c.model,
+        threshold: c.threshold,
+        estimate: c.estimate,
+        saving: c.saving,
+        share: c.share,
+        ciLower: c.ciLower,
+        ciUpper: c.ciUpper,
+        listens: c.listens,
+        users: c.users,
+        passes: c.passes,
+      })),
+    },
+  };
+}
+
+/** The console lines of the policy choice. */
+export function policyLines(run: TrainingRun): string[] {
+  const { policy } = run;
+  const head =
+    policy.kind === "model"
+      ? `recommended policy: ${policy.model} @ ${Number((policy.threshold ?? 0).toFixed(3))} (prefetch when P(skip) is below it)`
+      : policy.kind === "cache-all"
+        ? "recommended policy: cache everything (prefetch every track)"
+        : "recommended policy: cache nothing (stream every track)";
+  return [
+    head,
+    `  ${policy.reason}`,
+    "  validation net saving over cache everything (bootstrap over users):",
+    ...policy.validation.candidates.map(
+      (c) =>
+        `    ${c.name.padEnd(18)} ${fmtCost(c.saving).padStart(10)}  share ${fmtShare(c.share).padStart(8)}  ` +
+        `95 % CI ${fmtCost(c.ciLower)} to ${fmtCost(c.ciUpper)}${c.estimate === "cross-fitted" ? " (threshold cross-fitted)" : ""}`,
+    ),
+  ];
 }
 
 export function deliveryFiles(delivery: Delivery): string[] {
@@ -65,9 +140,10 @@ export function saveTrainingBundle(dir: string, run: TrainingRun, delivery: Deli
     defaultModel: run.best,
     threshold: best?.threshold ?? 0.5,
     thresholds,
+    policy: manifestPolicy(run),
     metrics: {
       test: testSummary(run),
-      costs: run.costs,
+      costModel: run.costModel,
       rows: {
         train: run.split.train.length,
         validation: run.split.validation.length,
@@ -119,11 +195,9 @@ export async function runTrainCommand(options: TrainCommandOptions): Promise<voi
     const listens = buildListens(delivery.events, delivery.catalog);
     const models: ModelName[] | undefined = options.models ? parseModelNames(options.models) : undefined;
     const run = trainModels(listens, delivery.catalog, {
+      events: delivery.events,
       models,
-      costs: {
-        costWaste: options.costWaste ?? DEFAULT_COSTS.costWaste,
-        costStall: options.costStall ?? DEFAULT_COSTS.costStall,
-      },
+      costModel: costModelFromFlags(options),
       onProgress: progress.update,
     });
     progress.update("save bundle", 0, 1);
@@ -138,7 +212,8 @@ export async function runTrainCommand(options: TrainCommandOptions): Promise<voi
     stdout.write(
       `trained on ${run.split.train.length} listens, validated on ${run.split.validation.length}, tested on ${run.split.test.length} (split by time)\n` +
         `${lines.join("\n")}\n` +
-        `default model: ${run.best}\nbundle: ${out} (manifest ${join(out, "manifest.json")})\n`,
+        `${policyLines(run).join("\n")}\n` +
+        `default model: ${run.best}${run.policy.kind === "model" ? "" : " (scored and logged only: the policy decides)"}\nbundle: ${out} (manifest ${join(out, "manifest.json")})\n`,
     );
   } finally {
     progress.stop();

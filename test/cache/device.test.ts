@@ -222,7 +222,7 @@ describe("replayDevice", () => {
     );
     const pSkip = Float64Array.from(listens, (l) => (l.skipped ? 0.9 : 0.1));
     const sim = simulateCache(listens, {
-      bitrateBytesPerSecond: 1000,
+      costModel: { wastePerMb: 1, stall: 4, bitrateKbps: 8 },
       models: [{ name: "m", pSkip, threshold: 0.5 }],
       device: { capacitiesBytes: [200, 500] },
     });

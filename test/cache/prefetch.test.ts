@@ -7,12 +7,14 @@ import {
   partialPlan,
   thresholdDecisions,
 } from "../../src/cache/plans.ts";
-import { accountPlan } from "../../src/cache/prefetch.ts";
+import { accountPlan, planCosts } from "../../src/cache/prefetch.ts";
 import { markFrontier, simulateCache } from "../../src/cache/simulate.ts";
-import type { CacheListen, SweepPoint } from "../../src/cache/types.ts";
+import type { CacheListen, RecommendedPolicy, SweepPoint } from "../../src/cache/types.ts";
+import { costOf, DEFAULT_COST_MODEL } from "../../src/listens/cost-model.ts";
 
-// Bitrate 1000 B/s makes 1 ms = 1 byte, so hand sums read directly.
-const BITRATE = 1000;
+// 8 kbit/s = 1000 B/s makes 1 ms = 1 byte, so hand sums read directly.
+const BITRATE = 8;
+const HAND_COSTS = { wastePerMb: 10, stall: 1, bitrateKbps: BITRATE };
 
 function listen(
   trackId: string,
@@ -107,7 +109,7 @@ describe("accountPlan on hand-made sessions", () => {
   });
 
   it("scales ms to bytes with the bitrate (160 kbit/s = 20 kB/s)", () => {
-    const t = accountPlan(LISTENS, cacheAllPlan(LISTENS), 20_000);
+    const t = accountPlan(LISTENS, cacheAllPlan(LISTENS), 160);
     expect(t.totalBytes).toBe(TOTAL * 20);
     expect(t.wastedBytes).toBe(SKIPPED_TAILS * 20);
   });
@@ -126,8 +128,7 @@ describe("accountPlan on hand-made sessions", () => {
 
 describe("simulateCache", () => {
   const sim = simulateCache(LISTENS, {
-    bitrateBytesPerSecond: BITRATE,
-    costs: { perWastedMB: 10, perStall: 1 },
+    costModel: HAND_COSTS,
     models: [{ name: "m", pSkip: P_SKIP, threshold: 0.5 }],
     genreRuleSkip: Uint8Array.from([0, 0, 1, 1, 1, 0]),
     partialPrefixMs: 60_000,
@@ -149,29 +150,65 @@ describe("simulateCache", () => {
     }
   });
 
-  it("computes hit rate, shares, the oracle's savings share and the cost", () => {
+  it("computes hit rate, shares, the cost, the net saving over cache-everything and its share", () => {
+    // Cost = 10 per wasted MB + 1 per stall. Cache everything wastes 0.33 MB: 3.3; the oracle costs 0.
     const [all] = byKind("cache-all");
     expect(all.wastedShare).toBeCloseTo(SKIPPED_TAILS / TOTAL, 15);
     expect(all.missedShare).toBe(0);
     expect(all.hitRate).toBe(1);
-    expect(all.oracleSavingsShare).toBe(0);
+    expect(all.cost).toBeCloseTo(3.3, 12);
+    expect([all.saving, all.share, all.wasteAvoidedBytes]).toEqual([0, 0, 0]);
     const [oracle] = byKind("oracle");
-    expect(oracle.oracleSavingsShare).toBe(1);
     expect(oracle.wastedBytes).toBe(0);
     expect(oracle.stalls).toBe(0);
+    expect(oracle.saving).toBeCloseTo(3.3, 12);
+    expect(oracle.share).toBeCloseTo(1, 12);
+    // Cache nothing: 3 stalls = 3, saving 0.3 (it saves waste, but its stalls eat nearly all of it).
     const [none] = byKind("cache-nothing");
-    expect(none.oracleSavingsShare).toBe(1);
     expect(none.hitRate).toBe(0);
     expect(none.missedShare).toBe(1);
+    expect(none.saving).toBeCloseTo(0.3, 12);
+    expect(none.share).toBeCloseTo(0.3 / 3.3, 12);
+    expect(none.wasteAvoidedBytes).toBe(SKIPPED_TAILS);
+    // Model: 10 kB wasted (0.1) + one stall = 1.1 → saving 2.2, two thirds of the oracle's.
     const [model] = byKind("model");
-    expect(model.oracleSavingsShare).toBeCloseTo((SKIPPED_TAILS - 10_000) / SKIPPED_TAILS, 15);
     expect(model.hitRate).toBeCloseTo(2 / 3, 15);
     expect(model.missedShare).toBeCloseTo(240_000 / FULL_PLAY_BYTES, 15);
     expect(model.cost).toBeCloseTo(10 * 0.01 + 1, 12);
-    // Genre rule: prefetches a, b, f; b wastes 170 s; d (full play) stalls.
+    expect(model.saving).toBeCloseTo(2.2, 12);
+    expect(model.share).toBeCloseTo(2 / 3, 12);
+    expect(model.wasteAvoidedBytes).toBe(SKIPPED_TAILS - 10_000);
+    // Genre rule: prefetches a, b, f; b wastes 170 s (1.7); d (full play) stalls (1) → saving 0.6.
     const [genre] = byKind("genre-rule");
     expect(genre.wastedBytes).toBe(170_000);
     expect(genre.stalls).toBe(1);
+    expect(genre.saving).toBeCloseTo(0.6, 12);
+    // One user: the bootstrap interval collapses onto the estimate.
+    expect(model.users).toBe(1);
+    expect(model.savingCi.lower).toBeCloseTo(2.2, 12);
+    expect(model.savingCi.upper).toBeCloseTo(2.2, 12);
+  });
+
+  it("a policy worse than caching everything has a negative saving", () => {
+    const wrong = simulateCache(LISTENS, {
+      costModel: { wastePerMb: 1, stall: 4, bitrateKbps: BITRATE },
+      models: [{ name: "backwards", pSkip: Float64Array.from(P_SKIP, (p) => 1 - p), threshold: 0.5 }],
+    });
+    const model = wrong.policies.find((p) => p.kind === "model");
+    // It skips a and f (two stalls = 8) and prefetches b, c (waste 0.32 MB); cache everything costs 0.33.
+    expect(model?.stalls).toBe(2);
+    expect(model?.saving).toBeCloseTo(0.33 - (8 + 0.17 + 0.15), 12);
+    expect(model?.share).toBeLessThan(0);
+  });
+
+  it("prices every listen of a plan so the per-listen costs add up to the policy's cost", () => {
+    const plan = partialPlan(LISTENS, thresholdDecisions(P_SKIP, 0.5), 60_000);
+    const totals = accountPlan(LISTENS, plan, BITRATE);
+    const perListen = planCosts(LISTENS, plan, HAND_COSTS);
+    expect(perListen.reduce((a, b) => a + b, 0)).toBeCloseTo(
+      costOf(totals.wastedBytes, totals.stalls, HAND_COSTS),
+      12,
+    );
   });
 
   it("sweeps thresholds monotonically: waste and downloads never fall, stalls never rise", () => {
@@ -192,42 +229,47 @@ describe("simulateCache", () => {
     expect(points.at(-1)?.stalls).toBe(0);
   });
 
-  it("recommends the cheapest threshold for the given costs", () => {
+  it("never recommends on its own: the hindsight best point is secondary material", () => {
     // Cost = 10 per MB wasted + 1 per stall. Candidate plans by threshold:
     // t ≤ 0.1: nothing → 3 stalls = 3; (0.1, 0.2]: a → 2; (0.2, 0.4]: a, e → 0.1 + 2 = 2.1;
     // (0.4, 0.7]: a, e, f → 0.1 + 1 = 1.1; (0.7, 0.8]: + d → 0.1; (0.8, 0.9]: + c → 1.6; > 0.9: + b → 3.3.
-    expect(sim.recommended?.model).toBe("m");
-    expect(sim.recommended?.threshold).toBeCloseTo(0.71, 10);
-    expect(sim.recommended?.cost).toBeCloseTo(0.1, 12);
-    expect(sim.recommended?.stalls).toBe(0);
-    const stallAverse = simulateCache(LISTENS, {
-      bitrateBytesPerSecond: BITRATE,
-      costs: { perWastedMB: 0, perStall: 1 },
-      models: [{ name: "m", pSkip: P_SKIP, threshold: 0.5 }],
-    });
-    expect(stallAverse.recommended?.stalls).toBe(0);
-    expect(sim.recommendedChosen).toBe("hindsight");
+    expect(sim.recommended).toBeUndefined();
+    expect(sim.recommendation).toBeUndefined();
+    const [hindsight] = sim.bestPerModel;
+    expect(hindsight.model).toBe("m");
+    expect(hindsight.threshold).toBeCloseTo(0.71, 10);
+    expect(hindsight.cost).toBeCloseTo(0.1, 12);
+    expect(hindsight.saving).toBeCloseTo(3.2, 12);
   });
 
-  it("recommends a point chosen beforehand when told, even if it is not this period's cheapest", () => {
-    const chosen = simulateCache(LISTENS, {
-      bitrateBytesPerSecond: BITRATE,
-      costs: { perWastedMB: 10, perStall: 1 },
-      models: [{ name: "m", pSkip: P_SKIP, threshold: 0.5 }],
-      recommendAt: { model: "m", threshold: 0.3 },
-    });
-    expect(chosen.recommendedChosen).toBe("beforehand");
-    expect(chosen.recommended?.threshold).toBeCloseTo(0.3, 10);
-    // (0.2, 0.4] prefetches a and e: 0.1 wasted-MB cost + 2 stalls (see the case above)
-    expect(chosen.recommended?.cost).toBeCloseTo(2.1, 12);
-    expect(chosen.recommended?.stalls).toBe(2);
-    expect(() =>
+  it("reports the policy it is told was chosen beforehand, whatever this period says", () => {
+    const told = (recommend: RecommendedPolicy) =>
       simulateCache(LISTENS, {
-        bitrateBytesPerSecond: BITRATE,
+        costModel: HAND_COSTS,
         models: [{ name: "m", pSkip: P_SKIP, threshold: 0.5 }],
-        recommendAt: { model: "other", threshold: 0.3 },
-      }),
-    ).toThrow(/recommendAt names model "other"/);
+        genreRuleSkip: Uint8Array.from([0, 0, 1, 1, 1, 0]),
+        recommend,
+      });
+    const model = told({ kind: "model", model: "m", threshold: 0.5, reason: "validation" });
+    expect(model.recommended?.kind).toBe("model");
+    expect(model.recommended?.saving).toBeCloseTo(2.2, 12);
+    expect(model.recommendation?.reason).toBe("validation");
+    expect(told({ kind: "cache-all", model: null, threshold: null, reason: "" }).recommended?.kind).toBe(
+      "cache-all",
+    );
+    expect(told({ kind: "cache-nothing", model: null, threshold: null, reason: "" }).recommended?.kind).toBe(
+      "cache-nothing",
+    );
+    // The naive model is the genre-rule policy.
+    expect(told({ kind: "model", model: "naive", threshold: 0.5, reason: "" }).recommended?.kind).toBe(
+      "genre-rule",
+    );
+    expect(() => told({ kind: "model", model: "other", threshold: 0.3, reason: "" })).toThrow(
+      /names model "other"/,
+    );
+    expect(() => told({ kind: "model", model: "m", threshold: 0.3, reason: "" })).toThrow(
+      /serves m at 0.3, but its scores come with threshold 0.5/,
+    );
   });
 
   it("marks the wasted-vs-missed frontier", () => {
@@ -247,8 +289,9 @@ describe("simulateCache", () => {
       stalls: 0,
       hitRate: 0,
       downloadedBytes: 0,
-      oracleSavingsShare: 0,
       cost: 0,
+      saving: 0,
+      share: 0,
       onFrontier: false,
     }));
     markFrontier(points);
@@ -264,7 +307,9 @@ describe("simulateCache", () => {
     expect(() =>
       simulateCache(LISTENS, { models: [{ name: "m", pSkip: new Float64Array(2), threshold: 0.5 }] }),
     ).toThrow(/model "m": 2 scores for 6 listens/);
-    expect(() => simulateCache(LISTENS, { bitrateBytesPerSecond: 0 })).toThrow(/bitrate/);
+    expect(() => simulateCache(LISTENS, { costModel: { ...DEFAULT_COST_MODEL, bitrateKbps: 0 } })).toThrow(
+      /"bitrateKbps" must be > 0/,
+    );
   });
 });
 
@@ -287,7 +332,6 @@ describe("sweepModel", () => {
     }
     const thresholds = [0.5, 0, 0.05, 0.33, 1, 0.95, 0.5001];
     const sim = simulateCache(listens, {
-      bitrateBytesPerSecond: 20_000,
       models: [{ name: "m", pSkip, threshold: 0.5 }],
       sweepThresholds: thresholds,
     });
@@ -296,13 +340,14 @@ describe("sweepModel", () => {
       const direct = accountPlan(
         listens,
         decisionPlan(listens, thresholdDecisions(pSkip, point.threshold)),
-        20_000,
+        160,
       );
       expect(point.wastedBytes).toBeCloseTo(direct.wastedBytes, 3);
       expect(point.missedBytes).toBeCloseTo(direct.missedBytes, 3);
       expect(point.downloadedBytes).toBeCloseTo(direct.downloadedBytes, 3);
       expect(point.stalls).toBe(direct.stalls);
       expect(point.hitRate).toBeCloseTo(direct.hits / direct.fullPlays, 15);
+      expect(point.cost).toBeCloseTo(costOf(direct.wastedBytes, direct.stalls, DEFAULT_COST_MODEL), 6);
     }
     const modelPolicy = sim.policies.find((p) => p.kind === "model");
     const atHalf = sim.sweep[0];

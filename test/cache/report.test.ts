@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cacheReport, writeCacheReport } from "../../src/cache/report.ts";
+import { cacheReport, cacheSummary, writeCacheReport } from "../../src/cache/report.ts";
 import { simulateCache } from "../../src/cache/simulate.ts";
 import type { CacheListen } from "../../src/cache/types.ts";
 
@@ -43,6 +43,7 @@ describe("cacheReport", () => {
     models: [{ name: "noisy", pSkip, threshold: 0.5 }],
     genreRuleSkip: Uint8Array.from(listens, (_, i) => (i % 3 === 0 ? 1 : 0)),
     device: { capacitiesBytes: [20e6] },
+    recommend: { kind: "model", model: "noisy", threshold: 0.5, reason: "chosen on an earlier period" },
   });
 
   it("renders the frontier, the tables and the recommendation", async () => {
@@ -53,21 +54,47 @@ describe("cacheReport", () => {
     expect(html).toContain('data-chart="frontier"');
     for (const id of ["frontier", "policies", "sweep", "device"]) expect(html).toContain(`id="${id}"`);
     expect(html).toContain(
-      `Recommended: noisy @ ${Number(result.recommended?.threshold.toFixed(3))} (threshold chosen in hindsight on this period)`,
+      "Recommended (chosen on the validation period, before this period): noisy @ 0.5 (prefetch when P(skip) is below the threshold).",
     );
+    expect(html).toContain("Why: chosen on an earlier period.");
+    expect(html).toContain("Net saving of every policy over caching everything");
+    expect(html).toContain("bootstrap over users");
     expect(html).toContain("cache everything");
     expect(html).toContain("naive genre rule");
     expect(html).not.toContain("<script");
     const parsed = JSON.parse(json);
     expect(parsed.policies).toHaveLength(result.policies.length);
-    expect(parsed.recommended.threshold).toBe(result.recommended?.threshold);
+    expect(parsed.recommended.threshold).toBe(0.5);
+    expect(parsed.recommendation.kind).toBe("model");
+    expect(parsed.policies[0].saving).toBe(0);
     expect(parsed.sweep).toHaveLength(101);
   });
 
-  it("says so when no model was given", async () => {
+  it("says so when no policy was chosen beforehand", async () => {
     const { html } = await cacheReport(simulateCache(listens));
-    expect(html).toContain("No model scores given");
+    expect(html).toContain("No policy was chosen beforehand");
     expect(html).not.toContain('id="sweep"');
+  });
+
+  it("says 'cache everything' in plain words when that is the recommendation, and what models would have done", async () => {
+    const all = simulateCache(listens, {
+      models: [{ name: "noisy", pSkip, threshold: 0.5 }],
+      recommend: {
+        kind: "cache-all",
+        model: null,
+        threshold: null,
+        reason: "no model saves more than caching everything on the validation period: prefetch everything",
+      },
+    });
+    const { html } = await cacheReport(all);
+    expect(html).toContain("cache everything (prefetch every track)");
+    expect(html).toContain("the recommendation is caching everything itself");
+    expect(html).toContain('class="verdict verdict-warn"');
+    const lines = cacheSummary(all);
+    expect(lines[0]).toBe(
+      "recommended (chosen on the validation period, before this period): cache everything (prefetch every track)",
+    );
+    expect(lines.some((l) => l.startsWith(" * cache everything"))).toBe(true);
   });
 
   it("writes cache.html and cache.json", async () => {

@@ -130,7 +130,10 @@ describe("chart builders render to SVG", () => {
 
   it("cost curve: three series and the chosen point labelled", async () => {
     const a = scored(400, 6);
-    const choice = chooseThreshold(a.y, a.p, { costWaste: 1, costStall: 2 });
+    const choice = chooseThreshold(a.y, a.p, {
+      prefetch: Float64Array.from(a.y, (s) => (s === 1 ? 1 : 0)),
+      stream: Float64Array.from(a.y, (s) => (s === 1 ? 0 : 2)),
+    });
     const svg = await render(costCurveChart(choice.curve, { chosen: choice.chosen, atHalf: choice.atHalf }));
     const texts = svgTexts(svg);
     expect(texts).toContain(

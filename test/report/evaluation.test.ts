@@ -2,14 +2,17 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_COST_MODEL, listenCosts } from "../../src/listens/cost-model.ts";
 import {
   buildEvaluationReport,
   computeVerdict,
   type EvaluatedModel,
   modelMetrics,
+  type PolicyReport,
   writeEvaluationReport,
 } from "../../src/report/evaluation.ts";
 import { accuracy, correlationMatrix, rocAuc } from "../../src/train/metrics.ts";
+import { choosePolicy, describeTestOutcome, outcomesOn } from "../../src/train/policy-choice.ts";
 import { chooseThreshold } from "../../src/train/threshold.ts";
 import { checkBalancedTags, externalReferences } from "./svg-helpers.ts";
 
@@ -147,6 +150,80 @@ describe("computeVerdict", () => {
   });
 });
 
+/** A validation-chosen policy on `n` listens of 20 users, scored by `p`, and its outcomes on the same rows. */
+function policyReport(y: Uint8Array, p: Float64Array): PolicyReport {
+  const n = y.length;
+  const userId = Int32Array.from({ length: n }, (_, i) => i % 20);
+  const costs = listenCosts(
+    y,
+    new Float64Array(n).fill(180_000),
+    Float64Array.from(y, (s) => (s === 1 ? 20_000 : 180_000)),
+    DEFAULT_COST_MODEL,
+  );
+  const threshold = chooseThreshold(y, p, costs).chosen.threshold;
+  const choice = choosePolicy(
+    {
+      y,
+      userId,
+      costs,
+      costModel: DEFAULT_COST_MODEL,
+      candidates: [{ name: "gbdt", role: "model", p, threshold }],
+    },
+    { replicates: 300 },
+  );
+  const test = outcomesOn(choice, { y, userId, costs, scores: new Map([["gbdt", p]]) }, { replicates: 300 });
+  return { choice, test, testSummary: describeTestOutcome(choice, test) };
+}
+
+describe("computeVerdict with a policy (the one selection rule)", () => {
+  it("says no usable signal when the policy is cache everything, whatever the test AUC", () => {
+    const { y, p } = strong(3000);
+    // A policy chosen on scores unrelated to the outcome: caching everything.
+    const noise = Float64Array.from(p, (_, i) => ((i * 7919) % 1000) / 1000);
+    const report = policyReport(y, noise);
+    expect(report.choice.kind).toBe("cache-all");
+    const v = computeVerdict([{ name: "gbdt", y, p }], {}, report);
+    expect(v.usableSignal).toBe(false);
+    expect(v.recommended).toBe("cache everything");
+    expect(v.headline).toMatch(
+      /^No usable signal: no model saves more than caching everything on the validation period: prefetch everything/,
+    );
+    // The AUC checks remain, as information.
+    expect(v.checks.ciExcludesHalf).toBe(true);
+    expect(v.details.some((d) => d.startsWith("Informational (gbdt)"))).toBe(true);
+  });
+
+  it("says usable signal and names the policy when a model was recommended", () => {
+    const { y, p } = strong(3000);
+    const report = policyReport(y, p);
+    expect(report.choice.kind).toBe("model");
+    const v = computeVerdict([{ name: "gbdt", y, p }], { model: "gbdt" }, report);
+    expect(v.usableSignal).toBe(true);
+    expect(v.bestModel).toBe("gbdt");
+    expect(v.headline).toMatch(
+      /^Usable signal: the recommended policy, chosen on the validation period, is gbdt @ /,
+    );
+    expect(v.headline).toContain("On the test period gbdt @");
+  });
+
+  it("renders the policy section and writes the policy into metrics.json", async () => {
+    const { y, p } = strong(2000, 5);
+    const report = await buildEvaluationReport({
+      dataset: { delivery: "synthetic", protocol: "time split", rowCounts: { test: 2000 } },
+      models: [{ name: "gbdt", y, p }],
+      policy: policyReport(y, p),
+    });
+    expect(report.html).toContain('<section id="policy">');
+    expect(report.html).toContain("bootstrap over users");
+    const json = JSON.parse(report.metricsJson);
+    expect(json.policy.kind).toBe("model");
+    expect(json.policy.validation.candidates.map((c: { name: string }) => c.name)[0]).toBe(
+      "cache everything",
+    );
+    expect(json.policy.test[0].recommended).toBe(true);
+  });
+});
+
 describe("modelMetrics", () => {
   it("computes the side-by-side figures at every requested threshold", () => {
     const { y, p } = strong(1000, 7);
@@ -204,7 +281,14 @@ describe("buildEvaluationReport", () => {
       ],
       featureNames: names,
       correlation: correlationMatrix(X),
-      cost: { model: "gbdt", choice: chooseThreshold(y, p, { costWaste: 1, costStall: 2 }) },
+      cost: {
+        model: "gbdt",
+        choice: chooseThreshold(y, p, {
+          prefetch: Float64Array.from(y, (s) => (s === 1 ? 1 : 0)),
+          stream: Float64Array.from(y, (s) => (s === 1 ? 0 : 2)),
+        }),
+        costModel: DEFAULT_COST_MODEL,
+      },
       extraRows: {
         title: "Reference protocol (leaky)",
         note: "reference protocol: skip rates computed over all rows, including the predicted ones; inflated",

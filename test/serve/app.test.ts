@@ -324,7 +324,10 @@ describe("prediction service routes", () => {
       status: "ready",
       bundle_version: scorer.bundleVersion,
       models: ["naive", "logistic", "gbdt"],
+      // Earlier tests in this file predicted at their timestamps: the state's clock is the latest of them.
+      state_clock_ms: scorer.stateClockMs,
     });
+    expect(ready.state_clock_ms).toBeGreaterThanOrEqual(t0);
     const spec = JSON.parse((await getText(`${s.url}/docs/json`)).text);
     expect(spec.openapi).toMatch(/^3\./);
     for (const path of [

@@ -44,6 +44,16 @@ describe("skipwise train", () => {
     expect(bundle.manifest.dataFingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(stdout.text).toMatch(/gbdt\s+test ROC AUC 0\.7\d\d/);
     expect(stdout.text).toContain("(split by time)");
+    // The policy chosen on the validation period is in the manifest, with its cost model and table.
+    const policy = bundle.manifest.policy;
+    expect(policy?.costModel).toEqual({ wastePerMb: 1, stall: 4, bitrateKbps: 160 });
+    expect(policy?.validation.candidates[0].name).toBe("cache everything");
+    expect(policy?.validation.interval).toBe("bootstrap over users");
+    expect(stdout.text).toMatch(/^recommended policy: /m);
+    if (policy?.kind === "model") {
+      expect(bundle.manifest.defaultModel).toBe(policy.model);
+      expect(bundle.manifest.threshold).toBe(policy.threshold);
+    }
   });
 
   it("--protocol seed prints the reference's inflated accuracy and exports its CSV files", async () => {
@@ -85,7 +95,11 @@ describe("skipwise evaluate", () => {
       stdout,
     });
     expect(metrics.verdict.usableSignal).toBe(false);
-    expect(stdout.text).toMatch(/^No usable signal/);
+    expect(metrics.verdict.recommended).toBe("cache everything");
+    expect(metrics.policy?.kind).toBe("cache-all");
+    expect(stdout.text).toMatch(
+      /^No usable signal: no model saves more than caching everything on the validation period/,
+    );
     const html = readFileSync(join(out, "report.html"), "utf8");
     expect(html).toContain("No usable signal");
     expect(html).toMatch(/The reference project(&#39;|&#x27;|')s protocol \(leaky\)/);

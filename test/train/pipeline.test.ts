@@ -2,17 +2,18 @@
 // validation-chosen thresholds, refit, and the state a server replaying the test period starts from.
 import { describe, expect, it } from "vitest";
 import { loadDelivery } from "../../src/data/index.ts";
+import { DEFAULT_COST_MODEL } from "../../src/listens/cost-model.ts";
 import { buildListens } from "../../src/listens/index.ts";
 import { computeVerdict } from "../../src/report/evaluation.ts";
 import { rocAuc, rocAucCi } from "../../src/train/metrics.ts";
-import { MODEL_NAMES, parseModelNames, trainModels } from "../../src/train/pipeline.ts";
+import { MODEL_NAMES, type ModelName, parseModelNames, trainModels } from "../../src/train/pipeline.ts";
 import { selectValues } from "../../src/train/split.ts";
 import { sharedDelivery } from "../helpers/shared-data.ts";
 
 describe("trainModels on 2023L-v2 (skips follow the listener and the session)", async () => {
   const { catalog, events } = await loadDelivery(sharedDelivery("2023L-v2"));
   const listens = buildListens(events, catalog);
-  const run = trainModels(listens, catalog);
+  const run = trainModels(listens, catalog, { events });
   const yTest = selectValues(run.dataset.y, run.split.test);
   const byName = new Map(run.fitted.map((f) => [f.name, f]));
 
@@ -23,10 +24,12 @@ describe("trainModels on 2023L-v2 (skips follow the listener and the session)", 
     for (const i of run.split.train) expect(run.dataset.startMs[i]).toBeLessThan(firstTest);
   });
 
-  it("the tree model reaches ROC AUC >= 0.77 on the test period (the reference reached 0.772)", () => {
+  // 0.772 before features were restricted to what the event stream has decided (src/listens/live.ts):
+  // other users' outcomes are no longer seen before they happen; 0.768 since.
+  it("the tree model reaches ROC AUC >= 0.76 on the test period (the reference reached 0.772)", () => {
     const gbdt = byName.get("gbdt");
     expect(gbdt).toBeDefined();
-    expect(rocAuc(yTest, gbdt?.testP as Float64Array)).toBeGreaterThanOrEqual(0.77);
+    expect(rocAuc(yTest, gbdt?.testP as Float64Array)).toBeGreaterThanOrEqual(0.76);
     expect(run.best === "gbdt" || run.best === "logistic" || run.best === "svm").toBe(true);
   });
 
@@ -47,8 +50,36 @@ describe("trainModels on 2023L-v2 (skips follow the listener and the session)", 
     expect(gbdt?.threshold).toBe(gbdt?.choice?.chosen.threshold);
   });
 
-  it("the served state has observed exactly the listens before the test period", () => {
-    expect(run.stateAtTestStart.observed).toBe(run.split.train.length + run.split.validation.length);
+  it("the served state has observed the listens decided before the test period, and no later one", () => {
+    // Listens still playing when the test period starts (at most one per open session) are decided later.
+    const before = run.split.train.length + run.split.validation.length;
+    expect(run.stateAtTestStart.observed).toBeLessThanOrEqual(before);
+    expect(run.stateAtTestStart.observed).toBeGreaterThan(before - 50);
+  });
+
+  it("chooses one policy on the validation period: a model, served at its one threshold", () => {
+    const { policy } = run;
+    expect(policy.kind).toBe("model");
+    expect(policy.model).not.toBeNull();
+    expect(run.best).toBe(policy.model);
+    expect(policy.threshold).toBe(byName.get(policy.model as ModelName)?.threshold);
+    expect(policy.costModel).toEqual(DEFAULT_COST_MODEL);
+    const table = policy.validation.candidates;
+    expect(table.map((c) => c.kind)).toEqual([
+      "cache-all",
+      "cache-nothing",
+      "model",
+      "model",
+      "model",
+      "rule",
+      "rule",
+    ]);
+    expect(table.every((c) => c.listens === run.split.validation.length)).toBe(true);
+    const chosen = table.find((c) => c.model === policy.model);
+    expect(chosen?.estimate).toBe("cross-fitted");
+    expect(chosen?.ciLower).toBeGreaterThan(0);
+    // The naive genre rule breaks most full plays.
+    expect(table.find((c) => c.model === "naive")?.share).toBeLessThan(0);
   });
 
   it("the verdict finds usable signal", () => {
@@ -68,6 +99,7 @@ describe("trainModels on 2023L-v2 (skips follow the listener and the session)", 
 describe("trainModels on 2023Z-v2 (skips close to coin flips)", async () => {
   const { catalog, events } = await loadDelivery(sharedDelivery("2023Z-v2"));
   const run = trainModels(buildListens(events, catalog), catalog, {
+    events,
     models: ["majority", "logistic", "gbdt"],
   });
   const yTest = selectValues(run.dataset.y, run.split.test);
@@ -79,6 +111,16 @@ describe("trainModels on 2023Z-v2 (skips close to coin flips)", async () => {
     expect(verdict.usableSignal).toBe(false);
     expect(verdict.headline).toMatch(/^No usable signal/);
     expect(verdict.rocAuc).toBeLessThan(0.56);
+  });
+
+  it("recommends caching everything: no model saves more than that on the validation period", () => {
+    expect(run.policy.kind).toBe("cache-all");
+    expect(run.policy.model).toBeNull();
+    expect(run.policy.reason).toMatch(
+      /^no model saves more than caching everything on the validation period/,
+    );
+    // The served default model is then the best learner by validation AUC, kept for shadow scoring only.
+    expect(["logistic", "gbdt"]).toContain(run.best);
   });
 });
 

@@ -1,0 +1,78 @@
+// `skipwise parity`: replays a delivery's period after the bundle's training end against a live service
+// and exits non-zero unless every served vector and probability equals the offline one.
+import { resolve } from "node:path";
+import cliProgress from "cli-progress";
+import { ServiceClient } from "./http-client.ts";
+import { checkParity, formatParity, type ParityResult } from "./parity.ts";
+
+export interface ParityCommandOptions {
+  url: string;
+  data: string;
+  /** The served bundle's directory; default: the one the service reports at /ready. */
+  bundle?: string;
+  from?: string;
+  /** Comma-separated models to compare (default: all of the bundle's). */
+  models?: string;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WriteStream;
+}
+
+export async function runParityCommand(options: ParityCommandOptions): Promise<ParityResult> {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  let fromMs: number | undefined;
+  if (options.from !== undefined) {
+    fromMs = Date.parse(options.from);
+    if (!Number.isFinite(fromMs)) throw new Error(`--from: not an ISO time: "${options.from}"`);
+  }
+  const client = new ServiceClient(options.url, { maxSockets: 1 });
+  try {
+    let bundleDir = options.bundle;
+    if (bundleDir === undefined) {
+      const ready = await client.get<{ bundle_dir?: string }>("/ready");
+      if (!ready.body.bundle_dir)
+        throw new Error("the service does not report its bundle directory: pass --bundle <dir>");
+      bundleDir = ready.body.bundle_dir;
+    }
+    const { loadDelivery } = await import("../data/index.ts");
+    const delivery = await loadDelivery(resolve(options.data));
+    let bar: cliProgress.SingleBar | null = null;
+    let lastLine = 0;
+    const started = Date.now();
+    const result = await checkParity({
+      client,
+      delivery,
+      bundleDir: resolve(bundleDir),
+      fromMs,
+      models: options.models
+        ?.split(",")
+        .map((m) => m.trim())
+        .filter(Boolean),
+      onProgress: (done, total) => {
+        if (stderr.isTTY) {
+          if (!bar) {
+            bar = new cliProgress.SingleBar(
+              {
+                stream: stderr,
+                format: "parity [{bar}] {percentage}% | {value}/{total} listens | {eta}s left",
+              },
+              cliProgress.Presets.shades_classic,
+            );
+            bar.start(total, 0);
+          }
+          bar.update(done);
+        } else if (Date.now() - lastLine > 10_000 || done === total) {
+          lastLine = Date.now();
+          stderr.write(
+            `skipwise: parity ${done}/${total} listens (${((100 * done) / total).toFixed(0)} %, ${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
+          );
+        }
+      },
+    });
+    (bar as cliProgress.SingleBar | null)?.stop();
+    stdout.write(`${formatParity(result).join("\n")}\n`);
+    return result;
+  } finally {
+    client.close();
+  }
+}
