@@ -3,8 +3,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loadCatalog } from "../data/index.ts";
 import type { EventRecord } from "../data/event-record.ts";
+import { loadCatalog } from "../data/index.ts";
 import { type Catalog, EventCode } from "../data/types.ts";
 import { FEATURE_SCHEMA, type FeatureQuery, FeatureState } from "../features/index.ts";
 import { BundleError, loadBundle, servedThreshold } from "../models/bundle.ts";
@@ -85,7 +85,9 @@ export class BundleScorer implements Scorer {
     const p = served.model.predictOne
       ? served.model.predictOne(this.row)
       : served.model.predictProba(this.matrix)[0];
-    return request.explain ? { probSkip: p, coldStart, features: this.row.slice() } : { probSkip: p, coldStart };
+    return request.explain
+      ? { probSkip: p, coldStart, features: this.row.slice() }
+      : { probSkip: p, coldStart };
   }
 
   /** P(skip) of a model for a given feature vector (FEATURE_SCHEMA order). */

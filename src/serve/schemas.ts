@@ -249,7 +249,8 @@ const readyBody = {
     bundle_dir: { type: "string", description: "Directory the served bundle was loaded from" },
     state_clock_ms: {
       type: ["number", "null"],
-      description: "Latest event or request time the online feature state has seen since the bundle was loaded",
+      description:
+        "Latest event or request time the online feature state has seen since the bundle was loaded",
     },
     models: { type: "array", items: { type: "string" } },
   },

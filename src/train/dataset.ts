@@ -81,7 +81,8 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
   for (let k = 0; k < order.length; k++) {
     const e = order[k];
     const t = events.timestampMs[e];
-    if (snapshotAtMs !== undefined && snapshotAt === undefined && t >= snapshotAtMs) snapshotAt = state.snapshot();
+    if (snapshotAtMs !== undefined && snapshotAt === undefined && t >= snapshotAtMs)
+      snapshotAt = state.snapshot();
     const kind = events.kind[e];
     const track = events.trackIndex[e];
     if (kind === EventCode.play && track >= 0) {
@@ -117,7 +118,9 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
     state.applyEvent(event);
   }
   if (row !== n) {
-    throw new Error(`buildDataset: the events hold ${row} plays of catalogue tracks but there are ${n} listens`);
+    throw new Error(
+      `buildDataset: the events hold ${row} plays of catalogue tracks but there are ${n} listens`,
+    );
   }
   if (snapshotAtMs !== undefined && snapshotAt === undefined) snapshotAt = state.snapshot();
   options.onProgress?.(n, n);

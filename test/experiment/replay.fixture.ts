@@ -35,7 +35,10 @@ export async function startReplayFixture(): Promise<ReplayFixture> {
   await generateDelivery({ out: data, size: FIXTURE_SIZE, seed: 7 });
   const delivery = await loadDelivery(data);
   const listens = buildListens(delivery.events, delivery.catalog);
-  const run = trainModels(listens, delivery.catalog, { events: delivery.events, models: ["naive", "logistic"] });
+  const run = trainModels(listens, delivery.catalog, {
+    events: delivery.events,
+    models: ["naive", "logistic"],
+  });
   const bundle = join(dir, "bundle");
   saveTrainingBundle(bundle, run, delivery);
   const db = join(dir, "decisions.db");
