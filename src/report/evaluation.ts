@@ -24,6 +24,7 @@ import {
   BOOTSTRAP_NOTE,
   fmtCost,
   fmtShare,
+  isRecommended,
   type PolicyChoice,
   type PolicyOutcome,
 } from "../train/policy-choice.ts";
@@ -568,10 +569,7 @@ function policySection(policy: PolicyReport): Section {
   const { choice } = policy;
   const v = choice.validation;
   const level = Math.round(v.level * 100);
-  const recommended = (c: { kind: string; model: string | null }) =>
-    choice.kind === "model"
-      ? (c.kind === "model" || c.kind === "rule") && c.model === choice.model
-      : c.kind === choice.kind;
+  const recommended = (c: { kind: string; model: string | null }) => isRecommended(choice, c);
   const validationRows: Cell[][] = v.candidates.map((c) => [
     c.name,
     c.kind,
