@@ -6,6 +6,7 @@
 // - the stream clock passes its start + the track's duration: played out.
 // Training replays the delivery's events through this same class, so a served feature vector can be
 // rebuilt offline exactly (see `skipwise parity`).
+import { EventTableBuilder } from "../data/event-table.ts";
 import { EventCode, type EventTable } from "../data/types.ts";
 import type { ListenTable } from "./types.ts";
 
@@ -325,7 +326,9 @@ function allocate(n: number): LiveColumns {
  * start, its skip at start + heard, and a purchase before the first premium listen of a user.
  */
 export function eventsOfListens(listens: ListenTable): EventTable {
-  const rows: [number, number, number, number, number][] = [];
+  const table = new EventTableBuilder(listens.length * 2);
+  const push = (t: number, user: number, session: number, track: number, kind: number) =>
+    table.push(t, user, session, track, kind, table.length + 1);
   const sessionsSeen = new Set<number>();
   const premiumSeen = new Set<number>();
   const nonPremiumSeen = new Set<number>();
@@ -336,38 +339,20 @@ export function eventsOfListens(listens: ListenTable): EventTable {
     if (!sessionsSeen.has(session)) {
       sessionsSeen.add(session);
       if (listens.sessionStartMs[i] < t)
-        rows.push([listens.sessionStartMs[i], user, session, -1, EventCode.advertisement]);
+        push(listens.sessionStartMs[i], user, session, -1, EventCode.advertisement);
     }
     if (listens.premium[i] === 0) nonPremiumSeen.add(user);
     else if (listens.premium[i] === 1 && !premiumSeen.has(user)) {
       premiumSeen.add(user);
-      if (nonPremiumSeen.has(user)) rows.push([t, user, session, -1, EventCode.buy_premium]);
+      if (nonPremiumSeen.has(user)) push(t, user, session, -1, EventCode.buy_premium);
     }
     const track = listens.trackIndex[i];
-    rows.push([t, user, session, track, EventCode.play]);
-    if (listens.liked[i] === 1) rows.push([t, user, session, track, EventCode.like]);
+    push(t, user, session, track, EventCode.play);
+    if (listens.liked[i] === 1) push(t, user, session, track, EventCode.like);
     if (listens.skipped[i] === 1) {
       const heard = listens.heardMs[i];
-      rows.push([Number.isFinite(heard) ? t + heard : t, user, session, track, EventCode.skip]);
+      push(Number.isFinite(heard) ? t + heard : t, user, session, track, EventCode.skip);
     }
   }
-  const n = rows.length;
-  const table: EventTable = {
-    length: n,
-    timestampMs: new Float64Array(n),
-    userId: new Int32Array(n),
-    sessionId: new Int32Array(n),
-    trackIndex: new Int32Array(n),
-    kind: new Uint8Array(n),
-    line: new Int32Array(n),
-  };
-  rows.forEach(([t, user, session, track, kind], i) => {
-    table.timestampMs[i] = t;
-    table.userId[i] = user;
-    table.sessionId[i] = session;
-    table.trackIndex[i] = track;
-    table.kind[i] = kind;
-    table.line[i] = i + 1;
-  });
-  return table;
+  return table.build();
 }

@@ -144,39 +144,6 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
   };
 }
 
-/** Feeds listens [from, to) of a table into a state, in table order (for example to rebuild a server's state). */
-export function observeListens(
-  state: FeatureState,
-  listens: ListenTable,
-  from = 0,
-  to = listens.length,
-): FeatureState {
-  const listen = {
-    userId: 0,
-    trackIndex: 0,
-    sessionId: 0,
-    startMs: 0,
-    sessionStartMs: 0,
-    skipped: 0,
-    heardMs: 0,
-    liked: 0,
-    premium: 0,
-  };
-  for (let i = from; i < to; i++) {
-    listen.userId = listens.userId[i];
-    listen.trackIndex = listens.trackIndex[i];
-    listen.sessionId = listens.sessionId[i];
-    listen.startMs = listens.startMs[i];
-    listen.sessionStartMs = listens.sessionStartMs[i];
-    listen.skipped = listens.skipped[i];
-    listen.heardMs = listens.heardMs[i];
-    listen.liked = listens.liked[i];
-    listen.premium = listens.premium[i];
-    state.observe(listen);
-  }
-  return state;
-}
-
 function assertTimeOrder(listens: ListenTable): void {
   for (let i = 1; i < listens.length; i++) {
     if (!(listens.startMs[i] >= listens.startMs[i - 1])) {
