@@ -63,6 +63,10 @@ program
     "--commit-delay-ms <ms>",
     "extra wait to gather decision-log batches (env SKIPWISE_COMMIT_DELAY_MS)",
   )
+  .option(
+    "--decisions <who>",
+    "policy: the bundle's recommended policy decides | models: each variant's model at its threshold, for an A/B test gathering online evidence (env SKIPWISE_DECISIONS, default policy)",
+  )
   .action(async (opts: Record<string, string | undefined>) => {
     const { runServeCommand } = await import("./serve/commands.ts");
     await runServeCommand(opts);

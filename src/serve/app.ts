@@ -33,7 +33,14 @@ import {
   referenceSchema,
   reloadSchema,
 } from "./schemas.ts";
-import { decide, type Score, type ScoreRequest, type Scorer, type SessionContext } from "./scorer.ts";
+import {
+  decide,
+  type Score,
+  type ScoreRequest,
+  type Scorer,
+  type ServedPolicy,
+  type SessionContext,
+} from "./scorer.ts";
 
 export interface AppOptions {
   scorer: Scorer;
@@ -55,6 +62,8 @@ export interface AppOptions {
   logger?: boolean | { level: string };
   /** Include Node process metrics in /metrics (default true). */
   processMetrics?: boolean;
+  /** "policy" (default): the bundle's policy decides; "models": each model at its threshold, whatever the policy. */
+  decisions?: "policy" | "models";
 }
 
 /** Live handles of a running app: the current scorer and experiment, and the reload entry point. */
@@ -190,6 +199,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const experimentName = experimentConfig.name;
   let scorer = options.scorer;
   let bundleDir = options.bundleDir;
+  const decisionsBy = options.decisions ?? "policy";
+  const servedPolicy = (current: Scorer): ServedPolicy | undefined =>
+    decisionsBy === "models" ? undefined : current.policy;
   metrics.setBundle(scorer.bundleVersion);
   for (const variant of experimentConfig.variants) metrics.declareVariant(variant.name, variant.model);
 
@@ -354,7 +366,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     shadowOf: string | null,
   ): DecisionRow => {
     const threshold = current.threshold(model);
-    const decision = decide(score.probSkip, threshold, current.policy);
+    const decision = decide(score.probSkip, threshold, servedPolicy(current));
     metrics.countDecision(variant ?? NO_VARIANT, model, decision, shadowOf === null);
     return {
       id: ids.next(now),
@@ -467,7 +479,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       trackId: body.track_id,
       atMs: body.timestamp_ms ?? Date.now(),
     });
-    const decision = decide(score.probSkip, current.threshold(model), current.policy);
+    const decision = decide(score.probSkip, current.threshold(model), servedPolicy(current));
     metrics.countDecision(NO_VARIANT, model, decision, true);
     return { prediction: decision };
   };
@@ -619,6 +631,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       bundle_dir: bundleDir,
       state_clock_ms: Number.isFinite(scorer.stateClockMs) ? scorer.stateClockMs : null,
       models: [...scorer.modelNames],
+      policy: { ...scorer.policy, decisions: decisionsBy },
     };
   });
 

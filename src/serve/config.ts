@@ -18,6 +18,12 @@ export interface ServeConfig {
   logLevel: string;
   /** Extra group-commit delay for the decision log, ms (0 = commit at the end of each event-loop turn). */
   commitDelayMs: number;
+  /**
+   * "policy" (default): decisions follow the bundle's recommended policy (cache everything answers PLAY).
+   * "models": every variant's model decides at its own threshold, whatever the policy: for an A/B test run
+   * on purpose to gather the online evidence the offline choice lacked.
+   */
+  decisions: "policy" | "models";
 }
 
 export type ServeFlags = Partial<Record<keyof ServeConfig, string | number | undefined>>;
@@ -27,6 +33,8 @@ interface Setting {
   flag: string;
   env: string;
   kind: "string" | "int";
+  /** For strings: the accepted values. */
+  oneOf?: readonly string[];
   default?: string | number;
   min?: number;
   max?: number;
@@ -57,7 +65,22 @@ const SETTINGS: Setting[] = [
     default: 1024 * 1024,
     min: 64,
   },
-  { key: "logLevel", flag: "--log-level", env: "SKIPWISE_LOG_LEVEL", kind: "string", default: "info" },
+  {
+    key: "logLevel",
+    flag: "--log-level",
+    env: "SKIPWISE_LOG_LEVEL",
+    kind: "string",
+    default: "info",
+    oneOf: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+  },
+  {
+    key: "decisions",
+    flag: "--decisions",
+    env: "SKIPWISE_DECISIONS",
+    kind: "string",
+    default: "policy",
+    oneOf: ["policy", "models"],
+  },
   {
     key: "commitDelayMs",
     flag: "--commit-delay-ms",
@@ -68,8 +91,6 @@ const SETTINGS: Setting[] = [
     max: 1000,
   },
 ];
-
-const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
   const out: Record<string, string | number> = {};
@@ -89,12 +110,11 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
         throw new Error(`${source}: must be ≤ ${setting.max}`);
       out[setting.key] = value;
     } else {
+      if (setting.oneOf && !setting.oneOf.includes(String(raw)))
+        throw new Error(`${source}: one of ${setting.oneOf.join(", ")}, got "${raw}"`);
       out[setting.key] = String(raw);
     }
   }
   if (out.bundle === undefined) throw new Error("a bundle is required: --bundle <dir> or $SKIPWISE_BUNDLE");
-  if (!LOG_LEVELS.includes(String(out.logLevel))) {
-    throw new Error(`--log-level / $SKIPWISE_LOG_LEVEL: one of ${LOG_LEVELS.join(", ")}`);
-  }
   return out as unknown as ServeConfig;
 }

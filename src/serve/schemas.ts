@@ -253,6 +253,17 @@ const readyBody = {
         "Latest event or request time the online feature state has seen since the bundle was loaded",
     },
     models: { type: "array", items: { type: "string" } },
+    policy: {
+      type: "object",
+      description:
+        "The bundle's recommended prefetch policy, and whether it decides (decisions: policy) or each model decides at its own threshold (decisions: models, `skipwise serve --decisions models`)",
+      properties: {
+        kind: { type: "string", enum: ["cache-all", "cache-nothing", "model"] },
+        model: { type: ["string", "null"] },
+        threshold: { type: ["number", "null"] },
+        decisions: { type: "string", enum: ["policy", "models"] },
+      },
+    },
   },
   required: ["status"],
 } as const;

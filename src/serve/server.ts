@@ -36,6 +36,7 @@ export async function runServe(
         config.rateLimit > 0 ? { max: config.rateLimit, timeWindowMs: config.rateWindowMs } : undefined,
       bodyLimit: config.bodyLimit,
       logger: { level: config.logLevel },
+      decisions: config.decisions,
     });
   } catch (error) {
     await log.close();

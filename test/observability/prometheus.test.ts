@@ -115,7 +115,15 @@ describe("Prometheus scraping skipwise serve with the shipped rules and dashboar
     work = mkdtempSync(join(tmpdir(), "skipwise-prometheus-"));
     const { delivery, bundle } = generateAndTrain(work);
     db = join(work, "decisions.db");
-    service = await spawnServe({ bundle, data: delivery, db, apiKey: API_KEY });
+    // A small delivery's policy is "cache everything" (every answer PLAY, precision undefined); the dashboard's
+    // SKIP panels need the models to decide, as in an A/B test run to gather online evidence.
+    service = await spawnServe({
+      bundle,
+      data: delivery,
+      db,
+      apiKey: API_KEY,
+      extra: ["--decisions", "models"],
+    });
 
     // The shipped config with a 1 s scrape/evaluation interval, the test's target and the shipped rules.
     const config = parse(readFileSync(join(DEPLOY, "prometheus.yml"), "utf8"));

@@ -326,6 +326,7 @@ describe("prediction service routes", () => {
       models: ["naive", "logistic", "gbdt"],
       // Earlier tests in this file predicted at their timestamps: the state's clock is the latest of them.
       state_clock_ms: scorer.stateClockMs,
+      policy: { kind: "model", model: "gbdt", threshold: 0.5, decisions: "policy" },
     });
     expect(ready.state_clock_ms).toBeGreaterThanOrEqual(t0);
     const spec = JSON.parse((await getText(`${s.url}/docs/json`)).text);

@@ -29,5 +29,10 @@ describe("resolveServeConfig", () => {
     );
     expect(() => resolveServeConfig({}, {})).toThrow(/--bundle/);
     expect(() => resolveServeConfig({ bundle: "b", logLevel: "loud" }, {})).toThrow(/log-level/);
+    expect(resolveServeConfig({ bundle: "b" }, {}).decisions).toBe("policy");
+    expect(resolveServeConfig({ bundle: "b" }, { SKIPWISE_DECISIONS: "models" }).decisions).toBe("models");
+    expect(() => resolveServeConfig({ bundle: "b", decisions: "gbdt" }, {})).toThrow(
+      /--decisions: one of policy, models, got "gbdt"/,
+    );
   });
 });

@@ -34,9 +34,10 @@ const USERS = Array.from({ length: 30 }, (_, i) => 101 + i);
 const TRACKS = [REFERENCE_TRACK, "T3", "T7", "T12", "T25"];
 
 /** Every route, every variant (shadow scoring on), many users: the answers and the logged rows. */
-async function everyDecision(scorer: BundleScorer) {
+async function everyDecision(scorer: BundleScorer, decisions?: "policy" | "models") {
   const s = await startApp({
     scorer,
+    decisions,
     experiment: {
       name: "policy",
       salt: "p1",
@@ -70,7 +71,8 @@ async function everyDecision(scorer: BundleScorer) {
       for (const p of batch.body.predictions) answers.push(p.decision);
     }
     const logged = readDecisionRecords(s.dbPath, { includeShadow: true });
-    return { answers, probabilities, logged };
+    const ready = (await (await fetch(`${s.url}/ready`)).json()) as { policy: unknown };
+    return { answers, probabilities, logged, ready };
   } finally {
     await s.close();
   }
@@ -78,9 +80,10 @@ async function everyDecision(scorer: BundleScorer) {
 
 describe("the served decision follows the bundle's policy", () => {
   it("cache-all: PLAY on every route, for every model and variant; P(skip) still scored and logged", async () => {
-    const { answers, probabilities, logged } = await everyDecision(
+    const { answers, probabilities, logged, ready } = await everyDecision(
       scorerWith({ kind: "cache-all", model: null, threshold: null }),
     );
+    expect(ready.policy).toEqual({ kind: "cache-all", model: null, threshold: null, decisions: "policy" });
     expect(answers.length).toBe(USERS.length * (TRACKS.length * 7 + TRACKS.length));
     expect(new Set(answers)).toEqual(new Set(["PLAY"]));
     expect(logged.length).toBeGreaterThan(USERS.length * TRACKS.length * 4);
@@ -89,6 +92,16 @@ describe("the served decision follows the bundle's policy", () => {
     // The models did want to skip some of these listens: the policy, not the scores, made them PLAY.
     expect(probabilities.some((p) => p >= 0.5)).toBe(true);
     expect(logged.some((d) => d.probSkip >= d.threshold)).toBe(true);
+  });
+
+  it("--decisions models: a cache-all bundle's models decide at their thresholds; /ready says so", async () => {
+    const { logged, ready } = await everyDecision(
+      scorerWith({ kind: "cache-all", model: null, threshold: null }),
+      "models",
+    );
+    expect(new Set(logged.map((d) => d.decision))).toEqual(new Set(["PLAY", "SKIP"]));
+    for (const d of logged) expect(d.decision).toBe(decide(d.probSkip, d.threshold));
+    expect(ready.policy).toEqual({ kind: "cache-all", model: null, threshold: null, decisions: "models" });
   });
 
   it("cache-nothing: SKIP everywhere", async () => {
