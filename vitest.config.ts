@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: "forks",
     reporters: ["default"],
+    // Resets the fault ledger and prints the fault table at the end of the run.
+    globalSetup: ["test/faults/global-setup.ts"],
   },
 });

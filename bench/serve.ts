@@ -72,7 +72,22 @@ function startServer(
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    [BIN, "serve", "--bundle", bundle, "--data", data, "--db", db, "--port", "0", "--log-level", "warn"],
+    [
+      BIN,
+      "serve",
+      "--bundle",
+      bundle,
+      "--data",
+      data,
+      "--db",
+      db,
+      "--port",
+      "0",
+      "--log-level",
+      "warn",
+      "--rate-limit",
+      "0",
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

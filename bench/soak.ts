@@ -40,7 +40,7 @@ const connections = Number(args.connections);
 const feedbackShare = Number(args.feedback);
 const windowSeconds = Number(args.window);
 if (!(seconds >= 10)) throw new Error(`--seconds must be ≥ 10, got ${args.seconds}`);
-const API_KEY = "soak-drill-key";
+const API_KEY = "soak-drill-admin-key";
 
 interface Window {
   requests: number;
@@ -100,7 +100,13 @@ async function main(): Promise<void> {
   }
   const listens: ReplayListen[] = await lastListens(data, Number.MAX_SAFE_INTEGER);
   const db = join(work, "decisions.db");
-  let server: ServeChild = await spawnServe({ bundle, data, db, apiKey: API_KEY });
+  let server: ServeChild = await spawnServe({
+    bundle,
+    data,
+    db,
+    apiKey: API_KEY,
+    extra: ["--rate-limit", "0"],
+  });
   const port = server.port;
   const url = server.url;
   console.log(
@@ -188,7 +194,14 @@ async function main(): Promise<void> {
     const killedAt = performance.now();
     server.process.kill("SIGKILL");
     await server.exited;
-    server = await spawnServe({ bundle: reloadTarget, data, db, apiKey: API_KEY, port });
+    server = await spawnServe({
+      bundle: reloadTarget,
+      data,
+      db,
+      apiKey: API_KEY,
+      port,
+      extra: ["--rate-limit", "0"],
+    });
     outage = false;
     const down = performance.now() - killedAt;
     windowAt(elapsed()).events.push(`kill -9 + restart (${down.toFixed(0)} ms down)`);

@@ -54,14 +54,36 @@ program
   .option("--host <host>", "listen address (env SKIPWISE_HOST, default 127.0.0.1)")
   .option("--port <n>", "listen port, 0 = any free port (env SKIPWISE_PORT, default 8000)")
   .option("--experiment <file>", "A/B experiment config JSON (env SKIPWISE_EXPERIMENT)")
-  .option("--api-key <key>", "key for POST /admin/reload, header x-api-key (env SKIPWISE_API_KEY)")
-  .option("--rate-limit <n>", "requests per client per window, 0 = off (env SKIPWISE_RATE_LIMIT, default 0)")
+  .option(
+    "--api-key-file <path>",
+    "file holding the key for POST /admin/reload, header x-api-key, ≥ 16 characters (env SKIPWISE_API_KEY_FILE; preferred)",
+  )
+  .option(
+    "--api-key <key>",
+    "the key itself (env SKIPWISE_API_KEY); prefer --api-key-file or the env var: argv is visible in ps",
+  )
+  .option(
+    "--rate-limit <n>",
+    "requests per client IP per window on every route but /health, /ready, /metrics; 0 = off (env SKIPWISE_RATE_LIMIT, default 60000)",
+  )
   .option("--rate-window-ms <ms>", "rate-limit window (env SKIPWISE_RATE_WINDOW_MS, default 60000)")
   .option("--body-limit <bytes>", "largest request body (env SKIPWISE_BODY_LIMIT, default 1048576)")
   .option("--log-level <level>", "pino log level (env SKIPWISE_LOG_LEVEL, default info)")
   .option(
     "--commit-delay-ms <ms>",
     "extra wait to gather decision-log batches (env SKIPWISE_COMMIT_DELAY_MS)",
+  )
+  .option(
+    "--request-timeout-ms <ms>",
+    "deadline to receive a whole request, else 408 (env SKIPWISE_REQUEST_TIMEOUT_MS, default 10000)",
+  )
+  .option(
+    "--keep-alive-timeout-ms <ms>",
+    "idle keep-alive connections close after (env SKIPWISE_KEEP_ALIVE_TIMEOUT_MS, default 5000)",
+  )
+  .option(
+    "--shutdown-timeout-ms <ms>",
+    "after SIGTERM, connections still open this long are closed (env SKIPWISE_SHUTDOWN_TIMEOUT_MS, default 10000)",
   )
   .option(
     "--decisions <who>",

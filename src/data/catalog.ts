@@ -13,7 +13,7 @@ type JsonObject = Record<string, unknown>;
 /** One line's outcome from a normaliser. */
 type Outcome<T> =
   | { record: T; repairs: RepairRuleId[]; found: DefectKind[] }
-  | { reason: DefectKind; found: DefectKind[] };
+  | { reason: DefectKind; found: DefectKind[]; detail?: string };
 
 /**
  * Streams a catalogue file: blank lines skipped, byte-identical lines quarantined as duplicate_row, lines
@@ -34,7 +34,7 @@ async function readObjects(
   let lastKeys: string[] = [];
   let lastExtra = false;
   try {
-    await readLines(
+    const read = await readLines(
       located.readPath,
       located.path,
       located.gzip,
@@ -81,6 +81,7 @@ async function readObjects(
       },
       onBytes,
     );
+    quality.bomStripped = read.bomStripped;
   } finally {
     duplicates.close();
   }
@@ -103,7 +104,7 @@ function sameKeys(a: string[], b: string[]): boolean {
 function settle<T>(tally: FileTally, outcome: Outcome<T>, lineNo: number, text: string): T | null {
   for (const kind of outcome.found) tally.found(kind);
   if ("reason" in outcome) {
-    tally.quarantined(outcome.reason, lineNo, () => text);
+    tally.quarantined(outcome.reason, lineNo, () => text, outcome.detail);
     return null;
   }
   if (outcome.repairs.length > 0) tally.repaired(outcome.repairs);
@@ -232,25 +233,88 @@ export async function readArtists(
 // ---------------------------------------------------------------------------------------------------
 // tracks.jsonl
 
-/** The twelve numeric track fields: each must be a finite number. */
-const TRACK_NUMBER_KEYS = [
-  "popularity",
-  "duration_ms",
-  "danceability",
-  "energy",
-  "key",
-  "loudness",
-  "speechiness",
-  "acousticness",
-  "instrumentalness",
-  "liveness",
-  "valence",
-  "tempo",
-] as const;
+/**
+ * A sane range for a numeric field: a value outside it (or not a finite number) makes the row unusable, as a
+ * missing field would. `min`/`max` are inclusive unless `minExclusive`; `integer` also requires an integer.
+ */
+export interface NumberRange {
+  min: number;
+  max: number;
+  minExclusive?: boolean;
+  integer?: boolean;
+  /** Where the range comes from. */
+  why: string;
+}
+
+/**
+ * The twelve numeric track fields and their ranges, after the Spotify Web API definitions the Pozytywka
+ * catalogue copies (popularity, audio features). Every row of the real deliveries (2023L-v2, 2023Z-v2)
+ * lies inside; the observed extremes are quoted. A value outside (1e308, 0 ms, loudness +500 dB, ...) is a
+ * corrupt row, and it would poison training (a huge duration turns thresholds into NaN): bad_track_field.
+ */
+export const TRACK_NUMBER_RANGES = {
+  popularity: { min: 0, max: 100, why: "Spotify popularity, 0..100 (real: 0..99)" },
+  duration_ms: {
+    min: 0,
+    minExclusive: true,
+    max: 86_400_000,
+    why: "a track lasts more than 0 ms and at most 24 h (real: 4 s..69 min)",
+  },
+  danceability: { min: 0, max: 1, why: "Spotify audio feature, 0..1" },
+  energy: { min: 0, max: 1, why: "Spotify audio feature, 0..1" },
+  key: { min: -1, max: 11, integer: true, why: "pitch class 0..11, -1 = no key detected (real: 0..11)" },
+  loudness: {
+    min: -100,
+    max: 20,
+    why: "dB relative to full scale: Spotify gives -60..0, a hot master a little above 0 (real: -60..+2.5); slack both sides",
+  },
+  speechiness: { min: 0, max: 1, why: "Spotify audio feature, 0..1" },
+  acousticness: { min: 0, max: 1, why: "Spotify audio feature, 0..1" },
+  instrumentalness: { min: 0, max: 1, why: "Spotify audio feature, 0..1" },
+  liveness: { min: 0, max: 1, why: "Spotify audio feature, 0..1" },
+  valence: { min: 0, max: 1, why: "Spotify audio feature, 0..1" },
+  tempo: {
+    min: 0,
+    max: 500,
+    why: "beats per minute, 0 = no tempo detected (real: 0..220); no music is above 500 BPM",
+  },
+} as const satisfies Record<string, NumberRange>;
+
+/** track_storage's numeric field (it feeds no model feature, but sums of costs must stay finite). */
+export const STORAGE_NUMBER_RANGES = {
+  daily_cost: { min: 0, max: 1000, why: "cost per day ≥ 0 (real: 0.0002..0.21); 1000 is far above any tier" },
+} as const satisfies Record<string, NumberRange>;
+
+type TrackNumberKey = keyof typeof TRACK_NUMBER_RANGES;
+const TRACK_NUMBER_KEYS = Object.keys(TRACK_NUMBER_RANGES) as TrackNumberKey[];
 const TRACK_KEYS = new Set(["id", "name", "explicit", "id_artist", "release_date", ...TRACK_NUMBER_KEYS]);
 
-function finite(value: unknown): boolean {
-  return typeof value === "number" && Number.isFinite(value);
+/** True when `value` is a finite number inside `range`. */
+export function inRange(value: unknown, range: NumberRange): value is number {
+  return (
+    typeof value === "number" &&
+    (range.minExclusive ? value > range.min : value >= range.min) &&
+    value <= range.max &&
+    (!range.integer || Number.isInteger(value))
+  );
+}
+
+function describeRange(range: NumberRange): string {
+  const lo = range.minExclusive ? `(${range.min}` : `[${range.min}`;
+  return `${range.integer ? "an integer" : "a finite number"} in ${lo}, ${range.max}]`;
+}
+
+/** A JSON value as it appears in a line (`missing` for an absent key), for the report's detail. */
+export function shownValue(value: unknown): string {
+  if (value === undefined) return "missing";
+  if (typeof value === "number") return String(value); // 1e309 parses as Infinity; JSON.stringify gives null
+  const json = JSON.stringify(value);
+  return json.length > 60 ? `${json.slice(0, 59)}…` : json;
+}
+
+/** `field = value, not ...`: the first out-of-range field, for the quarantine example. */
+function rangeDetail(field: string, value: unknown, range: NumberRange): string {
+  return `${field} = ${shownValue(value)}, not ${describeRange(range)}`;
 }
 
 export const RELEASE_DATE_FORMS = ["YYYY", "YYYY-MM", "YYYY-MM-DD"] as const;
@@ -289,7 +353,8 @@ function explicitOf(value: unknown): [boolean, number] | null {
 
 /**
  * Every required field present with the right type, else bad_track_field (quarantined): `id` and
- * `id_artist` non-empty strings, the twelve numeric fields finite numbers, `explicit`, `release_date`.
+ * `id_artist` non-empty strings, the twelve numeric fields finite numbers inside TRACK_NUMBER_RANGES,
+ * `explicit`, `release_date`. The outcome's `detail` names the first bad field and its value.
  * An `id_artist` missing from artists.jsonl is unknown_artist: found, the track is kept.
  */
 export function normaliseTrack(
@@ -298,29 +363,40 @@ export function normaliseTrack(
   seen: ReadonlyMap<string, number>,
   forms?: { release: Int32Array; explicit: Int32Array },
 ): Outcome<Track> {
-  const bad: Outcome<Track> = { reason: "bad_track_field", found: ["bad_track_field"] };
-  if (typeof o.id !== "string" || o.id === "") return bad;
-  if (typeof o.id_artist !== "string" || o.id_artist === "") return bad;
+  const bad = (detail: string): Outcome<Track> => ({
+    reason: "bad_track_field",
+    found: ["bad_track_field"],
+    detail,
+  });
+  if (typeof o.id !== "string" || o.id === "") return bad(`id = ${shownValue(o.id)}, not a non-empty string`);
+  if (typeof o.id_artist !== "string" || o.id_artist === "")
+    return bad(`id_artist = ${shownValue(o.id_artist)}, not a non-empty string`);
   // Written out (not a loop over TRACK_NUMBER_KEYS): named loads stay fast on the shared shape of parsed rows.
+  const R = TRACK_NUMBER_RANGES;
   if (
-    !finite(o.popularity) ||
-    !finite(o.duration_ms) ||
-    !finite(o.danceability) ||
-    !finite(o.energy) ||
-    !finite(o.key) ||
-    !finite(o.loudness) ||
-    !finite(o.speechiness) ||
-    !finite(o.acousticness) ||
-    !finite(o.instrumentalness) ||
-    !finite(o.liveness) ||
-    !finite(o.valence) ||
-    !finite(o.tempo)
+    !inRange(o.popularity, R.popularity) ||
+    !inRange(o.duration_ms, R.duration_ms) ||
+    !inRange(o.danceability, R.danceability) ||
+    !inRange(o.energy, R.energy) ||
+    !inRange(o.key, R.key) ||
+    !inRange(o.loudness, R.loudness) ||
+    !inRange(o.speechiness, R.speechiness) ||
+    !inRange(o.acousticness, R.acousticness) ||
+    !inRange(o.instrumentalness, R.instrumentalness) ||
+    !inRange(o.liveness, R.liveness) ||
+    !inRange(o.valence, R.valence) ||
+    !inRange(o.tempo, R.tempo)
   ) {
-    return bad;
+    // Rare: find which field for the report.
+    const field = TRACK_NUMBER_KEYS.find((k) => !inRange(o[k], R[k])) as TrackNumberKey;
+    return bad(rangeDetail(field, o[field], R[field]));
   }
   const explicit = explicitOf(o.explicit);
+  if (explicit === null)
+    return bad(`explicit = ${shownValue(o.explicit)}, not 0/1, true/false or those as strings`);
   const release = normaliseReleaseDate(o.release_date);
-  if (explicit === null || release === null) return bad;
+  if (release === null)
+    return bad(`release_date = ${shownValue(o.release_date)}, not a date YYYY, YYYY-MM or YYYY-MM-DD`);
   if (seen.has(o.id)) return { reason: "duplicate_id", found: ["duplicate_id"] };
   if (forms) {
     forms.release[release.form]++;
@@ -396,19 +472,32 @@ export async function readTracks(
 const STORAGE_KEYS = new Set(["track_id", "storage_class", "daily_cost"]);
 const STORAGE_CLASSES: readonly StorageClass[] = ["slow", "medium", "fast"];
 
-/** `track_id` non-empty string, `storage_class` slow/medium/fast in any case, `daily_cost` a number ≥ 0. */
+/**
+ * `track_id` non-empty string, `storage_class` slow/medium/fast in any case, `daily_cost` a number inside
+ * STORAGE_NUMBER_RANGES; else bad_storage_field, `detail` naming the field and its value.
+ */
 export function normaliseStorage(
   o: JsonObject,
   seen: ReadonlyMap<string, TrackStorage>,
 ): Outcome<TrackStorage> {
-  const bad: Outcome<TrackStorage> = { reason: "bad_storage_field", found: ["bad_storage_field"] };
-  if (typeof o.track_id !== "string" || o.track_id === "") return bad;
-  if (typeof o.storage_class !== "string") return bad;
-  const storageClass = o.storage_class.trim().toLowerCase() as StorageClass;
-  if (!STORAGE_CLASSES.includes(storageClass)) return bad;
-  if (typeof o.daily_cost !== "number" || !Number.isFinite(o.daily_cost) || o.daily_cost < 0) return bad;
+  const bad = (detail: string): Outcome<TrackStorage> => ({
+    reason: "bad_storage_field",
+    found: ["bad_storage_field"],
+    detail,
+  });
+  if (typeof o.track_id !== "string" || o.track_id === "")
+    return bad(`track_id = ${shownValue(o.track_id)}, not a non-empty string`);
+  const storageClass = typeof o.storage_class === "string" ? o.storage_class.trim().toLowerCase() : "";
+  if (!STORAGE_CLASSES.includes(storageClass as StorageClass))
+    return bad(`storage_class = ${shownValue(o.storage_class)}, not slow, medium or fast in any case`);
+  const cost = STORAGE_NUMBER_RANGES.daily_cost;
+  if (!inRange(o.daily_cost, cost)) return bad(rangeDetail("daily_cost", o.daily_cost, cost));
   if (seen.has(o.track_id)) return { reason: "duplicate_id", found: ["duplicate_id"] };
-  return { record: { trackId: o.track_id, storageClass, dailyCost: o.daily_cost }, repairs: [], found: [] };
+  return {
+    record: { trackId: o.track_id, storageClass: storageClass as StorageClass, dailyCost: o.daily_cost },
+    repairs: [],
+    found: [],
+  };
 }
 
 export async function readStorage(

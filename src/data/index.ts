@@ -7,6 +7,7 @@ import { readArtists, readStorage, readTracks, readUsers } from "./catalog.ts";
 import { DeliveryError } from "./errors.ts";
 import { type LocatedFile, locateFile } from "./files.ts";
 import {
+  bomNote,
   type DefectKind,
   type DeliveryFile,
   emptyDefects,
@@ -165,6 +166,8 @@ export async function loadDelivery(dir: string, options: LoadOptions = {}): Prom
   const links = Object.values(located).flatMap((f) => f?.links ?? []);
   for (const link of links) notes.push(`${link.file} is a pointer file; read ${link.resolved} instead`);
   if (!located.track_storage) notes.push("track_storage.jsonl is absent (optional): storage counts are 0");
+  for (const t of [usersTally, artistsTally, tracksTally, storageTally, sessionsTally])
+    if (t?.quality.bomStripped) notes.push(bomNote(t.quality.name));
 
   const quality: QualityReport = {
     version: 1,

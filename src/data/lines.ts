@@ -17,8 +17,16 @@ export const NOT_JSONL_AFTER_LINES = 20;
 const CHUNK_BYTES = 4 << 20;
 const BINARY_SNIFF_BYTES = 8192;
 
+/** What readLines noticed about the file as a whole. */
+export interface LinesRead {
+  /** The (decompressed) stream began with a UTF-8 byte-order mark, left out of line 1. */
+  bomStripped: boolean;
+}
+
 /**
- * Streams `path` line by line. `onBytes(n)` reports raw (compressed) bytes read as they arrive.
+ * Streams `path` line by line. A UTF-8 byte-order mark (EF BB BF) at the very start is not part of line 1
+ * (editors on Windows write one; JSON.parse would reject the line); line 1's `offset` is then 3.
+ * `onBytes(n)` reports raw (compressed) bytes read as they arrive.
  * Throws DeliveryError (naming `displayPath`) for binary content or a corrupt gzip stream.
  */
 export async function readLines(
@@ -27,12 +35,13 @@ export async function readLines(
   gzip: boolean,
   onLine: LineHandler,
   onBytes?: (n: number) => void,
-): Promise<void> {
+): Promise<LinesRead> {
   const splitter = new LineSplitter(displayPath, onLine);
   try {
     if (gzip) await readGzip(path, splitter, onBytes);
     else await readPlain(path, splitter, onBytes);
     splitter.finish();
+    return { bomStripped: splitter.bomStripped };
   } catch (error) {
     if (error instanceof DeliveryError) throw error;
     const code = (error as { code?: string }).code ?? "";
@@ -82,6 +91,9 @@ class LineSplitter {
   private streamOffset = 0; // stream offset of work[0]
   private lineNo = 0;
   private first = true;
+  /** Stream start not yet looked at for a byte-order mark (fewer than 3 bytes and no newline seen so far). */
+  private bomPending = true;
+  bomStripped = false;
 
   constructor(
     private readonly displayPath: string,
@@ -110,6 +122,17 @@ class LineSplitter {
     const length = this.pending + n;
     const view = work.subarray(0, length);
     let pos = 0;
+    if (this.bomPending) {
+      if (length < BOM.length && !view.includes(10)) {
+        this.pending = length; // too short to tell yet: wait for more bytes
+        return;
+      }
+      this.bomPending = false;
+      if (startsWithBom(view, length)) {
+        this.bomStripped = true;
+        pos = BOM.length;
+      }
+    }
     for (let nl = view.indexOf(10, pos); nl !== -1; nl = view.indexOf(10, pos)) {
       this.lineNo++;
       const end = nl > pos && view[nl - 1] === 13 ? nl - 1 : nl;
@@ -123,12 +146,19 @@ class LineSplitter {
 
   /** End of input: a last line without a newline. */
   finish(): void {
+    this.bomPending = false;
     if (this.pending === 0) return;
     this.lineNo++;
     const end = this.work[this.pending - 1] === 13 ? this.pending - 1 : this.pending;
     this.onLine(this.work, 0, end, this.lineNo, this.streamOffset);
     this.pending = 0;
   }
+}
+
+const BOM = [0xef, 0xbb, 0xbf];
+
+function startsWithBom(bytes: Uint8Array, length: number): boolean {
+  return length >= BOM.length && bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2];
 }
 
 /** True when bytes[start, end) holds only JSON whitespace. */

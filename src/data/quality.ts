@@ -91,6 +91,8 @@ export interface FileQuality {
   path: string;
   gzip: boolean;
   bytes: number;
+  /** The file began with a UTF-8 byte-order mark, which was stripped (a note, not a defect: no row is lost). */
+  bomStripped: boolean;
   lines: number;
   blankLines: number;
   /** Rows kept unchanged. */
@@ -107,6 +109,8 @@ export interface QuarantineExample {
   line: number;
   reason: DefectKind;
   excerpt: string;
+  /** What exactly is wrong, when the reader knows (e.g. `duration_ms = 1e+308, not a finite number in (0, 86400000]`). */
+  detail?: string;
 }
 
 /**
@@ -204,6 +208,7 @@ export class FileTally {
       path,
       gzip,
       bytes,
+      bomStripped: false,
       lines: 0,
       blankLines: 0,
       kept: 0,
@@ -231,14 +236,16 @@ export class FileTally {
     }
   }
 
-  quarantined(reason: DefectKind, line: number, excerpt: () => string): void {
+  quarantined(reason: DefectKind, line: number, excerpt: () => string, detail?: string): void {
     this.quality.quarantined++;
     this.quality.quarantinedByReason[reason] = (this.quality.quarantinedByReason[reason] ?? 0) + 1;
     this.defects[reason].quarantined++;
     const shown = this.exampleCounts.get(reason) ?? 0;
     if (shown < EXAMPLES_PER_REASON) {
       this.exampleCounts.set(reason, shown + 1);
-      this.examples.push({ file: this.quality.name, line, reason, excerpt: clip(excerpt()) });
+      const example: QuarantineExample = { file: this.quality.name, line, reason, excerpt: clip(excerpt()) };
+      if (detail !== undefined) example.detail = detail;
+      this.examples.push(example);
     }
   }
 }
@@ -248,8 +255,34 @@ function clip(text: string): string {
   return line.length > EXCERPT_CHARS ? `${line.slice(0, EXCERPT_CHARS - 1)}…` : line;
 }
 
+/** The note the report carries for a file whose leading byte-order mark was stripped. */
+export function bomNote(name: string): string {
+  return `${name} began with a UTF-8 byte-order mark (bom_stripped): stripped, no row lost`;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Rendering
+
+/**
+ * Characters the text report never prints raw, whatever a delivery holds: C0 controls (NUL, ESC, TAB, CR, LF
+ * ...), DEL, C1 controls and the Unicode line/paragraph separators. They would corrupt a terminal or split a
+ * report line. quality.json needs none of this: JSON.stringify escapes what JSON requires.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * `text` with every UNPRINTABLE character as a visible escape: `\xNN` up to U+00FF, `\uNNNN` beyond. `\x`
+ * is not a JSON escape, so in an excerpt it always means a raw byte of the line, never an escape it spelt.
+ */
+export function visible(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
 
 const int = (n: number): string => n.toLocaleString("en-US");
 
@@ -266,10 +299,14 @@ function table(headers: string[], rows: (string | number)[][], align = "l"): str
   return [fmt(headers), rule, ...cells.map(fmt)].join("\n");
 }
 
-/** A readable fixed-width rendering of the report (what `skipwise ingest` prints and writes to quality.txt). */
+/**
+ * A readable fixed-width rendering of the report (what `skipwise ingest` prints and writes to quality.txt).
+ * Every string taken from the delivery (paths, excerpts, spellings, notes) goes through `visible`, and a last
+ * pass escapes anything else, so the text holds no control character but its own line breaks.
+ */
 export function formatQualityReport(report: QualityReport): string {
   const out: string[] = [];
-  out.push(`Data-quality report: ${report.dir}`);
+  out.push(`Data-quality report: ${visible(report.dir)}`);
   out.push("");
   const c = report.counts;
   out.push(
@@ -283,14 +320,15 @@ export function formatQualityReport(report: QualityReport): string {
   const outcomeRows: (string | number)[][] = [];
   for (const f of Object.values(report.files)) {
     if (!f) continue;
-    fileRows.push([f.name + (f.gzip ? " (gz)" : ""), f.lines, f.kept, f.repaired, f.quarantined]);
+    const name = visible(f.name);
+    fileRows.push([name + (f.gzip ? " (gz)" : ""), f.lines, f.kept, f.repaired, f.quarantined]);
     for (const r of REPAIR_RULES) {
       const n = f.repairedByRule[r.id];
-      if (n) outcomeRows.push([f.name, `repaired: ${r.id}`, n]);
+      if (n) outcomeRows.push([name, `repaired: ${r.id}`, n]);
     }
     for (const k of DEFECT_KINDS) {
       const n = f.quarantinedByReason[k];
-      if (n) outcomeRows.push([f.name, `quarantined: ${k}`, n]);
+      if (n) outcomeRows.push([name, `quarantined: ${k}`, n]);
     }
   }
   if (!report.files.track_storage)
@@ -351,7 +389,8 @@ export function formatQualityReport(report: QualityReport): string {
   const d = report.dialect;
   const forms = (label: string, counts: Record<string, number>) => {
     const entries = Object.entries(counts).filter(([, n]) => n > 0);
-    if (entries.length) out.push(`${label}: ${entries.map(([k, n]) => `${k} ${int(n)}`).join(", ")}`);
+    if (entries.length)
+      out.push(`${label}: ${entries.map(([k, n]) => `${visible(k)} ${int(n)}`).join(", ")}`);
   };
   out.push("Dialect");
   forms("event-type spellings", d.eventTypeSpellings);
@@ -364,15 +403,19 @@ export function formatQualityReport(report: QualityReport): string {
 
   if (report.links.length) {
     out.push("Pointer files followed");
-    for (const link of report.links) out.push(`${link.file} -> ${link.target} (${link.resolved})`);
+    for (const link of report.links)
+      out.push(`${visible(link.file)} -> ${visible(link.target)} (${visible(link.resolved)})`);
     out.push("");
   }
-  for (const note of report.notes) out.push(`note: ${note}`);
+  for (const note of report.notes) out.push(`note: ${visible(note)}`);
   if (report.notes.length) out.push("");
 
   if (report.examples.length) {
     out.push(`Quarantined examples (first ${EXAMPLES_PER_REASON} per reason)`);
-    for (const e of report.examples) out.push(`${e.file}:${e.line} ${e.reason}: ${e.excerpt}`);
+    for (const e of report.examples) {
+      const detail = e.detail === undefined ? "" : ` (${visible(e.detail)})`;
+      out.push(`${visible(e.file)}:${e.line} ${e.reason}${detail}: ${visible(e.excerpt)}`);
+    }
   }
-  return `${out.join("\n").trimEnd()}\n`;
+  return `${out.join("\n").trimEnd().split("\n").map(visible).join("\n")}\n`;
 }

@@ -343,7 +343,8 @@ export async function readSessions(located: LocatedFile, ctx: SessionsContext): 
   };
 
   try {
-    await readLines(located.readPath, located.path, located.gzip, onLine, ctx.onBytes);
+    const read = await readLines(located.readPath, located.path, located.gzip, onLine, ctx.onBytes);
+    quality.bomStripped = read.bomStripped;
   } finally {
     duplicates.close();
   }

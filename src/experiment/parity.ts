@@ -2,14 +2,11 @@
 // the delivery's raw session events (POST /v1/events) with a prediction (POST /v1/predict, explain) just
 // before each play, and every served vector and probability is compared with the offline row of
 // buildDataset and the bundle model's predictProba for the same listen.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Delivery } from "../data/index.ts";
 import { EVENT_KINDS, EventCode } from "../data/types.ts";
 import { FEATURE_SCHEMA } from "../features/index.ts";
 import { buildListens, eventTimeOrder } from "../listens/index.ts";
 import { loadBundle } from "../models/bundle.ts";
-import { bundleVersionOf } from "../serve/bundle-scorer.ts";
 import { buildDataset } from "../train/dataset.ts";
 import { selectRows } from "../train/split.ts";
 import type { ServiceClient } from "./http-client.ts";
@@ -71,10 +68,7 @@ export async function checkParity(options: ParityOptions): Promise<ParityResult>
   const { client, delivery } = options;
   const bundle = loadBundle(options.bundleDir, { expectedSchema: FEATURE_SCHEMA });
   const { manifest } = bundle;
-  const localVersion = bundleVersionOf(
-    readFileSync(join(options.bundleDir, "manifest.json"), "utf8"),
-    manifest.createdAt,
-  );
+  const localVersion = bundle.version;
   const ready = await client.get<{ status: string; bundle_version?: string; state_clock_ms?: number | null }>(
     "/ready",
   );

@@ -1,5 +1,21 @@
 import type { FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
-import { checkFitInputs, checkPredictInput, expectKind, ModelInputError, outputBuffer } from "./validate.ts";
+import {
+  checkFitInputs,
+  checkPredictInput,
+  expectKind,
+  jsonFinite,
+  jsonInteger,
+  ModelInputError,
+  outputBuffer,
+} from "./validate.ts";
+
+/** A skip rate read back from a model JSON: finite, in [0, 1]. */
+function jsonRate(kind: string, value: unknown): number {
+  const rate = jsonFinite(kind, "state.rate", value);
+  if (rate < 0 || rate > 1)
+    throw new ModelInputError(`${kind}: state.rate is ${rate}, expected a rate in [0, 1]`);
+  return rate;
+}
 
 function columnIndex(kind: string, options: FitOptions | undefined, name: string, cols: number): number {
   const names = options?.featureNames;
@@ -62,8 +78,8 @@ export class NaiveGenreModel implements SkipModel {
   static fromJSON(json: ModelJSON): NaiveGenreModel {
     expectKind(json, "naive-genre", 1);
     const model = new NaiveGenreModel();
-    model.column = json.state.column as number;
-    model.cols = json.state.cols as number;
+    model.cols = jsonInteger("naive-genre", "state.cols", json.state.cols, 1);
+    model.column = jsonInteger("naive-genre", "state.column", json.state.column, 0, model.cols - 1);
     return model;
   }
 }
@@ -103,8 +119,8 @@ export class MajorityModel implements SkipModel {
   static fromJSON(json: ModelJSON): MajorityModel {
     expectKind(json, "majority", 1);
     const model = new MajorityModel();
-    model.rate = json.state.rate as number;
-    model.cols = json.state.cols as number;
+    model.rate = jsonRate("majority", json.state.rate);
+    model.cols = jsonInteger("majority", "state.cols", json.state.cols, 0);
     return model;
   }
 }
@@ -151,11 +167,12 @@ export class PreviousOutcomeModel implements SkipModel {
   }
 
   static fromJSON(json: ModelJSON): PreviousOutcomeModel {
-    expectKind(json, "previous-outcome", 1);
+    const kind = "previous-outcome";
+    expectKind(json, kind, 1);
     const model = new PreviousOutcomeModel();
-    model.column = json.state.column as number;
-    model.cols = json.state.cols as number;
-    model.rate = json.state.rate as number;
+    model.cols = jsonInteger(kind, "state.cols", json.state.cols, 1);
+    model.column = jsonInteger(kind, "state.column", json.state.column, 0, model.cols - 1);
+    model.rate = jsonRate(kind, json.state.rate);
     return model;
   }
 }

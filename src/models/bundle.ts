@@ -1,24 +1,39 @@
 import { createHash } from "node:crypto";
 import {
   closeSync,
+  constants,
   existsSync,
+  fstatSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
   readSync,
+  realpathSync,
   renameSync,
   rmSync,
+  type Stats,
   statSync,
   writeFileSync,
 } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, join, sep } from "node:path";
 import { z } from "zod";
 import { type CostModel, validateCostModel } from "../listens/cost-model.ts";
 import { modelFromJSON } from "./index.ts";
 import type { Model, ModelJSON, SkipModel } from "./types.ts";
 
-/** Bumped whenever the bundle layout or manifest fields change incompatibly. */
-export const BUNDLE_FORMAT_VERSION = 1;
+/**
+ * Bumped whenever the bundle layout or manifest fields change incompatibly. 2: the manifest records the
+ * sha256 and size of every other file (`files`), checked on load; format-1 bundles are refused (retrain).
+ */
+export const BUNDLE_FORMAT_VERSION = 2;
+
+/** Size limits of the files of a bundle, checked before reading (and when saving). */
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+/** A model JSON is parsed as one string; the largest trained so far (gbdt, 300 trees) is ≈ 150 KB. */
+export const MAX_MODEL_FILE_BYTES = 256 * 1024 * 1024;
+/** The feature-state snapshot grows with users × tracks (≈ 1.2 MB on 2023L-v2). */
+export const MAX_FEATURE_STATE_BYTES = 2 * 1024 * 1024 * 1024;
 
 export interface FeatureSchemaRef {
   version: string;
@@ -108,12 +123,19 @@ const manifestSchema = z.object({
   timeRange: z.object({ start: z.string(), end: z.string() }).nullable(),
   notes: z.array(z.string()),
   featureStateFile: z.string(),
+  /** Every file of the bundle but the manifest, by path relative to the bundle: sha256 (hex) and size. */
+  files: z.record(
+    z.string(),
+    z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), bytes: z.number().int().nonnegative() }),
+  ),
 });
 
 export type BundleManifest = z.infer<typeof manifestSchema>;
 
 export interface LoadedBundle {
   dir: string;
+  /** `bundleVersionOf` the manifest as read: changes with any file of the bundle (their hashes are in it). */
+  version: string;
   manifest: BundleManifest;
   models: Record<string, SkipModel>;
   defaultModel: SkipModel;
@@ -152,11 +174,22 @@ export function saveBundle(dir: string, contents: BundleContents): BundleManifes
     );
   }
   const models: BundleManifest["models"] = {};
-  const jsons: Record<string, ModelJSON> = {};
+  const written: Record<string, Uint8Array> = {};
   for (const name of names) {
     const json = contents.models[name].toJSON();
-    jsons[name] = json;
     models[name] = { file: `models/${name}.json`, kind: json.kind };
+    written[models[name].file] = Buffer.from(JSON.stringify(json));
+  }
+  written[FEATURE_STATE_FILE] = contents.featureState;
+  const files: BundleManifest["files"] = {};
+  for (const [file, bytes] of Object.entries(written)) {
+    const limit = file === FEATURE_STATE_FILE ? MAX_FEATURE_STATE_BYTES : MAX_MODEL_FILE_BYTES;
+    if (bytes.length > limit) {
+      throw new BundleError(
+        `bundle ${dir}: ${file} would be ${bytes.length} bytes, over the limit of ${limit}`,
+      );
+    }
+    files[file] = { sha256: sha256Hex(bytes), bytes: bytes.length };
   }
   if (contents.policy) checkPolicy(dir, contents.policy, contents.models, contents);
   const manifest: BundleManifest = {
@@ -174,14 +207,14 @@ export function saveBundle(dir: string, contents: BundleContents): BundleManifes
     timeRange: contents.timeRange ?? null,
     notes: [...(contents.notes ?? [])],
     featureStateFile: FEATURE_STATE_FILE,
+    files,
   };
 
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, "models"), { recursive: true });
   try {
-    for (const name of names) writeFileSync(join(tmp, models[name].file), JSON.stringify(jsons[name]));
-    writeFileSync(join(tmp, FEATURE_STATE_FILE), contents.featureState);
+    for (const [file, bytes] of Object.entries(written)) writeFileSync(join(tmp, file), bytes);
     // The manifest is written last: a directory with a manifest is complete.
     writeFileSync(join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     if (existsSync(dir)) {
@@ -243,20 +276,194 @@ function mismatch(dir: string, field: string, expected: unknown, found: unknown)
   );
 }
 
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Short, readable version of a bundle: its creation time plus a hash of its manifest text. The manifest
+ * holds the sha256 of every other file, so the version changes when any file of the bundle does.
+ */
+export function bundleVersionOf(manifestText: string, createdAt: string): string {
+  return `${createdAt.replace(/\.\d+Z$/, "Z")}-${createHash("sha256").update(manifestText).digest("hex").slice(0, 8)}`;
+}
+
+/** A bundle folder, resolved once: every file read must resolve inside `real`. */
+interface BundleRoot {
+  dir: string;
+  real: string;
+  prefix: string;
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? "error";
+}
+
+function bundleRoot(dir: string): BundleRoot {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ENOENT" || code === "ENOTDIR")
+      throw new BundleError(`bundle ${dir}: manifest.json is missing (no such folder)`);
+    throw new BundleError(`bundle ${dir}: the bundle folder cannot be opened (${code})`);
+  }
+  if (!statSync(real).isDirectory()) throw new BundleError(`bundle ${dir}: not a folder`);
+  return { dir, real, prefix: real.endsWith(sep) ? real : `${real}${sep}` };
+}
+
+/** Letters, digits, `-`, `_`, `.` in `/`-separated parts: no absolute path, no empty part, no `\`. */
+const BUNDLE_PATH = /^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/;
+
+/** A path named by a manifest must be relative, normalised and inside the bundle. */
+function checkBundlePath(dir: string, file: string, what: string): void {
+  if (BUNDLE_PATH.test(file) && !file.split("/").some((part) => part === "." || part === "..")) return;
+  const shown = JSON.stringify(file.length > 80 ? `${file.slice(0, 80)}…` : file);
+  throw new BundleError(
+    `bundle ${dir}: manifest.json ${what} ${shown} is not a path inside the bundle: paths must be relative and normalised (letters, digits, "-", "_", "." and "/"; no "..", no absolute path)`,
+  );
+}
+
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return "a directory";
+  if (stats.isFIFO()) return "a FIFO";
+  if (stats.isSocket()) return "a socket";
+  if (stats.isCharacterDevice()) return "a character device";
+  if (stats.isBlockDevice()) return "a block device";
+  if (stats.isSymbolicLink()) return "a symbolic link";
+  return "not a regular file";
+}
+
+/** O_NONBLOCK: a FIFO swapped in after the lstat does not block the open; O_NOFOLLOW: nor a symbolic link. */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0) | (constants.O_NOFOLLOW ?? 0);
+
+/**
+ * Reads `file` of a bundle without leaving the bundle and without blocking. The path is resolved (symbolic
+ * links included) and must stay inside the bundle folder; it must be a regular file — a FIFO, socket,
+ * device or directory is refused by lstat before it is opened, and again by fstat on the open descriptor —
+ * of at most `limit` bytes and, when given, exactly `expectedBytes`. Messages name the file, never its
+ * content. `label` names the file in the "is missing" message.
+ */
+function readBundleFile(
+  root: BundleRoot,
+  file: string,
+  limit: number,
+  options: { label?: string; expectedBytes?: number } = {},
+): Buffer {
+  const { dir } = root;
+  let real: string;
+  try {
+    real = realpathSync(join(root.real, file));
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === "ENOENT" || code === "ENOTDIR")
+      throw new BundleError(`bundle ${dir}: ${options.label ?? file} is missing`);
+    throw new BundleError(`bundle ${dir}: ${file} cannot be resolved (${code})`);
+  }
+  if (!real.startsWith(root.prefix)) {
+    throw new BundleError(
+      `bundle ${dir}: ${file} resolves outside the bundle folder (a symbolic link out of it?): refused`,
+    );
+  }
+  const check = (stats: Stats): void => {
+    if (!stats.isFile())
+      throw new BundleError(`bundle ${dir}: ${file} is ${fileKind(stats)}, not a regular file`);
+    if (stats.size > limit) {
+      throw new BundleError(
+        `bundle ${dir}: ${file} is ${stats.size} bytes, over the limit of ${limit} bytes`,
+      );
+    }
+    if (options.expectedBytes !== undefined && stats.size !== options.expectedBytes) {
+      throw new BundleError(
+        `bundle ${dir}: ${file}: size ${stats.size} bytes does not match the manifest's ${options.expectedBytes} (file changed after training?)`,
+      );
+    }
+  };
+  let fd: number;
+  try {
+    check(lstatSync(real));
+    fd = openSync(real, OPEN_FLAGS);
+  } catch (error) {
+    if (error instanceof BundleError) throw error;
+    throw new BundleError(`bundle ${dir}: ${file} cannot be opened (${errorCode(error)})`);
+  }
+  try {
+    const stats = fstatSync(fd);
+    check(stats);
+    const bytes = Buffer.allocUnsafe(stats.size);
+    let offset = 0;
+    while (offset < bytes.length) {
+      const read = readSync(fd, bytes, offset, Math.min(bytes.length - offset, 1 << 30), offset);
+      if (read === 0) break;
+      offset += read;
+    }
+    if (offset !== bytes.length) throw new BundleError(`bundle ${dir}: ${file} shrank while being read`);
+    return bytes;
+  } catch (error) {
+    if (error instanceof BundleError) throw error;
+    throw new BundleError(`bundle ${dir}: ${file} cannot be read (${errorCode(error)})`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A file of the bundle whose size and sha256 match the manifest's `files` entry, else refused. */
+function readVerified(
+  root: BundleRoot,
+  manifest: BundleManifest,
+  file: string,
+  limit: number,
+  label?: string,
+) {
+  const entry = manifest.files[file];
+  const bytes = readBundleFile(root, file, limit, { label, expectedBytes: entry.bytes });
+  if (sha256Hex(bytes) !== entry.sha256) {
+    throw new BundleError(
+      `bundle ${root.dir}: ${file}: content hash does not match the manifest (file changed after training?)`,
+    );
+  }
+  return bytes;
+}
+
+/** JSON of a bundle file; the parser's message is left out since it quotes the content. */
+function parseJSON(dir: string, what: string, bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch {
+    throw new BundleError(`bundle ${dir}: ${what} is not valid JSON`);
+  }
+}
+
+/**
+ * The text of a bundle's manifest.json, read as `loadBundle` reads it (inside the bundle, a regular file of
+ * at most MAX_MANIFEST_BYTES, never blocking): for callers that only need a field of it.
+ */
+export function readManifestText(dir: string): string {
+  return readBundleFile(bundleRoot(dir), "manifest.json", MAX_MANIFEST_BYTES).toString("utf8");
+}
+
 /**
  * Reads a bundle, refusing (with a message naming the bundle, the field, the expected and the found value)
  * an unknown format version, a feature schema other than `expectedSchema`, or a missing / unreadable file.
+ * Every file is checked against the size and sha256 the manifest records before it is parsed; paths must
+ * stay inside the bundle, and only regular files within the MAX_*_BYTES limits are read.
  */
 export function loadBundle(dir: string, options: { expectedSchema?: FeatureSchemaRef } = {}): LoadedBundle {
-  const manifestPath = join(dir, "manifest.json");
-  if (!existsSync(manifestPath)) throw new BundleError(`bundle ${dir}: manifest.json is missing`);
+  const root = bundleRoot(dir);
+  const manifestText = readBundleFile(root, "manifest.json", MAX_MANIFEST_BYTES).toString("utf8");
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(manifestPath, "utf8"));
-  } catch (error) {
-    throw new BundleError(`bundle ${dir}: manifest.json is not valid JSON (${(error as Error).message})`);
+    raw = JSON.parse(manifestText);
+  } catch {
+    throw new BundleError(`bundle ${dir}: manifest.json is not valid JSON`);
   }
   const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
+  if (typeof version === "number" && version >= 1 && version < BUNDLE_FORMAT_VERSION) {
+    throw new BundleError(
+      `bundle ${dir}: manifest.json formatVersion ${version} predates content hashes of the bundle's files (format ${BUNDLE_FORMAT_VERSION}), so its models and feature state cannot be checked: retrain it with skipwise train`,
+    );
+  }
   if (version !== BUNDLE_FORMAT_VERSION)
     throw mismatch(dir, "manifest.json formatVersion", BUNDLE_FORMAT_VERSION, version);
   const parsed = manifestSchema.safeParse(raw);
@@ -267,6 +474,20 @@ export function loadBundle(dir: string, options: { expectedSchema?: FeatureSchem
     );
   }
   const manifest = parsed.data;
+  for (const file of Object.keys(manifest.files)) checkBundlePath(dir, file, "files names");
+  const used: [file: string, what: string][] = [
+    ...Object.entries(manifest.models).map(([name, entry]): [string, string] => [
+      entry.file,
+      `models.${name}.file`,
+    ]),
+    [manifest.featureStateFile, "featureStateFile"],
+  ];
+  for (const [file, what] of used) {
+    checkBundlePath(dir, file, what);
+    if (!Object.hasOwn(manifest.files, file)) {
+      throw new BundleError(`bundle ${dir}: manifest.json ${what} "${file}" has no content hash in files`);
+    }
+  }
   const expected = options.expectedSchema;
   if (expected !== undefined) {
     if (manifest.featureSchema.version !== expected.version) {
@@ -287,17 +508,14 @@ export function loadBundle(dir: string, options: { expectedSchema?: FeatureSchem
   if (manifest.policy) checkPolicy(dir, manifest.policy, manifest.models, manifest);
   const models: Record<string, SkipModel> = {};
   for (const [name, entry] of Object.entries(manifest.models)) {
-    const path = join(dir, entry.file);
-    if (!existsSync(path))
-      throw new BundleError(`bundle ${dir}: model file ${entry.file} (model "${name}") is missing`);
-    let json: ModelJSON;
-    try {
-      json = JSON.parse(readFileSync(path, "utf8")) as ModelJSON;
-    } catch (error) {
-      throw new BundleError(
-        `bundle ${dir}: model file ${entry.file} is not valid JSON (${(error as Error).message})`,
-      );
-    }
+    const bytes = readVerified(
+      root,
+      manifest,
+      entry.file,
+      MAX_MODEL_FILE_BYTES,
+      `model file ${entry.file} (model "${name}")`,
+    );
+    const json = parseJSON(dir, `model file ${entry.file}`, bytes) as ModelJSON;
     if (json?.kind !== entry.kind) throw mismatch(dir, `models.${name}.kind`, entry.kind, json?.kind);
     try {
       models[name] = modelFromJSON(json);
@@ -311,14 +529,19 @@ export function loadBundle(dir: string, options: { expectedSchema?: FeatureSchem
       throw mismatch(dir, `models.${name} column count`, manifest.featureSchema.names.length, cols);
     }
   }
-  const statePath = join(dir, manifest.featureStateFile);
-  if (!existsSync(statePath)) throw new BundleError(`bundle ${dir}: ${manifest.featureStateFile} is missing`);
+  const featureState = readVerified(root, manifest, manifest.featureStateFile, MAX_FEATURE_STATE_BYTES);
+  // Files listed but used by nothing are checked too: the manifest vouches for every file it names.
+  const usedFiles = new Set(used.map(([file]) => file));
+  for (const file of Object.keys(manifest.files)) {
+    if (!usedFiles.has(file)) readVerified(root, manifest, file, MAX_FEATURE_STATE_BYTES);
+  }
   return {
     dir,
+    version: bundleVersionOf(manifestText, manifest.createdAt),
     manifest,
     models,
     defaultModel: models[manifest.defaultModel],
-    featureState: readFileSync(statePath),
+    featureState,
   };
 }
 

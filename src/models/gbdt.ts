@@ -9,6 +9,8 @@ import {
   checkPredictInput,
   combinedWeights,
   expectKind,
+  jsonFinite,
+  jsonInteger,
   ModelInputError,
   outputBuffer,
   sigmoid,
@@ -260,11 +262,14 @@ export class GradientBoostedTrees implements SkipModel {
   static fromJSON(json: ModelJSON): GradientBoostedTrees {
     expectKind(json, "gbdt", 1);
     const model = new GradientBoostedTrees(json.params as Partial<GradientBoostedTreesParams>);
-    model.cols = json.state.cols as number;
-    model.baseScore = json.state.baseScore as number;
+    const cols = jsonInteger("gbdt", "state.cols", json.state.cols, 0);
+    model.cols = cols;
+    model.baseScore = jsonFinite("gbdt", "state.baseScore", json.state.baseScore);
     model.bestIteration = json.state.bestIteration as number;
     model.validationLoss = [...((json.state.validationLoss as number[]) ?? [])];
-    model.trees = (json.state.trees as unknown[]).map(treeFromJSON);
+    const trees = json.state.trees;
+    if (!Array.isArray(trees)) throw new ModelInputError("gbdt: state.trees is not an array");
+    model.trees = trees.map((tree, t) => treeFromJSON(tree, cols, `state.trees[${t}]`));
     model.forest = flattenForest(model.trees, model.baseScore);
     return model;
   }

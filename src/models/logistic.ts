@@ -14,6 +14,9 @@ import {
   checkPredictInput,
   combinedWeights,
   expectKind,
+  jsonFinite,
+  jsonFiniteArray,
+  jsonInteger,
   outputBuffer,
   sigmoid,
 } from "./validate.ts";
@@ -231,10 +234,11 @@ export class LogisticRegression implements SkipModel {
   static fromJSON(json: ModelJSON): LogisticRegression {
     expectKind(json, "logistic", 1);
     const model = new LogisticRegression(json.params as Partial<LogisticRegressionParams>);
-    model.cols = json.state.cols as number;
-    model.scaler = standardizerFromJSON(json.state.scaler);
-    model.weights = Float64Array.from(json.state.weights as number[]);
-    model.bias = json.state.bias as number;
+    const cols = jsonInteger("logistic", "state.cols", json.state.cols, 0);
+    model.cols = cols;
+    model.scaler = standardizerFromJSON(json.state.scaler, "logistic", cols);
+    model.weights = Float64Array.from(jsonFiniteArray("logistic", "state.weights", json.state.weights, cols));
+    model.bias = jsonFinite("logistic", "state.bias", json.state.bias);
     return model;
   }
 }

@@ -1,4 +1,5 @@
 import type { Matrix } from "./types.ts";
+import { jsonFiniteArray, jsonObject } from "./validate.ts";
 
 /**
  * Column standardisation with mean imputation, owned by the linear models so that callers hand them
@@ -86,12 +87,13 @@ export function standardizerToJSON(s: Standardizer): { mean: number[]; shift: nu
   return { mean: Array.from(s.mean), shift: Array.from(s.shift), invScale: Array.from(s.invScale) };
 }
 
-export function standardizerFromJSON(json: unknown): Standardizer {
-  const o = json as { mean: number[]; shift: number[]; invScale: number[] };
+/** Refuses (naming `kind` and the field) arrays that are missing, of another length than `cols`, or not finite. */
+export function standardizerFromJSON(json: unknown, kind = "standardizer", cols?: number): Standardizer {
+  const o = jsonObject(kind, "state.scaler", json);
   return {
-    mean: Float64Array.from(o.mean),
-    shift: Float64Array.from(o.shift),
-    invScale: Float64Array.from(o.invScale),
+    mean: Float64Array.from(jsonFiniteArray(kind, "state.scaler.mean", o.mean, cols)),
+    shift: Float64Array.from(jsonFiniteArray(kind, "state.scaler.shift", o.shift, cols)),
+    invScale: Float64Array.from(jsonFiniteArray(kind, "state.scaler.invScale", o.invScale, cols)),
   };
 }
 

@@ -10,7 +10,17 @@ import {
   standardizerToJSON,
 } from "./standardize.ts";
 import type { ClassWeight, FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
-import { checkFitInputs, checkPredictInput, combinedWeights, expectKind, outputBuffer } from "./validate.ts";
+import {
+  checkFitInputs,
+  checkPredictInput,
+  combinedWeights,
+  expectKind,
+  jsonFinite,
+  jsonFiniteArray,
+  jsonInteger,
+  jsonObject,
+  outputBuffer,
+} from "./validate.ts";
 
 export interface LinearSVMParams {
   /** Penalty of the squared hinge loss, as in scikit-learn's LinearSVC: ½‖w‖² + C Σ cᵢ max(0, 1 − yᵢ f(xᵢ))². */
@@ -190,11 +200,17 @@ export class LinearSVM implements SkipModel {
   static fromJSON(json: ModelJSON): LinearSVM {
     expectKind(json, "linear-svm", 1);
     const model = new LinearSVM(json.params as Partial<LinearSVMParams>);
-    model.cols = json.state.cols as number;
-    model.scaler = standardizerFromJSON(json.state.scaler);
-    model.weights = Float64Array.from(json.state.weights as number[]);
-    model.bias = json.state.bias as number;
-    model.platt = { ...(json.state.platt as PlattParams) };
+    const kind = "linear-svm";
+    const cols = jsonInteger(kind, "state.cols", json.state.cols, 0);
+    model.cols = cols;
+    model.scaler = standardizerFromJSON(json.state.scaler, kind, cols);
+    model.weights = Float64Array.from(jsonFiniteArray(kind, "state.weights", json.state.weights, cols));
+    model.bias = jsonFinite(kind, "state.bias", json.state.bias);
+    const platt = jsonObject(kind, "state.platt", json.state.platt);
+    model.platt = {
+      A: jsonFinite(kind, "state.platt.A", platt.A),
+      B: jsonFinite(kind, "state.platt.B", platt.B),
+    };
     return model;
   }
 }

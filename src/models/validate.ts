@@ -147,3 +147,71 @@ export function expectKind(json: { kind: string; version: number }, kind: string
     throw new ModelInputError(`${kind}: JSON version ${json.version} is not supported (expected ${version})`);
   }
 }
+
+/** What a JSON value is, for messages that must not echo a model file's content. */
+function describeJSON(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "missing";
+  if (typeof value === "number") return String(value);
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}
+
+/**
+ * Checks of a parsed model JSON (`fromJSON`): a restored model must predict exactly what was fitted, so a
+ * missing, `null` (JSON's NaN) or non-numeric coefficient is refused rather than read as 0. Messages name
+ * the model kind and the field, never the file's content beyond the offending scalar.
+ */
+export function jsonFinite(kind: string, field: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new ModelInputError(`${kind}: ${field} is ${describeJSON(value)}, expected a finite number`);
+  }
+  return value;
+}
+
+/** An integer in [min, max]. */
+export function jsonInteger(
+  kind: string,
+  field: string,
+  value: unknown,
+  min: number,
+  max = Infinity,
+): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Infinity ? `≥ ${min}` : `in [${min}, ${max}]`;
+    throw new ModelInputError(`${kind}: ${field} is ${describeJSON(value)}, expected an integer ${range}`);
+  }
+  return value;
+}
+
+/**
+ * An array of `length` (when given) finite numbers; with `nullAs`, a `null` element stands for that value
+ * (JSON has no Infinity or NaN).
+ */
+export function jsonFiniteArray(
+  kind: string,
+  field: string,
+  value: unknown,
+  length?: number,
+  nullAs?: number,
+): number[] {
+  if (!Array.isArray(value))
+    throw new ModelInputError(`${kind}: ${field} is ${describeJSON(value)}, expected an array`);
+  if (length !== undefined && value.length !== length) {
+    throw new ModelInputError(`${kind}: ${field} has ${value.length} values, expected ${length}`);
+  }
+  const out = new Array<number>(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    out[i] = v === null && nullAs !== undefined ? nullAs : jsonFinite(kind, `${field}[${i}]`, v);
+  }
+  return out;
+}
+
+/** An object (not null, not an array). */
+export function jsonObject(kind: string, field: string, value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ModelInputError(`${kind}: ${field} is ${describeJSON(value)}, expected an object`);
+  }
+  return value as Record<string, unknown>;
+}

@@ -9,7 +9,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from "fastify";
-import { EventRecordError, normalizeEventRecord } from "../data/event-record.ts";
+import { type EventRecord, EventRecordError, normalizeEventRecord } from "../data/event-record.ts";
 import { FEATURE_SCHEMA } from "../features/schema.ts";
 import { DecisionIds } from "./decision-id.ts";
 import {
@@ -17,6 +17,7 @@ import {
   DecisionLogClosedError,
   DecisionLogWriteError,
   type DecisionRow,
+  type LearnedItem,
   type LoggedDecision,
 } from "./decision-log.ts";
 import { Assigner, defaultExperiment, type ExperimentConfig, type VariantConfig } from "./experiment.ts";
@@ -35,12 +36,14 @@ import {
 } from "./schemas.ts";
 import {
   decide,
+  type ListenOutcome,
   type Score,
   type ScoreRequest,
   type Scorer,
   type ServedPolicy,
   type SessionContext,
 } from "./scorer.ts";
+import { ClientClock, MAX_LATENESS_MS, MAX_LEAD_MS } from "./time-window.ts";
 
 export interface AppOptions {
   scorer: Scorer;
@@ -64,6 +67,20 @@ export interface AppOptions {
   processMetrics?: boolean;
   /** "policy" (default): the bundle's policy decides; "models": each model at its threshold, whatever the policy. */
   decisions?: "policy" | "models";
+  /** Whole-request deadline (default 10 s: a body that never finishes gets 408) and keep-alive idle close. */
+  timeouts?: { requestMs?: number; keepAliveMs?: number };
+}
+
+export interface ReloadResult {
+  bundleVersion: string;
+  previousVersion: string;
+  /**
+   * "kept": the new bundle starts from the same feature-state snapshot, and everything learned online on
+   * it was learned again; "reset": another snapshot (a retrained bundle), online learning starts afresh.
+   */
+  onlineState: "kept" | "reset";
+  /** Journaled events and outcomes taught to the new scorer. */
+  relearnedItems: number;
 }
 
 /** Live handles of a running app: the current scorer and experiment, and the reload entry point. */
@@ -73,7 +90,7 @@ export interface ServiceControl {
   readonly metrics: ServeMetrics;
   readonly log: DecisionLog;
   /** Loads and swaps in a new bundle; throws `BundleRefusedError` and keeps the old one on failure. */
-  reload(dir?: string): Promise<{ bundleVersion: string; previousVersion: string }>;
+  reload(dir?: string): Promise<ReloadResult>;
 }
 
 declare module "fastify" {
@@ -85,6 +102,22 @@ declare module "fastify" {
 export class BundleRefusedError extends Error {}
 
 const OPERATIONS_ROUTES = new Set(["/health", "/ready", "/metrics"]);
+
+/** A reported heard time may pass the catalogue duration by this much (client timers, rounding). */
+const HEARD_SLACK_MS = 1_000;
+
+/** Refuses a client time outside the window around the service clock (see time-window.ts). */
+function checkTimestamp(clock: ClientClock, current: Scorer, ms: number, field: string): void {
+  const refused = clock.accept(ms, current.stateClockMs, Date.now());
+  if (refused) {
+    const from = Number.isFinite(refused.minMs) ? new Date(refused.minMs).toISOString() : "1990";
+    throw new RequestError(
+      400,
+      `field "${field}" (${new Date(ms).toISOString()}) is outside the accepted window ${from} .. ${new Date(refused.maxMs).toISOString()} (at most ${MAX_LATENESS_MS / 86_400_000} days behind the latest time clients sent, ${MAX_LEAD_MS / 3_600_000} h ahead of the service clock)`,
+      field,
+    );
+  }
+}
 
 interface ReferenceBody {
   user_id: number;
@@ -174,8 +207,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Wrong types are client errors, not something to coerce silently.
-    ajv: { customOptions: { coerceTypes: false, allErrors: false } },
+    // Extra properties where a schema says additionalProperties: false are refused, not silently dropped.
+    ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
     return503OnClosing: true,
+    requestTimeout: options.timeouts?.requestMs ?? 10_000,
+    keepAliveTimeout: options.timeouts?.keepAliveMs ?? 5_000,
+    // A keep-alive connection is not kept forever: clients reconnect, so load spreads and drains finish.
+    maxRequestsPerSocket: 100_000,
+  });
+  // Headers are part of the request: a client trickling them is held no longer than a slow body.
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, options.timeouts?.requestMs ?? 10_000);
+  // CONNECT (proxy tunnels) is not an API call: answer it instead of leaving the socket open.
+  app.server.on("connect", (_request, socket) => {
+    socket.end("HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });
   const metrics = new ServeMetrics({ processMetrics: options.processMetrics });
   for (const route of [
@@ -200,12 +244,41 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   let scorer = options.scorer;
   let bundleDir = options.bundleDir;
   const decisionsBy = options.decisions ?? "policy";
+  const clientClock = new ClientClock();
   const servedPolicy = (current: Scorer): ServedPolicy | undefined =>
     decisionsBy === "models" ? undefined : current.policy;
+  /** Teaches committed items to the current scorer, when they were learned on its snapshot. */
+  const applyLearned = (target: Scorer, items: Iterable<LearnedItem>): number => {
+    let applied = 0;
+    const events: EventRecord[] = [];
+    const flushEvents = () => {
+      if (events.length > 0) target.applyEvents(events.splice(0));
+    };
+    for (const item of items) {
+      if (item.origin !== target.stateOrigin) continue;
+      if (item.kind === "event") events.push(item.event);
+      else {
+        flushEvents();
+        target.learn(item.outcome);
+      }
+      applied++;
+    }
+    flushEvents();
+    return applied;
+  };
+  log.onLearned = (items) => applyLearned(scorer, items);
+  log.onProblem = (problem) => {
+    if (problem) app.log.error({ log: log.path, problem }, "decision log cannot be written: not ready");
+    else app.log.info({ log: log.path }, "decision log writable again: ready");
+  };
+  // What earlier runs learned online on this snapshot (feedback, events) is learned again.
+  const relearned = applyLearned(scorer, log.learnedOn(scorer.stateOrigin));
+  if (relearned > 0)
+    app.log.info({ relearned, origin: scorer.stateOrigin }, "online state restored from the log");
   metrics.setBundle(scorer.bundleVersion);
   for (const variant of experimentConfig.variants) metrics.declareVariant(variant.name, variant.model);
 
-  const reload = async (dir?: string): Promise<{ bundleVersion: string; previousVersion: string }> => {
+  const reload = async (dir?: string): Promise<ReloadResult> => {
     const target = dir ?? bundleDir;
     if (!options.loadScorer)
       throw new BundleRefusedError("reload is not available: no bundle loader configured");
@@ -222,12 +295,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       );
     }
     const previousVersion = scorer.bundleVersion;
+    // Synchronous from here to the swap: a commit lands either before (journaled, relearned below) or
+    // after (taught to `next` by onLearned), never in between.
+    const relearnedItems = applyLearned(next, log.learnedOn(next.stateOrigin));
+    const onlineState = next.stateOrigin === scorer.stateOrigin ? "kept" : "reset";
     scorer = next;
     bundleDir = target;
     metrics.setBundle(next.bundleVersion);
     metrics.countReload("ok");
-    app.log.info({ bundle: target, version: next.bundleVersion, previousVersion }, "bundle reloaded");
-    return { bundleVersion: next.bundleVersion, previousVersion };
+    app.log.info(
+      { bundle: target, version: next.bundleVersion, previousVersion, onlineState, relearnedItems },
+      "bundle reloaded",
+    );
+    return { bundleVersion: next.bundleVersion, previousVersion, onlineState, relearnedItems };
   };
 
   app.decorate("skipwise", {
@@ -288,7 +368,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return reply.code(503).send({
         statusCode: 503,
         error: STATUS_TEXT[503],
-        message: "decision log unavailable: decision not recorded",
+        message: "decision log unavailable: nothing was recorded; retry later",
       });
     }
     request.log.error({ err: error }, "request failed");
@@ -339,6 +419,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   /** Which model answers a request: the one named in it, else the user's experiment variant. */
   const plan = (body: PredictBody, now: number, fieldPrefix: string): Planned => {
     const explicit = body.model !== undefined;
+    if (body.timestamp_ms !== undefined)
+      checkTimestamp(clientClock, scorer, body.timestamp_ms, `${fieldPrefix}timestamp_ms`);
     const variant = explicit ? null : assigner.assign(body.user_id);
     return {
       body,
@@ -367,7 +449,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   ): DecisionRow => {
     const threshold = current.threshold(model);
     const decision = decide(score.probSkip, threshold, servedPolicy(current));
-    metrics.countDecision(variant ?? NO_VARIANT, model, decision, shadowOf === null);
     return {
       id: ids.next(now),
       tsMs: now,
@@ -388,6 +469,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       served: shadowOf === null,
       shadowOf,
     };
+  };
+
+  /** Logs a decision with its shadow rows and, once committed (never before), counts them. */
+  const commitDecision = async (row: DecisionRow, shadows: DecisionRow[]): Promise<void> => {
+    await log.record(row, shadows);
+    for (const r of [row, ...shadows]) {
+      metrics.countDecision(r.variant ?? NO_VARIANT, r.model, r.decision, r.served);
+    }
   };
 
   /** Variants scored in shadow for a planned request: every other variant when the experiment says so. */
@@ -472,16 +561,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   // Reference routes: same bodies and answers as the reference service, so existing clients keep working.
-  const referencePrediction = (model: string, body: ReferenceBody) => {
-    const current = scorer;
-    const score = current.score(model, {
-      userId: body.user_id,
-      trackId: body.track_id,
-      atMs: body.timestamp_ms ?? Date.now(),
-    });
-    const decision = decide(score.probSkip, current.threshold(model), servedPolicy(current));
-    metrics.countDecision(NO_VARIANT, model, decision, true);
-    return { prediction: decision };
+  const referencePrediction = async (model: string, body: ReferenceBody, route: string) => {
+    const { row, shadows } = predictOne({ ...body, model }, route, Date.now());
+    await commitDecision(row, shadows);
+    return { prediction: row.decision };
   };
 
   app.post<{ Body: ReferenceBody }>(
@@ -491,25 +574,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (!scorer.modelNames.includes("naive")) {
         throw new RequestError(404, `the bundle ${scorer.bundleVersion} has no "naive" model`);
       }
-      return referencePrediction("naive", req.body);
+      return referencePrediction("naive", req.body, "/naive");
     },
   );
 
   app.post<{ Body: ReferenceBody }>(
     "/recommend",
     { schema: { ...referenceSchema, summary: "The bundle's default model" } },
-    (req) => referencePrediction(scorer.defaultModel, req.body),
+    (req) => referencePrediction(scorer.defaultModel, req.body, "/recommend"),
   );
 
   app.post<{ Body: ReferenceBody }>("/abtest", { schema: abtestSchema }, async (req) => {
     const { row, shadows } = predictOne(req.body, "/abtest", Date.now());
-    await log.record(row, shadows);
+    await commitDecision(row, shadows);
     return { model: row.model, prediction: row.decision, variant: row.variant, decision_id: row.id };
   });
 
   app.post<{ Body: PredictBody }>("/v1/predict", { schema: predictSchema }, async (req) => {
     const { row, shadows, score } = predictOne(req.body, "/v1/predict", Date.now());
-    await log.record(row, shadows);
+    await commitDecision(row, shadows);
     return answer(row, score);
   });
 
@@ -519,9 +602,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     async (req) => {
       const now = Date.now();
       const results = predictMany(req.body.items, "/v1/predict/batch", now);
-      let committed: Promise<void> = Promise.resolve();
-      for (const { row, shadows } of results) committed = log.record(row, shadows);
-      await committed;
+      // One group commit: every record joins the same batch, so awaiting them all costs one transaction.
+      await Promise.all(results.map(({ row, shadows }) => commitDecision(row, shadows)));
       return { predictions: results.map(({ row, score }) => answer(row, score)) };
     },
   );
@@ -540,75 +622,84 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       if (body.track_id === undefined) {
         throw new RequestError(400, 'field "track_id" is required when "decision_id" is absent', "track_id");
       }
-      logged = log.findLatest(body.user_id, body.track_id, body.session_id ?? null);
+      logged = log.findOpenListen(body.user_id, body.track_id, body.session_id ?? null);
+      if (!logged) {
+        metrics.countUnmatchedFeedback();
+        throw new RequestError(
+          404,
+          `no open decision for user ${body.user_id}, track "${body.track_id}"${body.session_id === undefined ? "" : `, session ${body.session_id}`} among the last ${log.openListenCapacity} decisions: send its decision_id, or the listen's events to POST /v1/events`,
+          "track_id",
+        );
+      }
     }
-    if (logged?.hasFeedback) {
+    if (logged.hasFeedback || log.feedbackInFlight(logged.row.id)) {
       throw new RequestError(409, `decision "${logged.row.id}" already has feedback`, "decision_id");
     }
-    const userId = logged ? logged.row.userId : (body.user_id as number);
-    const trackId = logged ? logged.row.trackId : (body.track_id as string);
-    const sessionId = logged ? logged.row.sessionId : (body.session_id ?? null);
-    const skipped = body.outcome === "skipped";
-    const heardMs = body.heard_ms ?? Number.NaN;
-    const receivedMs = Date.now();
-    // The listen started when it was predicted, unless the client says otherwise.
-    const startMs = body.timestamp_ms ?? logged?.row.tsMs ?? receivedMs;
+    const { row } = logged;
     const current = scorer;
-    current.learn({
-      userId,
-      trackId,
-      sessionId: sessionId ?? undefined,
-      position: logged?.row.position ?? undefined,
+    const skipped = body.outcome === "skipped";
+    const durationMs = current.trackDurationMs(row.trackId);
+    const heardMs = body.heard_ms ?? Number.NaN;
+    if (heardMs > durationMs + HEARD_SLACK_MS) {
+      throw new RequestError(
+        400,
+        `field "heard_ms" (${heardMs}) exceeds the track's duration (${durationMs} ms)`,
+        "heard_ms",
+      );
+    }
+    // The listen started when it was predicted, unless the client says otherwise.
+    const startMs = body.timestamp_ms ?? row.tsMs;
+    if (body.timestamp_ms !== undefined)
+      checkTimestamp(clientClock, current, body.timestamp_ms, "timestamp_ms");
+    const outcome: ListenOutcome = {
+      userId: row.userId,
+      trackId: row.trackId,
       skipped,
       heardMs,
       atMs: startMs,
-    });
-    const durationMs = current.trackDurationMs(trackId);
-    if (logged) {
-      const { row } = logged;
-      const labels = {
-        variant: row.variant ?? NO_VARIANT,
-        model: row.model,
-        predicted: row.decision,
-        skipped,
-      };
-      metrics.countOutcome(labels, false, heardMs, durationMs);
-      for (const shadow of logged.shadows) {
-        const shadowLabels = {
-          variant: shadow.variant ?? NO_VARIANT,
-          model: shadow.model,
-          predicted: shadow.decision,
-        };
-        metrics.countOutcome({ ...shadowLabels, skipped }, true, heardMs, durationMs);
-      }
-    } else {
-      metrics.countUnmatchedFeedback();
-    }
+    };
+    if (row.sessionId !== null) outcome.sessionId = row.sessionId;
+    if (row.position !== null) outcome.position = row.position;
+    // Learned, counted and marked as answered only once committed (the log's onLearned teaches the state).
     await log.recordFeedback(
       {
-        decisionId: logged ? logged.row.id : null,
-        tsMs: receivedMs,
-        userId,
-        trackId,
-        sessionId,
+        decisionId: row.id,
+        tsMs: Date.now(),
+        userId: row.userId,
+        trackId: row.trackId,
+        sessionId: row.sessionId,
         skipped,
         heardMs,
         durationMs,
       },
       logged,
+      { origin: current.stateOrigin, outcome },
     );
-    return {
-      decision_id: logged ? logged.row.id : null,
-      matched: logged !== null,
-      correct: logged ? (logged.row.decision === "SKIP") === skipped : null,
-    };
+    metrics.countOutcome(
+      { variant: row.variant ?? NO_VARIANT, model: row.model, predicted: row.decision, skipped },
+      false,
+      heardMs,
+      durationMs,
+    );
+    for (const shadow of logged.shadows) {
+      const labels = {
+        variant: shadow.variant ?? NO_VARIANT,
+        model: shadow.model,
+        predicted: shadow.decision,
+      };
+      metrics.countOutcome({ ...labels, skipped }, true, heardMs, durationMs);
+    }
+    return { decision_id: row.id, matched: true, correct: (row.decision === "SKIP") === skipped };
   });
 
-  app.post<{ Body: { events: unknown[] } }>("/v1/events", { schema: eventsSchema }, (req) => {
+  app.post<{ Body: { events: unknown[] } }>("/v1/events", { schema: eventsSchema }, async (req) => {
     // Every record is checked before any is applied: a refused batch changes nothing.
+    const current = scorer;
     const records = req.body.events.map((value, i) => {
       try {
-        return normalizeEventRecord(value);
+        const record = normalizeEventRecord(value);
+        checkTimestamp(clientClock, current, record.timestampMs, `events.${i}.timestamp`);
+        return record;
       } catch (error) {
         if (error instanceof EventRecordError) {
           const field = error.field ? `events.${i}.${error.field}` : `events.${i}`;
@@ -617,14 +708,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         throw error;
       }
     });
-    scorer.applyEvents(records);
-    return { accepted: records.length };
+    // Journaled first; the log's onLearned applies them to the state once committed.
+    const { learned, repeats } = await log.recordEvents(records, current.stateOrigin);
+    return { accepted: records.length, learned, repeats };
   });
 
   app.get("/health", { schema: healthSchema }, () => ({ status: "ok" }));
 
   app.get("/ready", { schema: readySchema }, (_req, reply) => {
     if (log.isClosed) return reply.code(503).send({ status: "closing" });
+    if (!log.checkWritable()) {
+      const problem = log.problem;
+      return reply.code(503).send({
+        status: problem?.kind === "corrupt" ? "decision log corrupt" : "decision log not writable",
+        message: problem?.message,
+        bundle_version: scorer.bundleVersion,
+      });
+    }
     return {
       status: "ready",
       bundle_version: scorer.bundleVersion,
@@ -648,6 +748,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         status: "reloaded",
         bundle_version: result.bundleVersion,
         previous_version: result.previousVersion,
+        online_state: result.onlineState,
+        relearned_items: result.relearnedItems,
         models: [...scorer.modelNames],
       };
     } catch (error) {

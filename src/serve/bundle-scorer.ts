@@ -1,13 +1,12 @@
 // Scorer over the real pipeline: the bundle's FeatureState (kept learning online from feedback) and its
 // fitted models. One reusable feature row per scorer: the server scores one request at a time.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { EventRecord } from "../data/event-record.ts";
 import { loadCatalog } from "../data/index.ts";
 import { type Catalog, EventCode } from "../data/types.ts";
 import { FEATURE_SCHEMA, type FeatureQuery, FeatureState } from "../features/index.ts";
-import { BundleError, loadBundle, servedThreshold } from "../models/bundle.ts";
+import { BundleError, loadBundle, readManifestText, servedThreshold } from "../models/bundle.ts";
 import type { Model, ModelExtras } from "../models/types.ts";
 import type { ListenOutcome, Score, ScoreRequest, Scorer, ServedPolicy } from "./scorer.ts";
 
@@ -26,6 +25,8 @@ export interface BundleParts {
   defaultModel: string;
   /** Absent (bundles written before the policy was recorded): the default model at its threshold. */
   policy?: ServedPolicy;
+  /** Identity of the feature-state snapshot the state started from (default: the version). */
+  stateOrigin?: string;
 }
 
 export class BundleScorer implements Scorer {
@@ -33,6 +34,7 @@ export class BundleScorer implements Scorer {
   readonly modelNames: readonly string[];
   readonly defaultModel: string;
   readonly policy: ServedPolicy;
+  readonly stateOrigin: string;
   readonly state: FeatureState;
   private readonly catalog: Catalog;
   private readonly models = new Map<string, ServedModel>();
@@ -65,6 +67,7 @@ export class BundleScorer implements Scorer {
     }
     this.policy = { kind: policy.kind, model: policy.model, threshold: policy.threshold };
     this.bundleVersion = parts.version;
+    this.stateOrigin = parts.stateOrigin ?? parts.version;
     this.modelNames = [...this.models.keys()];
     this.defaultModel = parts.defaultModel;
     this.state = parts.state;
@@ -183,10 +186,8 @@ export class BundleScorer implements Scorer {
   }
 }
 
-/** Short, readable version of a bundle: its creation time plus a hash of its manifest. */
-export function bundleVersionOf(manifestText: string, createdAt: string): string {
-  return `${createdAt.replace(/\.\d+Z$/, "Z")}-${createHash("sha256").update(manifestText).digest("hex").slice(0, 8)}`;
-}
+/** Short, readable version of a bundle (see src/models/bundle.ts): it changes when any file of the bundle does. */
+export { bundleVersionOf } from "../models/bundle.ts";
 
 /**
  * Builds a scorer from a bundle directory and the catalogue its feature state was taken on. Refuses (throws
@@ -210,14 +211,14 @@ export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
   const policy = manifest.policy
     ? { kind: manifest.policy.kind, model: manifest.policy.model, threshold: manifest.policy.threshold }
     : undefined;
-  const manifestText = readFileSync(join(dir, "manifest.json"), "utf8");
   return new BundleScorer({
-    version: bundleVersionOf(manifestText, manifest.createdAt),
+    version: bundle.version,
     catalog,
     state,
     models,
     defaultModel: manifest.defaultModel,
     policy,
+    stateOrigin: createHash("sha256").update(bundle.featureState).digest("hex").slice(0, 32),
   });
 }
 
@@ -227,7 +228,8 @@ export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
  */
 export function recordedDelivery(dir: string): string | undefined {
   try {
-    const manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")) as {
+    // Read as loadBundle reads it: a FIFO or a link out of the bundle is not followed.
+    const manifest = JSON.parse(readManifestText(dir)) as {
       metrics?: Record<string, unknown>;
       notes?: unknown[];
     };

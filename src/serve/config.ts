@@ -1,5 +1,6 @@
 // `skipwise serve` configuration: command-line flags win over SKIPWISE_* environment variables,
 // which win over defaults. Every bad value is reported with the flag and variable it came from.
+import { closeSync, openSync, readSync } from "node:fs";
 
 export interface ServeConfig {
   bundle: string;
@@ -10,8 +11,15 @@ export interface ServeConfig {
   port: number;
   /** Path of an experiment config JSON; absent = the bundle's naive vs default model, 50/50. */
   experiment?: string;
+  /**
+   * Key for the admin routes: from --api-key-file / $SKIPWISE_API_KEY_FILE (preferred: argv is visible in
+   * `ps`) or --api-key / $SKIPWISE_API_KEY; at least MIN_API_KEY_LENGTH characters.
+   */
   apiKey?: string;
-  /** Requests per client per window; 0 = no rate limit. */
+  /**
+   * Requests per client (IP) per window on every route except the health, readiness and metrics probes;
+   * 0 = no rate limit. The default bounds what one unauthenticated client can write.
+   */
   rateLimit: number;
   rateWindowMs: number;
   bodyLimit: number;
@@ -24,9 +32,23 @@ export interface ServeConfig {
    * on purpose to gather the online evidence the offline choice lacked.
    */
   decisions: "policy" | "models";
+  /** Longest time to receive a whole request (headers and body); slower ones get 408. */
+  requestTimeoutMs: number;
+  /** Idle keep-alive connections are closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** After SIGTERM, connections still open this long after draining began are closed. */
+  shutdownTimeoutMs: number;
 }
 
-export type ServeFlags = Partial<Record<keyof ServeConfig, string | number | undefined>>;
+/** 60,000 requests per minute per client: far above one device's needs, far below flooding the service. */
+export const DEFAULT_RATE_LIMIT = 60_000;
+
+export type ServeFlags = Partial<Record<keyof ServeConfig | "apiKeyFile", string | number | undefined>>;
+
+/** Shortest admin key accepted (`openssl rand -hex 32` gives 64). */
+export const MIN_API_KEY_LENGTH = 16;
+/** Largest key file read: a key file holds one line, not a document. */
+export const MAX_API_KEY_FILE_BYTES = 4096;
 
 interface Setting {
   key: keyof ServeConfig;
@@ -47,8 +69,14 @@ const SETTINGS: Setting[] = [
   { key: "host", flag: "--host", env: "SKIPWISE_HOST", kind: "string", default: "127.0.0.1" },
   { key: "port", flag: "--port", env: "SKIPWISE_PORT", kind: "int", default: 8000, min: 0, max: 65535 },
   { key: "experiment", flag: "--experiment", env: "SKIPWISE_EXPERIMENT", kind: "string" },
-  { key: "apiKey", flag: "--api-key", env: "SKIPWISE_API_KEY", kind: "string" },
-  { key: "rateLimit", flag: "--rate-limit", env: "SKIPWISE_RATE_LIMIT", kind: "int", default: 0, min: 0 },
+  {
+    key: "rateLimit",
+    flag: "--rate-limit",
+    env: "SKIPWISE_RATE_LIMIT",
+    kind: "int",
+    default: DEFAULT_RATE_LIMIT,
+    min: 0,
+  },
   {
     key: "rateWindowMs",
     flag: "--rate-window-ms",
@@ -90,6 +118,33 @@ const SETTINGS: Setting[] = [
     min: 0,
     max: 1000,
   },
+  {
+    key: "requestTimeoutMs",
+    flag: "--request-timeout-ms",
+    env: "SKIPWISE_REQUEST_TIMEOUT_MS",
+    kind: "int",
+    default: 10_000,
+    min: 100,
+    max: 600_000,
+  },
+  {
+    key: "keepAliveTimeoutMs",
+    flag: "--keep-alive-timeout-ms",
+    env: "SKIPWISE_KEEP_ALIVE_TIMEOUT_MS",
+    kind: "int",
+    default: 5_000,
+    min: 100,
+    max: 600_000,
+  },
+  {
+    key: "shutdownTimeoutMs",
+    flag: "--shutdown-timeout-ms",
+    env: "SKIPWISE_SHUTDOWN_TIMEOUT_MS",
+    kind: "int",
+    default: 10_000,
+    min: 0,
+    max: 600_000,
+  },
 ];
 
 export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
@@ -116,5 +171,71 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     }
   }
   if (out.bundle === undefined) throw new Error("a bundle is required: --bundle <dir> or $SKIPWISE_BUNDLE");
+  const apiKey = resolveApiKey(flags, env);
+  if (apiKey !== undefined) out.apiKey = apiKey;
   return out as unknown as ServeConfig;
+}
+
+const given = (value: string | number | undefined): string | undefined =>
+  value === undefined ? undefined : String(value);
+const set = (value: string | undefined): string | undefined =>
+  value !== undefined && value !== "" ? value : undefined;
+
+/**
+ * The admin key: a flag wins over the environment, as everywhere; the key and the key file from the same
+ * place (both flags, or both variables) are refused rather than one silently ignored.
+ */
+function resolveApiKey(flags: ServeFlags, env: NodeJS.ProcessEnv): string | undefined {
+  const flagKey = given(flags.apiKey);
+  const flagFile = given(flags.apiKeyFile);
+  if (flagKey !== undefined && flagFile !== undefined)
+    throw new Error("--api-key and --api-key-file: give one, not both (prefer --api-key-file)");
+  if (flagFile !== undefined) return readApiKeyFile(flagFile, "--api-key-file");
+  if (flagKey !== undefined) return checkApiKey(flagKey, "--api-key");
+  const envKey = set(env.SKIPWISE_API_KEY);
+  const envFile = set(env.SKIPWISE_API_KEY_FILE);
+  if (envKey !== undefined && envFile !== undefined)
+    throw new Error("$SKIPWISE_API_KEY and $SKIPWISE_API_KEY_FILE are both set: set one");
+  if (envFile !== undefined) return readApiKeyFile(envFile, "$SKIPWISE_API_KEY_FILE");
+  if (envKey !== undefined) return checkApiKey(envKey, "$SKIPWISE_API_KEY");
+  return undefined;
+}
+
+/** Reads at most MAX_API_KEY_FILE_BYTES (+1 to notice more) of a key file; trailing newlines are dropped. */
+function readApiKeyFile(path: string, source: string): string {
+  const where = `${source} ${JSON.stringify(path)}`;
+  const buffer = Buffer.alloc(MAX_API_KEY_FILE_BYTES + 1);
+  let length = 0;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length === buffer.length) break;
+    }
+  } catch (error) {
+    throw new Error(`${where}: cannot read the API key file: ${(error as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (length > MAX_API_KEY_FILE_BYTES)
+    throw new Error(
+      `${where}: larger than ${MAX_API_KEY_FILE_BYTES} bytes; the file should hold only the key`,
+    );
+  const key = buffer.toString("utf8", 0, length).replace(/[\r\n]+$/, "");
+  if (key === "") throw new Error(`${where}: the API key file is empty`);
+  return checkApiKey(key, where);
+}
+
+function checkApiKey(key: string, source: string): string {
+  if (/[\r\n]/.test(key)) throw new Error(`${source}: the API key must be a single line`);
+  if (key.trim() !== key) throw new Error(`${source}: the API key starts or ends with whitespace`);
+  if (key.length < MIN_API_KEY_LENGTH)
+    throw new Error(
+      `${source}: the API key must be at least ${MIN_API_KEY_LENGTH} characters, got ${key.length} ` +
+        "(e.g. openssl rand -hex 32)",
+    );
+  return key;
 }

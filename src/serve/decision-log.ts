@@ -2,10 +2,15 @@
 // event-loop turn goes into one transaction; callers await the commit before answering their client.
 // WAL + synchronous=NORMAL: a committed transaction is in the WAL file (written, not fsynced), which
 // survives a process crash (kill -9); only an OS crash or power loss can lose the last commits.
+// Write-ahead semantics: nothing becomes visible (to feedback lookups, metrics or the feature state) before
+// its commit succeeded, so a failed commit (disk full) leaves nothing behind and the same request can be
+// retried. Feedback by user + track is matched in memory only (a bounded map of open listens): no request
+// scans the log.
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
-import type { Decision } from "./scorer.ts";
+import type { EventRecord } from "../data/event-record.ts";
+import type { Decision, ListenOutcome } from "./scorer.ts";
 
 export interface DecisionRow {
   id: string;
@@ -32,7 +37,7 @@ export interface DecisionRow {
 }
 
 export interface FeedbackRow {
-  /** Null when no logged decision matched the outcome. */
+  /** The served decision the outcome belongs to (null only in logs written before feedback had to match). */
   decisionId: string | null;
   tsMs: number;
   userId: number;
@@ -44,6 +49,17 @@ export interface FeedbackRow {
   /** Catalogue duration of the track, NaN when unknown (stored as NULL). */
   durationMs: number;
 }
+
+/**
+ * What the online feature state learned from one committed request, journaled with the feature-state
+ * snapshot it was learned on (`origin`) so a restart or a reload onto the same snapshot learns it again.
+ */
+export type LearnedItem =
+  | { kind: "event"; origin: string; event: EventRecord }
+  | { kind: "outcome"; origin: string; outcome: ListenOutcome };
+
+/** Journal row kinds: an event's EventCode (0..4), or an outcome reported as feedback. */
+const OUTCOME_KIND = 100;
 
 /** A served decision with its shadow rows, as kept in memory for feedback lookups. */
 export interface LoggedDecision {
@@ -75,6 +91,19 @@ CREATE TABLE IF NOT EXISTS decisions (
   shadow_of TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_shadow_of ON decisions (shadow_of) WHERE shadow_of IS NOT NULL;
+CREATE TABLE IF NOT EXISTS learned (
+  seq INTEGER PRIMARY KEY,
+  origin TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  event_ms INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  session_id INTEGER,
+  track_id TEXT,
+  position INTEGER,
+  skipped INTEGER,
+  heard_ms REAL
+);
+CREATE TABLE IF NOT EXISTS heartbeat (id INTEGER PRIMARY KEY CHECK (id = 1), ts_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS feedback (
   feedback_id INTEGER PRIMARY KEY,
   decision_id TEXT UNIQUE,
@@ -88,20 +117,62 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 `;
 
-export function openLogDatabase(path: string, readonly = false): Database.Database {
-  const db = new Database(path, readonly ? { readonly: true, fileMustExist: true } : {});
-  if (!readonly) {
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.exec(SCHEMA);
+/** The log file cannot be used: not a database, or its pages fail SQLite's integrity check. */
+export class DecisionLogCorruptError extends Error {
+  readonly path: string;
+  constructor(path: string, detail: string) {
+    super(
+      `decision log ${path} is corrupt (${detail}): move it aside (mv ${path} ${path}.corrupt, with its -wal and -shm files) and start again; \`skipwise log export --db ${path}.corrupt\` may still read what is intact`,
+    );
+    this.name = "DecisionLogCorruptError";
+    this.path = path;
   }
-  db.pragma("busy_timeout = 5000");
-  return db;
 }
 
-const LISTEN_SCAN_ROWS = 1_000_000;
+const CORRUPTION_CODES = new Set([
+  "SQLITE_CORRUPT",
+  "SQLITE_NOTADB",
+  "SQLITE_CORRUPT_VTAB",
+  "SQLITE_CORRUPT_SEQUENCE",
+]);
 
-type PendingOp = { kind: "decision"; row: DecisionRow } | { kind: "feedback"; row: FeedbackRow };
+/** An error SQLite raises on a damaged file (as opposed to a full disk or a busy lock). */
+export function isCorruption(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (CORRUPTION_CODES.has(code) || code.startsWith("SQLITE_CORRUPT"));
+}
+
+/**
+ * Opens (creating when absent) a decision log. A writable open runs `PRAGMA quick_check` first, so a
+ * damaged file is refused at start with its name and the way out, not found mid-request.
+ */
+export function openLogDatabase(path: string, readonly = false): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, readonly ? { readonly: true, fileMustExist: true } : {});
+    db.pragma("busy_timeout = 5000");
+    if (!readonly) {
+      const problems = (db.pragma("quick_check(5)") as { quick_check: string }[]).map((r) => r.quick_check);
+      if (problems.length !== 1 || problems[0] !== "ok") {
+        throw new DecisionLogCorruptError(path, `quick_check: ${problems.join("; ")}`);
+      }
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.exec(SCHEMA);
+    }
+    return db;
+  } catch (error) {
+    db?.close();
+    if (error instanceof DecisionLogCorruptError) throw error;
+    if (isCorruption(error)) throw new DecisionLogCorruptError(path, (error as Error).message);
+    throw new Error(`decision log ${path}: ${(error as Error).message}`);
+  }
+}
+
+type PendingOp =
+  | { kind: "decision"; row: DecisionRow; logged: LoggedDecision | null }
+  | { kind: "feedback"; row: FeedbackRow; logged: LoggedDecision; learned: LearnedItem }
+  | { kind: "learned"; item: LearnedItem; key: string };
 
 /** A `decisions` table row as SQLite returns it. */
 export interface DbDecision {
@@ -194,8 +265,13 @@ export interface DecisionLogOptions {
    * promoted to V8's old space, and RSS swung 200–315 MB; with 256 it stays flat at ~210 MB.
    */
   recentCapacity?: number;
-  /** How many recent (user, track, session) → decision id links stay in memory (default 50,000). */
+  /**
+   * How many open listens (served decisions without feedback, by user + track + session) stay matchable
+   * by feedback without a decision id (default 100,000, about 20 MB; the oldest is forgotten first).
+   */
   listenCapacity?: number;
+  /** How many recently journaled events are remembered to recognise exact repeats (default 200,000). */
+  seenEventCapacity?: number;
   /** Extra wait before a group commit, to gather larger batches; 0 = commit at the end of this turn. */
   commitDelayMs?: number;
 }
@@ -203,11 +279,24 @@ export interface DecisionLogOptions {
 export class DecisionLogClosedError extends Error {
   constructor() {
     super("decision log is closed");
+    this.name = "DecisionLogClosedError";
   }
 }
 
-/** A group commit failed (disk full, I/O error): the decisions of that batch are not durable. */
-export class DecisionLogWriteError extends Error {}
+/** A group commit failed (disk full, I/O error): nothing of that batch was written. */
+export class DecisionLogWriteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DecisionLogWriteError";
+  }
+}
+
+/** Why the log cannot take writes right now; null when it can. */
+export interface LogProblem {
+  kind: "write-failed" | "corrupt";
+  message: string;
+  sinceMs: number;
+}
 
 export class DecisionLog {
   readonly path: string;
@@ -216,12 +305,19 @@ export class DecisionLog {
   private readonly insertFeedback: Database.Statement;
   private readonly selectDecision: Database.Statement;
   private readonly selectShadows: Database.Statement;
-  private readonly selectLatest: Database.Statement;
   private readonly selectFeedbackFor: Database.Statement;
+  private readonly writeHeartbeat: Database.Statement;
+  private readonly insertLearned: Database.Statement;
+  private readonly selectLearned: Database.Statement;
+  /** Keys of recently journaled events (bounded): an exact repeat is acknowledged, not learned twice. */
+  private readonly seenEvents = new Set<string>();
+  private readonly pendingEvents = new Set<string>();
+  private readonly seenCapacity: number;
   private readonly writeBatch: (ops: PendingOp[]) => void;
   private readonly recent = new Map<string, LoggedDecision>();
-  private readonly latestByListen = new Map<string, string>();
-  /** Decisions whose feedback waits in the open batch (not yet visible to database lookups). */
+  /** Open listens: (user, track, session) → the latest served decision without feedback. */
+  private readonly openListens = new Map<string, string>();
+  /** Decisions whose feedback waits in an uncommitted batch: a second feedback is refused meanwhile. */
   private readonly feedbackPending = new Set<string>();
   private readonly recentCapacity: number;
   private readonly listenCapacity: number;
@@ -231,19 +327,25 @@ export class DecisionLog {
   private resolveBatch: (() => void) | null = null;
   private rejectBatch: ((error: Error) => void) | null = null;
   private closed = false;
+  private problemNow: LogProblem | null = null;
   private readonly checkpointer: Worker | null;
   /** The worker finished a checkpoint: catch up on the main connection after the next commit. */
   private catchUpCheckpoint = false;
   /** Set by the owner (the app) to observe commits. */
   onCommit: ((rows: number, seconds: number) => void) | undefined;
+  /** Called synchronously after each commit with what it taught the feature state, in commit order. */
+  onLearned: ((items: LearnedItem[]) => void) | undefined;
+  /** Called once each time the log goes from writable to not (and with null when it recovers). */
+  onProblem: ((problem: LogProblem | null) => void) | undefined;
   /** Transactions committed so far (for tests and metrics). */
   commits = 0;
 
   constructor(path: string, options: DecisionLogOptions = {}) {
     this.path = path;
     this.recentCapacity = options.recentCapacity ?? 256;
-    this.listenCapacity = options.listenCapacity ?? 50_000;
+    this.listenCapacity = options.listenCapacity ?? 100_000;
     this.commitDelayMs = options.commitDelayMs ?? 0;
+    this.seenCapacity = options.seenEventCapacity ?? 200_000;
     this.onCommit = options.onCommit;
     this.db = openLogDatabase(path);
     const interval = options.checkpointIntervalMs ?? 250;
@@ -261,20 +363,22 @@ export class DecisionLog {
          session_id, position, prob_skip, threshold, decision, cold_user, cold_track, served, shadow_of)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // Not OR IGNORE: a second feedback for one decision is refused before it gets here, and a constraint
+    // failure must fail the batch rather than vanish.
     this.insertFeedback = this.db.prepare(
-      `INSERT OR IGNORE INTO feedback (decision_id, ts_ms, user_id, track_id, session_id, skipped, heard_ms, duration_ms)
+      `INSERT INTO feedback (decision_id, ts_ms, user_id, track_id, session_id, skipped, heard_ms, duration_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.selectDecision = this.db.prepare("SELECT * FROM decisions WHERE id = ?");
     this.selectShadows = this.db.prepare("SELECT * FROM decisions WHERE shadow_of = ?");
-    // No (user, track) index: it would add a random B-tree page to every group commit, and listens are
-    // found in memory. Older ones are looked for among the last LISTEN_SCAN_ROWS decisions.
-    this.selectLatest = this.db.prepare(
-      `SELECT * FROM decisions WHERE seq > (SELECT coalesce(max(seq), 0) FROM decisions) - ${LISTEN_SCAN_ROWS}
-         AND user_id = ? AND track_id = ? AND session_id IS ? AND served = 1
-       ORDER BY seq DESC LIMIT 1`,
-    );
     this.selectFeedbackFor = this.db.prepare("SELECT 1 FROM feedback WHERE decision_id = ?");
+    this.writeHeartbeat = this.db.prepare("INSERT OR REPLACE INTO heartbeat (id, ts_ms) VALUES (1, ?)");
+    this.insertLearned = this.db.prepare(
+      `INSERT INTO learned (origin, kind, event_ms, user_id, session_id, track_id, position, skipped, heard_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.selectLearned = this.db.prepare("SELECT * FROM learned WHERE origin = ? ORDER BY seq");
+    this.loadOpenListens();
     this.writeBatch = this.db.transaction((ops: PendingOp[]) => {
       for (const op of ops) {
         if (op.kind === "decision") {
@@ -299,7 +403,10 @@ export class DecisionLog {
             r.served ? 1 : 0,
             r.shadowOf,
           );
+        } else if (op.kind === "learned") {
+          this.journal(op.item);
         } else {
+          this.journal(op.learned);
           const f = op.row;
           this.insertFeedback.run(
             f.decisionId,
@@ -316,43 +423,132 @@ export class DecisionLog {
     });
   }
 
-  /** Logs a served decision and its shadow rows; resolves once they are committed. */
+  /**
+   * Logs a served decision and its shadow rows; resolves once they are committed. Only then can feedback
+   * find the decision: a failed commit leaves no decision for an orphan outcome to point at.
+   */
   record(row: DecisionRow, shadows: DecisionRow[] = []): Promise<void> {
-    this.remember({ row, shadows, hasFeedback: false });
-    this.enqueue({ kind: "decision", row });
-    for (const shadow of shadows) this.enqueue({ kind: "decision", row: shadow });
+    this.refuseWhileCorrupt();
+    this.enqueue({ kind: "decision", row, logged: { row, shadows, hasFeedback: false } });
+    for (const shadow of shadows) this.enqueue({ kind: "decision", row: shadow, logged: null });
     return this.scheduleCommit();
   }
 
-  recordFeedback(row: FeedbackRow, logged: LoggedDecision | null): Promise<void> {
-    if (logged) logged.hasFeedback = true;
-    if (row.decisionId !== null) this.feedbackPending.add(row.decisionId);
-    this.enqueue({ kind: "feedback", row });
+  /**
+   * Logs the outcome of a served decision; resolves once committed. The decision counts as having
+   * feedback only from then on, so feedback refused by a failed commit can be sent again.
+   */
+  recordFeedback(
+    row: FeedbackRow,
+    logged: LoggedDecision,
+    learned: { origin: string; outcome: ListenOutcome },
+  ): Promise<void> {
+    this.refuseWhileCorrupt();
+    if (logged.hasFeedback || this.feedbackPending.has(logged.row.id)) {
+      throw new Error(`decision ${logged.row.id} already has feedback`);
+    }
+    this.feedbackPending.add(logged.row.id);
+    this.enqueue({ kind: "feedback", row, logged, learned: { kind: "outcome", ...learned } });
     return this.scheduleCommit();
   }
 
-  /** A served decision by id: from memory when recent, else from the database. */
+  /**
+   * Journals session events for the feature state of `origin`; resolves once committed, after `onLearned`
+   * has taught them to the state. Exact repeats of a recent event (a retried batch) are acknowledged and
+   * counted, not learned again: the loader drops exact duplicates in deliveries too.
+   */
+  async recordEvents(
+    events: readonly EventRecord[],
+    origin: string,
+  ): Promise<{ learned: number; repeats: number }> {
+    this.refuseWhileCorrupt();
+    let learned = 0;
+    for (const event of events) {
+      const key = eventKey(origin, event);
+      if (this.seenEvents.has(key) || this.pendingEvents.has(key)) continue;
+      this.pendingEvents.add(key);
+      this.enqueue({ kind: "learned", item: { kind: "event", origin, event }, key });
+      learned++;
+    }
+    if (learned > 0) await this.scheduleCommit();
+    return { learned, repeats: events.length - learned };
+  }
+
+  /** Every journaled item learned on the feature state `origin`, oldest first. */
+  *learnedOn(origin: string): Generator<LearnedItem> {
+    try {
+      for (const r of this.selectLearned.iterate(origin) as Iterable<DbLearned>) {
+        const item = itemOf(origin, r);
+        if (item.kind === "event") this.rememberEvent(eventKey(origin, item.event));
+        yield item;
+      }
+    } catch (error) {
+      throw this.readFailure(error);
+    }
+  }
+
+  /** True while feedback for this decision waits in an uncommitted batch. */
+  feedbackInFlight(id: string): boolean {
+    return this.feedbackPending.has(id);
+  }
+
+  /** A served decision by id: from memory when recent, else from the database (by its unique index). */
   find(id: string): LoggedDecision | null {
     const hit = this.recent.get(id);
     if (hit) return hit;
-    const row = this.selectDecision.get(id) as DbDecision | undefined;
-    if (row === undefined || row.served !== 1) return null;
-    const shadows = (this.selectShadows.all(id) as DbDecision[]).map(fromDb);
-    const hasFeedback = this.feedbackPending.has(id) || this.selectFeedbackFor.get(id) !== undefined;
-    return { row: fromDb(row), shadows, hasFeedback };
+    this.refuseWhileCorrupt();
+    try {
+      const row = this.selectDecision.get(id) as DbDecision | undefined;
+      if (row === undefined || row.served !== 1) return null;
+      const shadows = (this.selectShadows.all(id) as DbDecision[]).map(fromDb);
+      const hasFeedback = this.selectFeedbackFor.get(id) !== undefined;
+      return { row: fromDb(row), shadows, hasFeedback };
+    } catch (error) {
+      throw this.readFailure(error);
+    }
   }
 
-  /** The latest served decision for a (user, track, session) listen. */
-  findLatest(userId: number, trackId: string, sessionId: number | null): LoggedDecision | null {
-    const id = this.latestByListen.get(listenKey(userId, trackId, sessionId));
-    if (id !== undefined) return this.find(id);
-    const row = this.selectLatest.get(userId, trackId, sessionId) as DbDecision | undefined;
-    return row ? this.find(row.id) : null;
+  /**
+   * The latest served decision without feedback for a (user, track, session) listen, among the last
+   * `listenCapacity` decisions (memory only; older listens need their decision id).
+   */
+  findOpenListen(userId: number, trackId: string, sessionId: number | null): LoggedDecision | null {
+    const id = this.openListens.get(listenKey(userId, trackId, sessionId));
+    return id === undefined ? null : this.find(id);
+  }
+
+  get openListenCapacity(): number {
+    return this.listenCapacity;
+  }
+
+  /** Why the log cannot be written right now, or null. */
+  get problem(): LogProblem | null {
+    return this.problemNow;
+  }
+
+  /**
+   * Whether a write can commit now. While the last commit failed, a one-row heartbeat write tests it (and
+   * clears the problem when it goes through), so readiness returns as soon as the disk has room again.
+   */
+  checkWritable(): boolean {
+    if (this.closed) return false;
+    const problem = this.problemNow;
+    if (problem === null) return true;
+    if (problem.kind === "corrupt") return false;
+    try {
+      this.writeHeartbeat.run(Date.now());
+      this.setProblem(null);
+      return true;
+    } catch (error) {
+      if (isCorruption(error))
+        this.setProblem({ kind: "corrupt", message: String(error), sinceMs: Date.now() });
+      return false;
+    }
   }
 
   /** Commits whatever is pending now (used at shutdown and by tests). */
   async flush(): Promise<void> {
-    if (this.batchPromise) await this.batchPromise;
+    if (this.batchPromise) await this.batchPromise.catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -367,12 +563,36 @@ export class DecisionLog {
       this.checkpointer.postMessage("close");
       await exited;
     }
-    this.db.pragma("wal_checkpoint(TRUNCATE)");
+    try {
+      this.db.pragma("wal_checkpoint(TRUNCATE)");
+    } catch {
+      // A full disk or a damaged file: the WAL keeps the committed rows, SQLite replays it at next open.
+    }
     this.db.close();
   }
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  private refuseWhileCorrupt(): void {
+    if (this.problemNow?.kind === "corrupt") {
+      throw new DecisionLogWriteError(`decision log ${this.path} is corrupt: ${this.problemNow.message}`);
+    }
+  }
+
+  private readFailure(error: unknown): Error {
+    if (!isCorruption(error)) return error as Error;
+    const message = (error as Error).message;
+    this.setProblem({ kind: "corrupt", message, sinceMs: Date.now() });
+    return new DecisionLogWriteError(`decision log ${this.path} is corrupt: ${message}`);
+  }
+
+  private setProblem(problem: LogProblem | null): void {
+    const changed =
+      (this.problemNow === null) !== (problem === null) || this.problemNow?.kind !== problem?.kind;
+    this.problemNow = problem;
+    if (changed) this.onProblem?.(problem);
   }
 
   private remember(logged: LoggedDecision): void {
@@ -381,11 +601,76 @@ export class DecisionLog {
     if (this.recent.size > this.recentCapacity) this.recent.delete(this.recent.keys().next().value as string);
     const key = listenKey(row.userId, row.trackId, row.sessionId);
     // Re-insert so the Map's insertion order stays least-recently-recorded first.
-    this.latestByListen.delete(key);
-    this.latestByListen.set(key, row.id);
-    if (this.latestByListen.size > this.listenCapacity) {
-      this.latestByListen.delete(this.latestByListen.keys().next().value as string);
+    this.openListens.delete(key);
+    this.openListens.set(key, row.id);
+    if (this.openListens.size > this.listenCapacity) {
+      this.openListens.delete(this.openListens.keys().next().value as string);
     }
+  }
+
+  /** After a restart: the latest served decisions without feedback are matchable by listen again. */
+  private loadOpenListens(): void {
+    const rows = this.db
+      .prepare(
+        `SELECT d.id, d.user_id, d.track_id, d.session_id FROM
+           (SELECT seq, id, user_id, track_id, session_id FROM decisions WHERE served = 1
+              ORDER BY seq DESC LIMIT ?) d
+         WHERE NOT EXISTS (SELECT 1 FROM feedback f WHERE f.decision_id = d.id)
+         ORDER BY d.seq`,
+      )
+      .all(this.listenCapacity) as {
+      id: string;
+      user_id: number;
+      track_id: string;
+      session_id: number | null;
+    }[];
+    for (const r of rows) {
+      const key = listenKey(r.user_id, r.track_id, r.session_id);
+      this.openListens.delete(key);
+      this.openListens.set(key, r.id);
+    }
+  }
+
+  private rememberEvent(key: string): void {
+    this.seenEvents.add(key);
+    if (this.seenEvents.size > this.seenCapacity) {
+      this.seenEvents.delete(this.seenEvents.values().next().value as string);
+    }
+  }
+
+  private journal(item: LearnedItem): void {
+    if (item.kind === "event") {
+      const e = item.event;
+      this.insertLearned.run(
+        item.origin,
+        e.kind,
+        e.timestampMs,
+        e.userId,
+        e.sessionId,
+        e.trackId,
+        null,
+        null,
+        null,
+      );
+    } else {
+      const o = item.outcome;
+      this.insertLearned.run(
+        item.origin,
+        OUTCOME_KIND,
+        o.atMs,
+        o.userId,
+        o.sessionId ?? null,
+        o.trackId,
+        o.position ?? null,
+        o.skipped ? 1 : 0,
+        Number.isNaN(o.heardMs) ? null : o.heardMs,
+      );
+    }
+  }
+
+  private closeListen(row: DecisionRow): void {
+    const key = listenKey(row.userId, row.trackId, row.sessionId);
+    if (this.openListens.get(key) === row.id) this.openListens.delete(key);
   }
 
   private enqueue(op: PendingOp): void {
@@ -409,26 +694,95 @@ export class DecisionLog {
     const resolve = this.resolveBatch as () => void;
     const reject = this.rejectBatch as (error: Error) => void;
     this.pending = [];
-    this.feedbackPending.clear();
     this.batchPromise = null;
     this.resolveBatch = null;
     this.rejectBatch = null;
     try {
+      if (this.problemNow?.kind === "corrupt") throw new Error(this.problemNow.message);
       const start = performance.now();
       this.writeBatch(ops);
-      if (this.catchUpCheckpoint) {
-        this.catchUpCheckpoint = false;
-        this.db.pragma("wal_checkpoint(PASSIVE)");
-      }
       this.commits++;
       this.onCommit?.(ops.length, (performance.now() - start) / 1000);
-      resolve();
     } catch (error) {
+      for (const op of ops) {
+        if (op.kind === "feedback") this.feedbackPending.delete(op.logged.row.id);
+        else if (op.kind === "learned") this.pendingEvents.delete(op.key);
+      }
+      const message = (error as Error).message;
+      if (isCorruption(error)) this.setProblem({ kind: "corrupt", message, sinceMs: Date.now() });
+      else if (this.problemNow === null)
+        this.setProblem({ kind: "write-failed", message, sinceMs: Date.now() });
       reject(
-        new DecisionLogWriteError(`decision log ${this.path}: commit failed: ${(error as Error).message}`),
+        new DecisionLogWriteError(`decision log ${this.path}: commit failed, nothing written: ${message}`),
       );
+      return;
     }
+    // Committed: only now do the rows become visible to lookups and the feature state.
+    const learned: LearnedItem[] = [];
+    for (const op of ops) {
+      if (op.kind === "decision") {
+        if (op.logged) this.remember(op.logged);
+      } else if (op.kind === "learned") {
+        this.pendingEvents.delete(op.key);
+        this.rememberEvent(op.key);
+        learned.push(op.item);
+      } else {
+        op.logged.hasFeedback = true;
+        this.feedbackPending.delete(op.logged.row.id);
+        this.closeListen(op.logged.row);
+        learned.push(op.learned);
+      }
+    }
+    if (learned.length > 0) this.onLearned?.(learned);
+    if (this.problemNow !== null) this.setProblem(null);
+    if (this.catchUpCheckpoint) {
+      this.catchUpCheckpoint = false;
+      try {
+        this.db.pragma("wal_checkpoint(PASSIVE)");
+      } catch {
+        // Best effort: the worker checkpoints again on its next tick.
+      }
+    }
+    resolve();
   };
+}
+
+interface DbLearned {
+  kind: number;
+  event_ms: number;
+  user_id: number;
+  session_id: number | null;
+  track_id: string | null;
+  position: number | null;
+  skipped: number | null;
+  heard_ms: number | null;
+}
+
+function itemOf(origin: string, r: DbLearned): LearnedItem {
+  if (r.kind !== OUTCOME_KIND) {
+    const event = {
+      kind: r.kind,
+      timestampMs: r.event_ms,
+      userId: r.user_id,
+      sessionId: r.session_id ?? 0,
+      trackId: r.track_id,
+    };
+    return { kind: "event", origin, event };
+  }
+  const outcome: ListenOutcome = {
+    userId: r.user_id,
+    trackId: r.track_id ?? "",
+    skipped: r.skipped === 1,
+    heardMs: r.heard_ms ?? Number.NaN,
+    atMs: r.event_ms,
+  };
+  if (r.session_id !== null) outcome.sessionId = r.session_id;
+  if (r.position !== null) outcome.position = r.position;
+  return { kind: "outcome", origin, outcome };
+}
+
+function eventKey(origin: string, e: EventRecord): string {
+  return `${origin}\u0000${e.kind}\u0000${e.timestampMs}\u0000${e.userId}\u0000${e.sessionId}\u0000${e.trackId ?? ""}`;
 }
 
 function listenKey(userId: number, trackId: string, sessionId: number | null): string {

@@ -86,7 +86,12 @@ const sessionContext = {
   description: "Where this listen sits in the listening session; feeds the session features",
   properties: {
     session_id: sessionId,
-    position: { type: "integer", minimum: 0, description: "0-based position of the listen in the session" },
+    position: {
+      type: "integer",
+      minimum: 0,
+      maximum: 100_000,
+      description: "0-based position of the listen in the session (at most 100,000)",
+    },
     previous_outcome: {
       type: ["string", "null"],
       enum: ["skipped", "played", null],
@@ -104,6 +109,7 @@ const predictItem = {
     model: {
       type: "string",
       minLength: 1,
+      maxLength: 64,
       description: "Model to use; omitted = the experiment assigns one",
     },
     session: sessionContext,
@@ -182,12 +188,17 @@ export const feedbackSchema = {
   body: {
     type: "object",
     properties: {
-      decision_id: { type: "string", minLength: 1 },
+      decision_id: { type: "string", minLength: 1, maxLength: 64 },
       user_id: userId,
       track_id: trackId,
       session_id: sessionId,
       outcome: { type: "string", enum: ["skipped", "played"] },
-      heard_ms: { type: "number", minimum: 0, maximum: 86_400_000, description: "Audio actually heard, ms" },
+      heard_ms: {
+        type: "number",
+        minimum: 0,
+        maximum: 86_400_000,
+        description: "Audio actually heard, ms: at most the track's duration (+1 s) and 24 h",
+      },
       timestamp_ms: timestampMs("Listen start, epoch ms (default: the decision's time)"),
     },
     required: ["outcome"],
@@ -229,8 +240,16 @@ export const eventsSchema = {
   response: {
     200: {
       type: "object",
-      properties: { accepted: { type: "integer" } },
-      required: ["accepted"],
+      properties: {
+        accepted: { type: "integer" },
+        learned: { type: "integer", description: "Events journaled and applied to the online state" },
+        repeats: {
+          type: "integer",
+          description:
+            "Exact repeats of recently received events (a retried batch): acknowledged, not learned twice",
+        },
+      },
+      required: ["accepted", "learned", "repeats"],
     },
     ...errors,
   },
@@ -245,6 +264,7 @@ const readyBody = {
   type: "object",
   properties: {
     status: { type: "string" },
+    message: { type: "string", description: "When not ready: why (the decision log's error)" },
     bundle_version: { type: "string" },
     bundle_dir: { type: "string", description: "Directory the served bundle was loaded from" },
     state_clock_ms: {
@@ -298,6 +318,13 @@ export const reloadSchema = {
         status: { type: "string" },
         bundle_version: { type: "string" },
         previous_version: { type: "string" },
+        online_state: {
+          type: "string",
+          enum: ["kept", "reset"],
+          description:
+            "kept: same feature-state snapshot, everything learned online carried over; reset: another snapshot, online learning starts afresh from it",
+        },
+        relearned_items: { type: "integer" },
         models: { type: "array", items: { type: "string" } },
       },
       required: ["status", "bundle_version"],

@@ -61,6 +61,12 @@ export interface ServedPolicy {
 
 export interface Scorer {
   readonly bundleVersion: string;
+  /**
+   * Identity of the feature-state snapshot the online state started from: what is learned online is
+   * journaled under it, and a scorer with the same origin (a restart, a reload of the same snapshot)
+   * learns the journal again.
+   */
+  readonly stateOrigin: string;
   /** Decides every answer on every route together with `decide`. */
   readonly policy: ServedPolicy;
   readonly modelNames: readonly string[];

@@ -37,6 +37,7 @@ export async function runServe(
       bodyLimit: config.bodyLimit,
       logger: { level: config.logLevel },
       decisions: config.decisions,
+      timeouts: { requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
     });
   } catch (error) {
     await log.close();
@@ -60,7 +61,15 @@ export async function runServe(
   });
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
-    stopping ??= app.close().then(() => {
+    if (stopping) return stopping;
+    // Draining waits for in-flight requests; past the deadline, whatever is still connected is cut.
+    const deadline = setTimeout(() => {
+      app.log.warn({ afterMs: config.shutdownTimeoutMs }, "shutdown deadline: closing open connections");
+      app.server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    stopping = app.close().then(() => {
+      clearTimeout(deadline);
       detach();
       resolveClosed();
     });

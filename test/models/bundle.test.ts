@@ -79,9 +79,9 @@ describe("bundles", () => {
   it("refuses a corrupted manifest", () => {
     const dir = join(root, "bundle");
     saveBundle(dir, contents());
-    writeFileSync(join(dir, "manifest.json"), '{"formatVersion": 1, "createdAt": ');
+    writeFileSync(join(dir, "manifest.json"), `{"formatVersion": ${BUNDLE_FORMAT_VERSION}, "createdAt": `);
     expect(() => loadBundle(dir)).toThrow(new RegExp(`bundle ${dir}: manifest.json is not valid JSON`));
-    const manifest = JSON.parse(JSON.stringify({ ...contents(), formatVersion: 1 }));
+    const manifest = JSON.parse(JSON.stringify({ ...contents(), formatVersion: BUNDLE_FORMAT_VERSION }));
     writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...manifest, threshold: "high" }));
     expect(() => loadBundle(dir)).toThrow(/manifest.json field/);
   });
@@ -92,7 +92,17 @@ describe("bundles", () => {
     const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
     writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...m, formatVersion: 99 }));
     expect(() => loadBundle(dir)).toThrow(
-      `bundle ${dir}: manifest.json formatVersion mismatch: expected 1, found 99`,
+      `bundle ${dir}: manifest.json formatVersion mismatch: expected ${BUNDLE_FORMAT_VERSION}, found 99`,
+    );
+  });
+
+  it("refuses a format-1 bundle (no content hashes), telling to retrain", () => {
+    const dir = join(root, "bundle");
+    saveBundle(dir, contents());
+    const { files: _files, ...m } = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...m, formatVersion: 1 }));
+    expect(() => loadBundle(dir)).toThrow(
+      new RegExp(`bundle ${dir}: manifest.json formatVersion 1 predates content hashes .*retrain it`),
     );
   });
 

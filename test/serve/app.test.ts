@@ -57,21 +57,33 @@ describe("prediction service routes", () => {
   });
 
   it("answers the reference routes with the reference's body and answer shape", async () => {
-    const naive = await postJson(`${s.url}/naive`, { user_id: MATCH_USER, track_id: REFERENCE_TRACK });
+    const naive = await postJson(`${s.url}/naive`, {
+      user_id: MATCH_USER,
+      track_id: REFERENCE_TRACK,
+      timestamp_ms: t0,
+    });
     expect(naive.status).toBe(200);
     // The genre rule: a favourite genre among the artist's genres means PLAY.
     expect(naive.body).toEqual({ prediction: "PLAY" });
-    const mismatch = await postJson(`${s.url}/naive`, { user_id: MISMATCH_USER, track_id: REFERENCE_TRACK });
+    const mismatch = await postJson(`${s.url}/naive`, {
+      user_id: MISMATCH_USER,
+      track_id: REFERENCE_TRACK,
+      timestamp_ms: t0,
+    });
     expect(mismatch.body).toEqual({ prediction: "SKIP" });
 
     for (let user = 101; user <= 130; user++) {
-      const recommend = await postJson(`${s.url}/recommend`, { user_id: user, track_id: "T7" });
+      const recommend = await postJson(`${s.url}/recommend`, {
+        user_id: user,
+        track_id: "T7",
+        timestamp_ms: t0,
+      });
       expect(recommend.status).toBe(200);
-      const p = scorer.score("gbdt", { userId: user, trackId: "T7", atMs: Date.now() }).probSkip;
+      const p = scorer.score("gbdt", { userId: user, trackId: "T7", atMs: t0 }).probSkip;
       expect(recommend.body).toEqual({ prediction: decide(p, scorer.threshold("gbdt")) });
     }
 
-    const ab = await postJson(`${s.url}/abtest`, REF);
+    const ab = await postJson(`${s.url}/abtest`, { ...REF, timestamp_ms: t0 });
     expect(ab.status).toBe(200);
     expect(["naive", "gbdt"]).toContain(ab.body.model);
     expect(["PLAY", "SKIP"]).toContain(ab.body.prediction);
@@ -82,7 +94,7 @@ describe("prediction service routes", () => {
     const seen = new Map<number, Set<string>>();
     for (let round = 0; round < 3; round++) {
       for (let user = 1; user <= 40; user++) {
-        const r = await postJson(`${s.url}/abtest`, { user_id: user, track_id: "T3" });
+        const r = await postJson(`${s.url}/abtest`, { user_id: user, track_id: "T3", timestamp_ms: t0 });
         expect(r.status).toBe(200);
         const models = seen.get(user) ?? new Set<string>();
         models.add(r.body.model);
@@ -255,7 +267,7 @@ describe("prediction service routes", () => {
     expect(records[0].outcome?.durationMs).toBeGreaterThan(100_000);
   });
 
-  it("feedback by user + track + session finds the decision; duplicates and unknown ids are refused", async () => {
+  it("feedback by user + track + session finds the decision; duplicates, unknown ids and unknown listens are refused", async () => {
     const p = await postJson(`${s.url}/abtest`, { user_id: 102, track_id: "T8" });
     const f = await postJson(`${s.url}/v1/feedback`, { user_id: 102, track_id: "T8", outcome: "played" });
     expect(f.body).toMatchObject({ decision_id: p.body.decision_id, matched: true });
@@ -272,7 +284,16 @@ describe("prediction service routes", () => {
       track_id: "T8",
       outcome: "played",
     });
-    expect(unmatched.body).toEqual({ decision_id: null, matched: false, correct: null });
+    // No decision to attach it to: refused (a listen without a prediction reaches the state as events).
+    expect(unmatched.status).toBe(404);
+    expect(unmatched.body.message).toMatch(/no open decision for user 77777, track "T8".*POST \/v1\/events/);
+    // An answered listen is no longer open: its user + track no longer match.
+    const answered = await postJson(`${s.url}/v1/feedback`, {
+      user_id: 102,
+      track_id: "T8",
+      outcome: "played",
+    });
+    expect(answered.status).toBe(404);
     const neither = await postJson(`${s.url}/v1/feedback`, { outcome: "played" });
     expect(neither.status).toBe(400);
     expect(neither.body.field).toBe("user_id");
@@ -543,10 +564,17 @@ describe("decision log failures", () => {
       db.close();
       const r = await postJson(`${s.url}/abtest`, REF);
       expect(r.status).toBe(503);
-      expect(r.body.message).toMatch(/decision log unavailable/);
+      expect(r.body.message).toMatch(/decision log unavailable: nothing was recorded/);
       expect(r.body.prediction).toBeUndefined();
-      // Routes without the log keep answering.
-      expect((await postJson(`${s.url}/recommend`, REF)).status).toBe(200);
+      // Every route logs its decision: none answers one it could not record.
+      expect((await postJson(`${s.url}/recommend`, REF)).status).toBe(503);
+      // Nothing was counted for the refused decisions: the metric equals the stored rows (1).
+      const m = (await getText(`${s.url}/metrics`)).text;
+      const counted = [...m.matchAll(/^skipwise_decisions_total\{[^}]*served="true"\} (\d+)/gm)].reduce(
+        (sum, match) => sum + Number(match[1]),
+        0,
+      );
+      expect(counted).toBe(1);
     } finally {
       await s.close();
     }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import type { DecisionRecord } from "../../src/experiment/types.ts";
-import { DecisionLog, type DecisionRow } from "../../src/serve/decision-log.ts";
+import { DecisionLog, type DecisionRow, type LoggedDecision } from "../../src/serve/decision-log.ts";
 import {
   type AnalysisRecord,
   exportLogJsonl,
@@ -102,9 +102,9 @@ describe("DecisionLog", () => {
     expect(found?.row).toEqual(row(2));
     expect(found?.shadows).toEqual([shadow]);
     expect(log.find("s2")).toBeNull();
-    expect(log.findLatest(row(19).userId, row(19).trackId, row(19).sessionId)?.row.id).toBe("d19");
-    // Its listen link was evicted too: found by scanning the latest rows of the log.
-    expect(log.findLatest(102, "t2", 2)?.row.id).toBe("d2");
+    expect(log.findOpenListen(row(19).userId, row(19).trackId, row(19).sessionId)?.row.id).toBe("d19");
+    // Its listen link was evicted too (only the last 3 open listens are matchable): no scan of the log.
+    expect(log.findOpenListen(102, "t2", 2)).toBeNull();
     await log.recordFeedback(
       {
         decisionId: "d2",
@@ -116,21 +116,25 @@ describe("DecisionLog", () => {
         heardMs: Number.NaN,
         durationMs: 1000,
       },
-      found,
+      found as LoggedDecision,
+      { origin: "o", outcome: { userId: 102, trackId: "t2", skipped: true, heardMs: Number.NaN, atMs: 2 } },
     );
     await log.close();
     expect(() => log.record(row(99))).toThrow(/closed/);
 
-    const reopened = new DecisionLog(path);
+    const reopened = new DecisionLog(path, { listenCapacity: 3 });
     expect(reopened.find("d2")?.hasFeedback).toBe(true);
     expect(reopened.find("d19")?.hasFeedback).toBe(false);
-    expect(reopened.findLatest(102, "t2", 2)?.row.id).toBe("d2");
+    // The last 3 served decisions without feedback are matchable by listen again after the restart.
+    expect(reopened.findOpenListen(row(19).userId, row(19).trackId, row(19).sessionId)?.row.id).toBe("d19");
+    expect(reopened.findOpenListen(row(17).userId, row(17).trackId, row(17).sessionId)?.row.id).toBe("d17");
+    expect(reopened.findOpenListen(row(16).userId, row(16).trackId, row(16).sessionId)).toBeNull();
     await reopened.close();
   });
 });
 
 describe("DecisionLog duplicate feedback", () => {
-  it("sees feedback still waiting for its commit, also for decisions read back from the database", async () => {
+  it("refuses a second feedback while the first waits for its commit, also for decisions read back from the database", async () => {
     const path = dbPath();
     const log = new DecisionLog(path, { recentCapacity: 1 });
     await log.record(row(1));
@@ -148,9 +152,28 @@ describe("DecisionLog duplicate feedback", () => {
         heardMs: 5,
         durationMs: 9,
       },
-      old,
+      old as LoggedDecision,
+      { origin: "o", outcome: { userId: 101, trackId: "t1", skipped: true, heardMs: 5, atMs: 1 } },
     );
-    expect(log.find("d1")?.hasFeedback).toBe(true);
+    // Not answered until committed, but a second feedback is refused meanwhile.
+    expect(log.find("d1")?.hasFeedback).toBe(false);
+    expect(log.feedbackInFlight("d1")).toBe(true);
+    expect(() =>
+      log.recordFeedback(
+        {
+          decisionId: "d1",
+          tsMs: 1,
+          userId: 101,
+          trackId: "t1",
+          sessionId: 1,
+          skipped: true,
+          heardMs: 5,
+          durationMs: 9,
+        },
+        old as LoggedDecision,
+        { origin: "o", outcome: { userId: 101, trackId: "t1", skipped: true, heardMs: 5, atMs: 1 } },
+      ),
+    ).toThrow(/already has feedback/);
     await pending;
     expect(log.find("d1")?.hasFeedback).toBe(true);
     await log.close();
@@ -175,7 +198,8 @@ describe("log export and readers", () => {
         heardMs: 200_000,
         durationMs: 200_000,
       },
-      d3,
+      d3 as LoggedDecision,
+      { origin: "o", outcome: { userId: 103, trackId: "t3", skipped: false, heardMs: 200_000, atMs: 3 } },
     );
     await log.close();
     return path;

@@ -59,7 +59,7 @@ describe("POST /v1/events", () => {
       ],
     });
     expect(answer.status).toBe(200);
-    expect(answer.body).toEqual({ accepted: 4 });
+    expect(answer.body).toEqual({ accepted: 4, learned: 4, repeats: 0 });
     const track = twin.trackIndexOf(REFERENCE_TRACK);
     for (const [kind, t, trackIndex] of [
       [EventCode.advertisement, t0, -1],
@@ -146,16 +146,24 @@ describe("POST /v1/events", () => {
         timestamp_ms: t,
         explain: true,
       });
-    const later = (await at(t0 + 400 * 86_400_000)).body.features;
-    const muchLater = (await at(t0 + 4000 * 86_400_000)).body.features;
-    expect(later.hours_since_user_last_listen).toBe(720);
-    expect(muchLater.hours_since_user_last_listen).toBe(720);
     const recommend = await postJson(`${s.url}/recommend`, {
       user_id: 103,
       track_id: REFERENCE_TRACK,
       timestamp_ms: t0,
     });
     expect(recommend.status).toBe(200);
+    const later = (await at(t0 + 400 * 86_400_000)).body.features;
+    const muchLater = (await at(Date.now())).body.features;
+    expect(later.hours_since_user_last_listen).toBe(720);
+    expect(muchLater.hours_since_user_last_listen).toBe(720);
+    // Outside the window around the service clock: more than 24 h ahead, or 30 days behind the latest
+    // time clients sent (now), is refused and leaves the state alone.
+    const clock = scorer.stateClockMs;
+    const ahead = await at(Date.now() + 2 * 86_400_000);
+    expect(ahead.status).toBe(400);
+    expect(ahead.body.message).toMatch(/outside the accepted window/);
+    expect((await at(t0)).status).toBe(400);
+    expect(scorer.stateClockMs).toBe(clock);
     expect(
       (await postJson(`${s.url}/recommend`, { user_id: 103, track_id: REFERENCE_TRACK, timestamp_ms: 9e15 }))
         .status,

@@ -1,3 +1,5 @@
+import { jsonFiniteArray, jsonInteger, jsonObject, ModelInputError } from "../validate.ts";
+
 /**
  * One regression tree of the booster, stored as parallel typed arrays. Node 0 is the root.
  * Internal node: `feature ≥ 0`, rows with x ≤ threshold go to `left`, x > threshold to `right`,
@@ -49,16 +51,46 @@ export function treeToJSON(tree: Tree): Record<string, unknown> {
   };
 }
 
-export function treeFromJSON(json: unknown): Tree {
-  const o = json as Record<string, number[]> & { depth: number; threshold: (number | null)[] };
+/**
+ * Restores a tree written by `treeToJSON`, refusing (naming `field`) one that is not a well-formed tree over
+ * `cols` columns: parallel arrays of one length, leaves marked by feature −1, split features in [0, cols),
+ * children after their parent and adjacent, finite values and thresholds (null = +∞), the recorded depth.
+ */
+export function treeFromJSON(json: unknown, cols = Number.MAX_SAFE_INTEGER, field = "tree"): Tree {
+  const kind = "gbdt";
+  const o = jsonObject(kind, field, json);
+  const feature = jsonFiniteArray(kind, `${field}.feature`, o.feature);
+  const n = feature.length;
+  if (n === 0) throw new ModelInputError(`${kind}: ${field} has no nodes`);
+  const threshold = jsonFiniteArray(kind, `${field}.threshold`, o.threshold, n, Number.POSITIVE_INFINITY);
+  const left = jsonFiniteArray(kind, `${field}.left`, o.left, n);
+  const right = jsonFiniteArray(kind, `${field}.right`, o.right, n);
+  const missingRight = jsonFiniteArray(kind, `${field}.missingRight`, o.missingRight, n);
+  const value = jsonFiniteArray(kind, `${field}.value`, o.value, n);
+  const gain = jsonFiniteArray(kind, `${field}.gain`, o.gain, n);
+  const depthOf = new Int32Array(n);
+  let depth = 0;
+  for (let k = 0; k < n; k++) {
+    const f = jsonInteger(kind, `${field}.feature[${k}]`, feature[k], -1, cols - 1);
+    jsonInteger(kind, `${field}.missingRight[${k}]`, missingRight[k], 0, 1);
+    if (f < 0) {
+      if (depthOf[k] > depth) depth = depthOf[k];
+      continue;
+    }
+    const l = jsonInteger(kind, `${field}.left[${k}]`, left[k], k + 1, n - 2);
+    jsonInteger(kind, `${field}.right[${k}]`, right[k], l + 1, l + 1);
+    depthOf[l] = depthOf[k] + 1;
+    depthOf[l + 1] = depthOf[k] + 1;
+  }
+  jsonInteger(kind, `${field}.depth`, o.depth, depth, depth);
   return {
-    feature: Int32Array.from(o.feature),
-    threshold: Float64Array.from(o.threshold, (t) => (t === null ? Number.POSITIVE_INFINITY : t)),
-    left: Int32Array.from(o.left),
-    right: Int32Array.from(o.right),
-    missingRight: Uint8Array.from(o.missingRight),
-    value: Float64Array.from(o.value),
-    gain: Float64Array.from(o.gain),
-    depth: o.depth,
+    feature: Int32Array.from(feature),
+    threshold: Float64Array.from(threshold),
+    left: Int32Array.from(left),
+    right: Int32Array.from(right),
+    missingRight: Uint8Array.from(missingRight),
+    value: Float64Array.from(value),
+    gain: Float64Array.from(gain),
+    depth,
   };
 }
