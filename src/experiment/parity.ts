@@ -89,7 +89,7 @@ export async function checkParity(options: ParityOptions): Promise<ParityResult>
   const clock = ready.body.state_clock_ms;
   if (typeof clock === "number" && clock >= fromMs) {
     throw new Error(
-      `the service's feature state has already seen ${new Date(clock).toISOString()}, at or after ${new Date(fromMs).toISOString()}: reload the bundle (POST /admin/reload) or restart the service, then check parity`,
+      `the service's feature state has already seen ${new Date(clock).toISOString()}, at or after ${new Date(fromMs).toISOString()}: what it learned online is journaled in its decision log and survives reloads and restarts, so start a service on a fresh --db, then check parity`,
     );
   }
 

@@ -211,6 +211,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, allErrors: false, removeAdditional: false } },
     return503OnClosing: true,
     requestTimeout: options.timeouts?.requestMs ?? 10_000,
+    // Idle sockets (a body that stopped arriving) are cut at once; requestTimeout alone is checked by Node
+    // only every 30 s.
+    connectionTimeout: options.timeouts?.requestMs ?? 10_000,
     keepAliveTimeout: options.timeouts?.keepAliveMs ?? 5_000,
     // A keep-alive connection is not kept forever: clients reconnect, so load spreads and drains finish.
     maxRequestsPerSocket: 100_000,
@@ -452,6 +455,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return {
       id: ids.next(now),
       tsMs: now,
+      listenMs: p.request.atMs ?? now,
       route,
       experiment: p.variant ? experimentName : null,
       variant,
@@ -648,7 +652,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       );
     }
     // The listen started when it was predicted, unless the client says otherwise.
-    const startMs = body.timestamp_ms ?? row.tsMs;
+    const startMs = body.timestamp_ms ?? row.listenMs;
     if (body.timestamp_ms !== undefined)
       checkTimestamp(clientClock, current, body.timestamp_ms, "timestamp_ms");
     const outcome: ListenOutcome = {

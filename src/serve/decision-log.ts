@@ -14,7 +14,10 @@ import type { Decision, ListenOutcome } from "./scorer.ts";
 
 export interface DecisionRow {
   id: string;
+  /** When the service decided (wall clock). */
   tsMs: number;
+  /** When the listen starts, as the request said (its timestamp_ms, default the wall clock). */
+  listenMs: number;
   route: string;
   /** Null when the client chose the model explicitly (no experiment involved). */
   experiment: string | null;
@@ -88,7 +91,8 @@ CREATE TABLE IF NOT EXISTS decisions (
   cold_user INTEGER NOT NULL,
   cold_track INTEGER NOT NULL,
   served INTEGER NOT NULL,
-  shadow_of TEXT
+  shadow_of TEXT,
+  listen_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS decisions_shadow_of ON decisions (shadow_of) WHERE shadow_of IS NOT NULL;
 CREATE TABLE IF NOT EXISTS learned (
@@ -159,6 +163,9 @@ export function openLogDatabase(path: string, readonly = false): Database.Databa
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
       db.exec(SCHEMA);
+      // Logs written before the listen time was kept get the column; their rows read it as ts_ms.
+      const columns = (db.pragma("table_info(decisions)") as { name: string }[]).map((c) => c.name);
+      if (!columns.includes("listen_ms")) db.exec("ALTER TABLE decisions ADD COLUMN listen_ms INTEGER");
     }
     return db;
   } catch (error) {
@@ -195,12 +202,14 @@ export interface DbDecision {
   cold_track: number;
   served: number;
   shadow_of: string | null;
+  listen_ms: number | null;
 }
 
 export function fromDb(r: DbDecision): DecisionRow {
   return {
     id: r.id,
     tsMs: r.ts_ms,
+    listenMs: r.listen_ms ?? r.ts_ms,
     route: r.route,
     experiment: r.experiment,
     variant: r.variant,
@@ -360,8 +369,8 @@ export class DecisionLog {
     }
     this.insertDecision = this.db.prepare(
       `INSERT INTO decisions (id, ts_ms, route, experiment, variant, model, bundle_version, user_id, track_id,
-         session_id, position, prob_skip, threshold, decision, cold_user, cold_track, served, shadow_of)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         session_id, position, prob_skip, threshold, decision, cold_user, cold_track, served, shadow_of, listen_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // Not OR IGNORE: a second feedback for one decision is refused before it gets here, and a constraint
     // failure must fail the batch rather than vanish.
@@ -402,6 +411,7 @@ export class DecisionLog {
             r.coldTrack ? 1 : 0,
             r.served ? 1 : 0,
             r.shadowOf,
+            r.listenMs,
           );
         } else if (op.kind === "learned") {
           this.journal(op.item);

@@ -87,7 +87,7 @@ describe("skipwise parity against a served 2023L-v2 bundle", () => {
     const client = await serve(false, "reused");
     await checkParity({ client, delivery, bundleDir: join(dir, "bundle"), models: ["logistic"] });
     await expect(checkParity({ client, delivery, bundleDir: join(dir, "bundle") })).rejects.toThrow(
-      /already seen .* reload the bundle/,
+      /already seen .* start a service on a fresh --db/,
     );
     client.close();
   }, 120_000);

@@ -16,6 +16,7 @@ function row(i: number, overrides: Partial<DecisionRow> = {}): DecisionRow {
   return {
     id: `d${i}`,
     tsMs: 1_700_000_000_000 + i,
+    listenMs: 1_690_000_000_000 + i,
     route: "/abtest",
     experiment: "exp",
     variant: i % 2 === 0 ? "a" : "b",
