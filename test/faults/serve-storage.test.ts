@@ -265,7 +265,7 @@ describe("4 deadlines", () => {
         tally.hangs++;
         throw error;
       });
-      expect(result).toEqual({ code: 0, signal: null });
+      expect(result, server.output()).toEqual({ code: 0, signal: null });
       await within("the held connection to close", closedByServer, 5_000);
     } finally {
       if (server.process.exitCode === null) server.process.kill("SIGKILL");

@@ -1,5 +1,5 @@
 import type { BinMapper } from "./binning.ts";
-import type { Tree } from "./tree.ts";
+import { packTree, type Tree } from "./tree.ts";
 
 export interface GrowParams {
   growth: "leafwise" | "depthwise";
@@ -197,16 +197,7 @@ export class TreeGrower {
       if (c.depth > depth) depth = c.depth;
     }
     this.leaves = done;
-    return {
-      feature: Int32Array.from(feature),
-      threshold: Float64Array.from(threshold),
-      left: Int32Array.from(left),
-      right: Int32Array.from(right),
-      missingRight: Uint8Array.from(missingRight),
-      value: Float64Array.from(value),
-      gain: Float64Array.from(gain),
-      depth,
-    };
+    return packTree({ feature, threshold, left, right, missingRight, value, gain, depth });
   }
 
   /** Adds each leaf's value to `raw` for the rows that reached it during the last `grow`. */

@@ -18,6 +18,29 @@ export interface Tree {
   depth: number;
 }
 
+/** A tree in typed arrays from per-node lists (the grower's output, or a parsed JSON tree). */
+export function packTree(nodes: {
+  feature: ArrayLike<number>;
+  threshold: ArrayLike<number>;
+  left: ArrayLike<number>;
+  right: ArrayLike<number>;
+  missingRight: ArrayLike<number>;
+  value: ArrayLike<number>;
+  gain: ArrayLike<number>;
+  depth: number;
+}): Tree {
+  return {
+    feature: Int32Array.from(nodes.feature),
+    threshold: Float64Array.from(nodes.threshold),
+    left: Int32Array.from(nodes.left),
+    right: Int32Array.from(nodes.right),
+    missingRight: Uint8Array.from(nodes.missingRight),
+    value: Float64Array.from(nodes.value),
+    gain: Float64Array.from(nodes.gain),
+    depth: nodes.depth,
+  };
+}
+
 export function treeNodeCount(tree: Tree): number {
   return tree.feature.length;
 }
@@ -83,14 +106,5 @@ export function treeFromJSON(json: unknown, cols = Number.MAX_SAFE_INTEGER, fiel
     depthOf[l + 1] = depthOf[k] + 1;
   }
   jsonInteger(kind, `${field}.depth`, o.depth, depth, depth);
-  return {
-    feature: Int32Array.from(feature),
-    threshold: Float64Array.from(threshold),
-    left: Int32Array.from(left),
-    right: Int32Array.from(right),
-    missingRight: Uint8Array.from(missingRight),
-    value: Float64Array.from(value),
-    gain: Float64Array.from(gain),
-    depth,
-  };
+  return packTree({ feature, threshold, left, right, missingRight, value, gain, depth });
 }
