@@ -1,6 +1,8 @@
+import { availableParallelism } from "node:os";
 import { binMatrix, fitBinMapper, MAX_BINS } from "./gbdt/binning.ts";
 import { type Forest, flattenForest, predictRawBatch, predictRawOne } from "./gbdt/forest.ts";
 import { TreeGrower } from "./gbdt/grow.ts";
+import { PARALLEL_MIN_ROWS, sharedArray } from "./gbdt/parallel.ts";
 import { type Tree, treeFromJSON, treeOutput, treeToJSON } from "./gbdt/tree.ts";
 import { Rng } from "./random.ts";
 import type { FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
@@ -46,6 +48,11 @@ export interface GradientBoostedTreesParams {
   /** Weight of the skipped class relative to played, or "balanced" (each class gets total weight n / 2). */
   scalePosWeight?: number | "balanced";
   seed: number;
+  /**
+   * Threads building histograms: 0 = one per core (os.availableParallelism()), 1 = this thread only. The
+   * fitted trees are the same for any value (each bin is summed in row order by one thread).
+   */
+  threads: number;
 }
 
 export const GBDT_DEFAULTS: GradientBoostedTreesParams = {
@@ -63,6 +70,7 @@ export const GBDT_DEFAULTS: GradientBoostedTreesParams = {
   colsampleByTree: 1,
   earlyStoppingRounds: 30,
   seed: 42,
+  threads: 0,
 };
 
 function weightedLogLoss(raw: Float64Array, y: Uint8Array, w: Float64Array | null): number {
@@ -95,6 +103,8 @@ export class GradientBoostedTrees implements SkipModel {
   validationLoss: number[] = [];
   /** Number of trees kept (index of the best validation iteration + 1). */
   bestIteration = 0;
+  /** Threads that built histograms in the last fit (1 = this one alone). */
+  fitThreads = 1;
 
   constructor(params: Partial<GradientBoostedTreesParams> = {}) {
     this.params = { ...GBDT_DEFAULTS, ...params };
@@ -133,7 +143,10 @@ export class GradientBoostedTrees implements SkipModel {
           : { 0: 1, 1: p.scalePosWeight },
     );
     const mapper = fitBinMapper(X, p.maxBins, p.binSampleRows, p.seed);
-    const binned = binMatrix(X, mapper);
+    const threads = p.threads > 0 ? Math.floor(p.threads) : availableParallelism();
+    // Helper threads read the bins and gradients in place: they live on shared memory when there are any.
+    const parallel = threads > 1 && rows >= PARALLEL_MIN_ROWS;
+    const binned = binMatrix(X, mapper, parallel);
 
     let pos = 0;
     let neg = 0;
@@ -145,8 +158,8 @@ export class GradientBoostedTrees implements SkipModel {
     this.baseScore = Math.log(pos / neg);
 
     const raw = new Float64Array(rows).fill(this.baseScore);
-    const grad = new Float32Array(rows);
-    const hess = new Float32Array(rows);
+    const grad = parallel ? sharedArray(Float32Array, rows) : new Float32Array(rows);
+    const hess = parallel ? sharedArray(Float32Array, rows) : new Float32Array(rows);
     const grower = new TreeGrower(binned.bins, rows, mapper, grad, hess, {
       growth: p.growth,
       maxLeaves: p.maxLeaves,
@@ -156,7 +169,28 @@ export class GradientBoostedTrees implements SkipModel {
       minSamplesLeaf: p.minSamplesLeaf,
       minSplitGain: p.minSplitGain,
       learningRate: p.learningRate,
+      threads: parallel ? threads : 1,
     });
+    try {
+      this.boost(X, y, options, weights, grower, raw, grad, hess);
+    } finally {
+      this.fitThreads = grower.close();
+    }
+    return this;
+  }
+
+  private boost(
+    X: Matrix,
+    y: Uint8Array,
+    options: FitOptions | undefined,
+    weights: Float64Array | null,
+    grower: TreeGrower,
+    raw: Float64Array,
+    grad: Float32Array,
+    hess: Float32Array,
+  ): void {
+    const p = this.params;
+    const { rows, cols } = X;
     const rng = new Rng(p.seed);
     const allFeatures = grower.features;
     const nColsUsed = Math.max(1, Math.round(cols * p.colsampleByTree));
@@ -211,7 +245,6 @@ export class GradientBoostedTrees implements SkipModel {
     this.bestIteration = this.trees.length;
     this.cols = cols;
     this.forest = flattenForest(this.trees, this.baseScore);
-    return this;
   }
 
   /** Log-odds of skipping per row. */

@@ -27,7 +27,7 @@ export interface LogisticRegressionParams {
   classWeight: ClassWeight;
   solver: "lbfgs" | "newton";
   maxIter: number;
-  /** Stop when the largest gradient entry of the (weight-averaged) objective is below this. */
+  /** Stop when the largest gradient entry of the (weight-averaged) objective is below this (scikit-learn: 1e-4). */
   tol: number;
   /** Standardise columns inside the model (NaN → training mean either way). */
   standardize: boolean;
@@ -38,14 +38,9 @@ const DEFAULTS: LogisticRegressionParams = {
   classWeight: undefined,
   solver: "lbfgs",
   maxIter: 500,
-  tol: 1e-7,
+  tol: 1e-5,
   standardize: true,
 };
-
-/** log(1 + e^m) without overflow. */
-function softplus(m: number): number {
-  return m > 0 ? m + Math.log1p(Math.exp(-m)) : Math.log1p(Math.exp(m));
-}
 
 /** L2-regularised logistic regression on standardised, mean-imputed columns. */
 export class LogisticRegression implements SkipModel {
@@ -90,8 +85,10 @@ export class LogisticRegression implements SkipModel {
         for (let j = 0; j < cols; j++) m += beta[j] * z[base + j];
         const wi = w === null ? 1 : w[i];
         const yi = y[i];
-        loss += wi * (softplus(m) - yi * m);
-        const r = wi * (sigmoid(m) - yi);
+        // One exponential for both the loss and its derivative: e = e^{−|m|}.
+        const e = Math.exp(-Math.abs(m));
+        loss += wi * ((m > 0 ? m : 0) + Math.log1p(e) - yi * m);
+        const r = wi * ((m >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi);
         for (let j = 0; j < cols; j++) grad[j] += r * z[base + j];
         grad[cols] += r;
       }
@@ -109,7 +106,8 @@ export class LogisticRegression implements SkipModel {
       beta = this.newton(z, rows, cols, w, totalWeight, lambda, objective);
     } else {
       const onProgress = options?.onProgress;
-      const result = lbfgs(objective, new Float64Array(d), {
+      const start = options?.warmStart?.length === d ? options.warmStart : new Float64Array(d);
+      const result = lbfgs(objective, start, {
         maxIter: p.maxIter,
         gradTol: p.tol,
         onIteration: onProgress ? (iteration) => onProgress(iteration, p.maxIter) : undefined,
@@ -188,6 +186,14 @@ export class LogisticRegression implements SkipModel {
     }
     this.iterations = iter;
     return beta;
+  }
+
+  /** Coefficients in the standardised space, bias last: a warm start for a refit. */
+  standardizedCoefficients(): Float64Array {
+    const out = new Float64Array(this.weights.length + 1);
+    out.set(this.weights);
+    out[this.weights.length] = this.bias;
+    return out;
   }
 
   /** Log-odds of skipping per row. */

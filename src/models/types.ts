@@ -13,6 +13,11 @@ export interface FitOptions {
   validation?: { X: Matrix; y: Uint8Array };
   /** Called as work advances, for progress bars. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Standardised-space coefficients (bias last) to start the solver from, e.g. the same model fitted on a
+   * subset: convex models reach the same optimum from any start, just sooner from a close one.
+   */
+  warmStart?: Float64Array;
 }
 
 /** Serialisable form of a fitted model: `kind` selects the loader, `params`/`state` are model-specific. */

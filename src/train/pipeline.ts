@@ -27,8 +27,8 @@ import {
 } from "./policy-choice.ts";
 import {
   DEFAULT_SPLIT,
+  rowsOf,
   type SplitFractions,
-  selectRows,
   selectValues,
   type TimeSplit,
   timeSplit,
@@ -181,21 +181,22 @@ export function trainModels(
       );
     }
   }
-  const Xtrain = selectRows(dataset.X, split.train);
+  // Views, not copies: the delivery's rows are in time order, so each part is one run of rows.
+  const Xtrain = rowsOf(dataset.X, split.train);
   const ytrain = selectValues(dataset.y, split.train);
-  const Xvalid = selectRows(dataset.X, split.validation);
+  const Xvalid = rowsOf(dataset.X, split.validation);
   const yvalid = selectValues(dataset.y, split.validation);
-  const Xtest = selectRows(dataset.X, split.test);
+  const Xtest = rowsOf(dataset.X, split.test);
   const refit = options.refit ?? true;
   const trainAndValidation = Int32Array.from([...split.train, ...split.validation]);
-  const Xrefit = refit ? selectRows(dataset.X, trainAndValidation) : Xtrain;
+  const Xrefit = refit ? rowsOf(dataset.X, trainAndValidation) : Xtrain;
   const yrefit = refit ? selectValues(dataset.y, trainAndValidation) : ytrain;
   if (!hasBothClasses(ytrain)) throw new Error("the training period holds only one class: nothing to learn");
   const validCosts = datasetListenCosts(dataset, catalog, split.validation, costModel);
 
   const fitted: FittedModel[] = [];
-  names.forEach((name, k) => {
-    progress(`fit ${name}`, k, names.length);
+  names.forEach((name) => {
+    progress(`fit ${name}`, 0, 0);
     const model = makeModel(name, options.gbdt ?? {}, ytrain.length);
     const started = performance.now();
     model.fit(Xtrain, ytrain, {
@@ -213,7 +214,16 @@ export function trainModels(
         trees > 0 ? { ...options.gbdt, nEstimators: trees, earlyStoppingRounds: 0 } : (options.gbdt ?? {}),
         ytrain.length,
       );
-      served.fit(Xrefit, yrefit, { featureNames: dataset.featureNames });
+      // The linear models start from their training-period optimum: the refit's is close by.
+      const warmStart =
+        model instanceof LogisticRegression || model instanceof LinearSVM
+          ? model.standardizedCoefficients()
+          : undefined;
+      served.fit(Xrefit, yrefit, {
+        featureNames: dataset.featureNames,
+        warmStart,
+        onProgress: (d, t) => progress(`refit ${name}`, d, t),
+      });
     }
     const fitSeconds = (performance.now() - started) / 1000;
     const testP = served.predictProba(Xtest);

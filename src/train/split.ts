@@ -75,6 +75,20 @@ export function splitAtTimes(startMs: Float64Array, cuts: readonly number[]): In
   return parts;
 }
 
+/**
+ * The given rows of a matrix: a view sharing X's memory when they are one ascending run (time splits of
+ * rows in time order always are), else a copy in the given order. Callers must not write into it.
+ */
+export function rowsOf(X: Matrix, rows: Int32Array): Matrix {
+  const first = rows.length > 0 ? rows[0] : 0;
+  for (let k = 1; k < rows.length; k++) if (rows[k] !== first + k) return selectRows(X, rows);
+  return {
+    rows: rows.length,
+    cols: X.cols,
+    data: X.data.subarray(first * X.cols, (first + rows.length) * X.cols),
+  };
+}
+
 /** The given rows of a matrix, in the given order. */
 export function selectRows(X: Matrix, rows: Int32Array): Matrix {
   const data = new Float32Array(rows.length * X.cols);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LinearSVM, LogisticRegression } from "../../src/models/index.ts";
+import { PRIMAL_MIN_ROWS } from "../../src/models/svm.ts";
 import type { Matrix } from "../../src/models/types.ts";
 import { accuracy, auc, imbalanced, logisticData, matrix, mean, separable, xor } from "./fixtures.ts";
 
@@ -154,6 +155,32 @@ describe("LinearSVM", () => {
         expect(svmPrimal(X, y, w2, b2, 1, cw)).toBeGreaterThanOrEqual(f0 - 1e-9);
       }
     }
+  });
+
+  it("the primal Newton solver reaches the same optimum as the dual, in a handful of iterations", () => {
+    const { X, y } = imbalanced(3000, 4);
+    const opts = { standardize: false, classWeight: "balanced" as const };
+    const primal = new LinearSVM({ ...opts, solver: "primal", primalTol: 1e-8 }).fit(X, y);
+    const dual = new LinearSVM({ ...opts, solver: "dual", tol: 1e-8, maxIter: 100_000 }).fit(X, y);
+    expect(primal.iterations).toBeLessThan(15);
+    expect(dual.iterations).toBeGreaterThan(primal.iterations);
+    // The same objective (computed independently) and the same hyperplane.
+    const n1 = y.reduce((a, b) => a + b, 0);
+    const cw: [number, number] = [3000 / (2 * (3000 - n1)), 3000 / (2 * n1)];
+    const state = (m: LinearSVM) => m.toJSON().state as { weights: number[]; bias: number };
+    const fp = svmPrimal(X, y, Float64Array.from(state(primal).weights), state(primal).bias, 1, cw);
+    const fd = svmPrimal(X, y, Float64Array.from(state(dual).weights), state(dual).bias, 1, cw);
+    expect(Math.abs(fp - fd) / fd).toBeLessThan(1e-6);
+    expect(primal.objective(X, y)).toBeCloseTo(fp, 6);
+    state(primal).weights.forEach((w, j) => expect(w).toBeCloseTo(state(dual).weights[j], 3));
+    expect(state(primal).bias).toBeCloseTo(state(dual).bias, 3);
+  });
+
+  it("solver auto: the dual below PRIMAL_MIN_ROWS rows, the primal from there on", () => {
+    const small = imbalanced(300, 5);
+    expect(new LinearSVM().fit(small.X, small.y).iterations).toBeGreaterThan(15);
+    const large = imbalanced(PRIMAL_MIN_ROWS, 6);
+    expect(new LinearSVM().fit(large.X, large.y).iterations).toBeLessThan(15);
   });
 
   it("class_weight balanced (the default) moves the decision toward the minority class", () => {

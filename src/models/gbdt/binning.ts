@@ -184,9 +184,12 @@ function countEdgesBelow(edges: Float64Array, start: number, count: number, x: n
   return b;
 }
 
-export function binMatrix(X: Matrix, mapper: BinMapper): BinnedMatrix {
+/** Column-major bins of X; `shared`: on a SharedArrayBuffer, for the histogram threads. */
+export function binMatrix(X: Matrix, mapper: BinMapper, shared = false): BinnedMatrix {
   const { rows, cols, data } = X;
-  const bins = new Uint8Array(rows * cols);
+  const bins = shared
+    ? new Uint8Array(new SharedArrayBuffer(Math.max(1, rows * cols)))
+    : new Uint8Array(rows * cols);
   const { edges, edgeStart, valueBins } = mapper;
   for (let i = 0; i < rows; i++) {
     const base = i * cols;
