@@ -1,9 +1,11 @@
-// GBDT benchmark: fit time for 1 M rows × 60 features × 300 trees, batch and single-row prediction speed,
-// peak RSS, and XGBoost single-thread fit time on the same matrix when python3-xgboost is installed.
+// GBDT benchmark: fit time for 1 M rows × 60 features × 300 trees on one thread and on every core, batch and
+// single-row prediction speed, peak RSS, and XGBoost hist's fit time on the same matrix with nthread = 1 and
+// nthread = the core count when python3-xgboost is installed. One thread: CPU seconds compared (the machine
+// is shared); every core: wall seconds compared (that is what more threads buy).
 // Run: node --import tsx bench/gbdt.ts [--rows 1000000] [--cols 60] [--trees 300] [--runs 3]
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GradientBoostedTrees } from "../src/models/gbdt.ts";
@@ -82,24 +84,43 @@ async function main(): Promise<void> {
   console.log(`synthetic matrix built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const params = { nEstimators: trees, learningRate: 0.1, maxLeaves: 31, earlyStoppingRounds: 0 };
+  const cores = availableParallelism();
   // CPU seconds are reported beside wall seconds: on a shared machine the wall clock mostly measures the
-  // other processes. The comparisons (targets, XGBoost ratio) use CPU time on both sides.
+  // other processes. The one-thread comparison uses CPU time on both sides, the all-cores one wall time.
   const fitTimes: number[] = [];
   const fitWall: number[] = [];
+  const parallelWall: number[] = [];
+  const parallelCpu: number[] = [];
   let model: GradientBoostedTrees | null = null;
+  let sameTrees = true;
   for (let r = 0; r < runs; r++) {
-    const start = performance.now();
-    const cpu = process.cpuUsage();
-    model = new GradientBoostedTrees(params).fit(X, y);
-    const used = process.cpuUsage(cpu);
-    fitTimes.push((used.user + used.system) / 1e6);
-    fitWall.push((performance.now() - start) / 1000);
-    console.log(
-      `  fit run ${r + 1}: ${fitTimes[r].toFixed(1)} s CPU, ${fitWall[r].toFixed(1)} s wall (${model.treeCount} trees)`,
-    );
+    for (const threads of [1, cores]) {
+      const start = performance.now();
+      const cpu = process.cpuUsage();
+      const fitted = new GradientBoostedTrees({ ...params, threads }).fit(X, y);
+      const used = process.cpuUsage(cpu);
+      const cpuSeconds = (used.user + used.system) / 1e6;
+      const wall = (performance.now() - start) / 1000;
+      if (threads === 1) {
+        fitTimes.push(cpuSeconds);
+        fitWall.push(wall);
+        model = fitted;
+      } else {
+        parallelCpu.push(cpuSeconds);
+        parallelWall.push(wall);
+        sameTrees &&= JSON.stringify(fitted.toJSON().state) === JSON.stringify(model?.toJSON().state);
+      }
+      console.log(
+        `  fit run ${r + 1}, ${fitted.fitThreads} thread(s): ${cpuSeconds.toFixed(1)} s CPU, ${wall.toFixed(1)} s wall (${fitted.treeCount} trees)`,
+      );
+    }
   }
   const fitSeconds = median(fitTimes);
   const fitted = model as GradientBoostedTrees;
+  console.log(
+    `ours on ${cores} threads: fit ${median(parallelWall).toFixed(1)} s wall (median; ${median(parallelCpu).toFixed(1)} s CPU), ` +
+      `${(median(fitWall) / median(parallelWall)).toFixed(2)}× faster than one thread; trees identical to one thread's: ${sameTrees ? "yes" : "NO"}`,
+  );
 
   const out = new Float64Array(rows);
   const predictTimes: number[] = [];
@@ -126,6 +147,7 @@ async function main(): Promise<void> {
   );
 
   let xgboostFitSeconds: number | null = null;
+  let xgboostParallelWall: number | null = null;
   if (pythonHas("xgboost")) {
     const dir = mkdtempSync(join(tmpdir(), "skipwise-gbdt-"));
     try {
@@ -133,28 +155,32 @@ async function main(): Promise<void> {
       writeFileSync(join(dir, "y.u8"), Buffer.from(y.buffer, y.byteOffset, y.byteLength));
       const script = `
 import sys, time, numpy as np, xgboost as xgb
-d, rows, cols, trees, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+d, rows, cols, trees, runs, cores = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
 X = np.fromfile(d + "/X.f32", dtype=np.float32).reshape(rows, cols)
 y = np.fromfile(d + "/y.u8", dtype=np.uint8)
-times = []
-walls = []
-for _ in range(runs):
-    t = time.process_time()
-    w = time.perf_counter()
-    dm = xgb.DMatrix(X, label=y, missing=np.nan, nthread=1)
-    booster = xgb.train({"objective": "binary:logistic", "tree_method": "hist", "nthread": 1, "eta": 0.1,
-               "grow_policy": "lossguide", "max_leaves": 31, "max_depth": 0, "max_bin": 255,
-               "lambda": 1.0, "min_child_weight": 1e-3}, dm, num_boost_round=trees)
-    times.append(time.process_time() - t)
-    walls.append(time.perf_counter() - w)
-t = time.process_time()
-booster.predict(dm)
-predict = time.process_time() - t
-print(sorted(times)[len(times) // 2], sorted(walls)[len(walls) // 2], rows / predict)
+out = []
+for nthread in (1, cores):
+    times = []
+    walls = []
+    for _ in range(runs):
+        t = time.process_time()
+        w = time.perf_counter()
+        dm = xgb.DMatrix(X, label=y, missing=np.nan, nthread=nthread)
+        booster = xgb.train({"objective": "binary:logistic", "tree_method": "hist", "nthread": nthread, "eta": 0.1,
+                   "grow_policy": "lossguide", "max_leaves": 31, "max_depth": 0, "max_bin": 255,
+                   "lambda": 1.0, "min_child_weight": 1e-3}, dm, num_boost_round=trees)
+        times.append(time.process_time() - t)
+        walls.append(time.perf_counter() - w)
+    out += [sorted(times)[len(times) // 2], sorted(walls)[len(walls) // 2]]
+    if nthread == 1:
+        t = time.process_time()
+        booster.predict(dm)
+        predict = time.process_time() - t
+print(*out, rows / predict)
 `;
-      const [xgbSeconds, xgbWall, xgbRowsPerSecond] = execFileSync(
+      const [xgbSeconds, xgbWall, , xgbParallelWall, xgbRowsPerSecond] = execFileSync(
         "/usr/bin/python3",
-        ["-c", script, dir, String(rows), String(cols), String(trees), String(runs)],
+        ["-c", script, dir, String(rows), String(cols), String(trees), String(runs), String(cores)],
         { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
       )
         .trim()
@@ -168,6 +194,11 @@ print(sorted(times)[len(times) // 2], sorted(walls)[len(walls) // 2], rows / pre
       console.log(
         `XGBoost hist, 1 thread: fit ${xgbSeconds.toFixed(1)} s CPU (median; wall ${xgbWall.toFixed(1)} s); ours/XGBoost = ${ratio.toFixed(2)}× (target ≤ 1.5×): ${ratio <= 1.5 ? "PASS" : "FAIL"}`,
       );
+      const parallelRatio = median(parallelWall) / xgbParallelWall;
+      xgboostParallelWall = xgbParallelWall;
+      console.log(
+        `XGBoost hist, nthread ${cores}: fit ${xgbParallelWall.toFixed(1)} s wall; ours on ${cores} threads / XGBoost = ${parallelRatio.toFixed(2)}× (target ≤ 1×): ${parallelRatio <= 1 ? "PASS" : "FAIL"}`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -180,10 +211,14 @@ print(sorted(times)[len(times) // 2], sorted(walls)[len(walls) // 2], rows / pre
   const perRun = fitTimes.map((fit, r) => ({
     "fit CPU s": fit,
     "fit wall s": fitWall[r],
+    [`fit wall s, ${cores} threads`]: parallelWall[r],
     "batch predict rows/s": rows / predictTimes[r],
     ...(r === 0 ? { "single-row predict µs": singleMicros } : {}),
     ...(xgboostFitSeconds !== null && r === 0
-      ? { "XGBoost hist 1-thread fit s (median)": xgboostFitSeconds }
+      ? {
+          "XGBoost hist 1-thread fit s (median)": xgboostFitSeconds,
+          [`XGBoost hist ${cores}-thread fit wall s (median)`]: xgboostParallelWall ?? Number.NaN,
+        }
       : {}),
     peak_rss_mb: peakRssMb,
   }));

@@ -31,6 +31,7 @@ program
   .description("Write a synthetic delivery (real schema, latent skip model, truth.jsonl + manifest.json)")
   .requiredOption("--out <dir>", "folder to create (written to a temp folder, then renamed)")
   .option("--size <size>", "small | demo | production", "demo")
+  .option("--scale <k>", "multiply the size's users and sessions by k (10 = 10× production's 4.7 M events)")
   .option("--seed <n>", "random seed (same seed, same bytes)", "42")
   .option("--dialect <dialect>", "2023L | 2023Z | epoch", "2023L")
   .option(

@@ -82,6 +82,8 @@ export class LinearSVM implements SkipModel {
   private platt: PlattParams = { A: -1, B: 0 };
   private cols = -1;
   iterations = 0;
+  /** Primal solver: conjugate-gradient steps of the last fit (each one pass over the active rows). */
+  conjugateGradientSteps = 0;
 
   constructor(params: Partial<LinearSVMParams> = {}) {
     this.params = { ...DEFAULTS, ...params };
@@ -162,6 +164,9 @@ export class LinearSVM implements SkipModel {
     const r = new Float64Array(d);
     const dir = new Float64Array(d);
     const hd = new Float64Array(d);
+    const u = new Float64Array(d);
+    const precondition = new Float64Array(d);
+    let cgSteps = 0;
     const xs = new Float64Array(rows);
     const active = new Uint8Array(rows);
     const dot = (a: Float64Array, b: Float64Array) => {
@@ -212,30 +217,56 @@ export class LinearSVM implements SkipModel {
       return f;
     };
     let f = evaluate();
-    const g0 = Math.sqrt(dot(g, g));
+    // The stopping scale is the gradient at w = 0 (every row active), also when warm-started: relative to a
+    // warm start's small gradient the same tolerance would ask for far more precision.
+    let g0 = 0;
+    if (warmStart === undefined) g0 = Math.sqrt(dot(g, g));
+    else {
+      const zero = new Float64Array(d);
+      for (let i = 0; i < rows; i++) {
+        const k = -2 * c[i] * sign[i];
+        const base = i * cols;
+        for (let j = 0; j < cols; j++) zero[j] += k * z[base + j];
+        zero[cols] += k;
+      }
+      g0 = Math.sqrt(dot(zero, zero));
+    }
     let iter = 0;
     // Newton converges in a handful of steps; the bar's total is a cap, reached only if it does not.
     const cap = Math.min(p.maxIter, PRIMAL_MAX_NEWTON);
     while (iter < cap && Math.sqrt(dot(g, g)) > p.primalTol * g0) {
-      // Conjugate gradients on H s = −g, to a relative residual of 0.1 (liblinear's choice).
+      // Conjugate gradients on H s = −g to a relative residual of 0.1 (liblinear's choice), preconditioned
+      // by H's diagonal (as liblinear's PCG): the columns' active-row scales differ, and CG steps are passes.
+      precondition.fill(1);
+      for (let i = 0; i < rows; i++) {
+        if (active[i] === 0) continue;
+        const base = i * cols;
+        const k = 2 * c[i];
+        for (let j = 0; j < cols; j++) precondition[j] += k * z[base + j] * z[base + j];
+        precondition[cols] += k;
+      }
+      for (let j = 0; j < d; j++) precondition[j] = 1 / precondition[j];
       s.fill(0);
       for (let j = 0; j < d; j++) {
         r[j] = -g[j];
-        dir[j] = r[j];
+        u[j] = r[j] * precondition[j];
+        dir[j] = u[j];
       }
-      let rr = dot(r, r);
+      let ru = dot(r, u);
       const stop = 0.01 * dot(g, g);
-      for (let k = 0; k < 2 * d && rr > stop; k++) {
+      for (let k = 0; k < 2 * d && dot(r, r) > stop; k++) {
         hessianTimes(dir, hd);
-        const step = rr / dot(dir, hd);
+        const step = ru / dot(dir, hd);
         for (let j = 0; j < d; j++) {
           s[j] += step * dir[j];
           r[j] -= step * hd[j];
+          u[j] = r[j] * precondition[j];
         }
-        const rrNext = dot(r, r);
-        const beta = rrNext / rr;
-        rr = rrNext;
-        for (let j = 0; j < d; j++) dir[j] = r[j] + beta * dir[j];
+        const ruNext = dot(r, u);
+        const beta = ruNext / ru;
+        ru = ruNext;
+        for (let j = 0; j < d; j++) dir[j] = u[j] + beta * dir[j];
+        cgSteps++;
       }
       for (let i = 0; i < rows; i++) {
         const base = i * cols;
@@ -262,6 +293,7 @@ export class LinearSVM implements SkipModel {
       if (previous - f <= 1e-12 * Math.abs(previous)) break;
     }
     this.iterations = iter;
+    this.conjugateGradientSteps = cgSteps;
     return w;
   }
 

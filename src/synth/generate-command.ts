@@ -2,11 +2,21 @@
 import cliProgress from "cli-progress";
 import { parseDefectSpec } from "./defects.ts";
 import { DEFAULT_SEED, generateDelivery } from "./index.ts";
-import { DIALECTS, type Dialect, type GenerateSummary, SIZE_NAMES, type SizeName } from "./types.ts";
+import {
+  DIALECTS,
+  type Dialect,
+  type GenerateSummary,
+  SIZE_NAMES,
+  SIZES,
+  type SizeName,
+  type SizeSpec,
+} from "./types.ts";
 
 export interface GenerateCommandOptions {
   out: string;
   size?: string;
+  /** Multiplies the size's users and sessions (the catalogue stays): "3" = 3× production's listeners. */
+  scale?: string;
   seed?: string;
   dialect?: string;
   defects?: string;
@@ -17,6 +27,20 @@ export interface GenerateCommandOptions {
   stdout?: NodeJS.WritableStream;
   /** Progress bar target; shown only when it is a TTY (default process.stderr). */
   stderr?: NodeJS.WriteStream;
+}
+
+/** The named size, with users and sessions multiplied by --scale (1 = the size itself). */
+export function scaledSize(size: SizeName, scale: string | undefined): SizeName | SizeSpec {
+  if (scale === undefined || scale === "1") return size;
+  const k = Number(scale);
+  if (!(Number.isFinite(k) && k > 0 && k <= 100))
+    throw new Error(`--scale must be a number in (0, 100], got "${scale}"`);
+  const spec = SIZES[size];
+  return {
+    ...spec,
+    users: Math.max(1, Math.round(spec.users * k)),
+    sessions: Math.max(1, Math.round(spec.sessions * k)),
+  };
 }
 
 function parseSeed(text: string | undefined): number {
@@ -52,7 +76,7 @@ export async function runGenerateCommand(options: GenerateCommandOptions): Promi
     let started = false;
     summary = await generateDelivery({
       out: options.out,
-      size: size as SizeName,
+      size: scaledSize(size as SizeName, options.scale),
       seed: parseSeed(options.seed),
       dialect: dialect as Dialect,
       defects,

@@ -1,6 +1,6 @@
 import type { BinMapper } from "./binning.ts";
 import { type HistogramInputs, KERNEL_COUNTED, KERNEL_NODE, KERNEL_ROOT, runKernel } from "./histogram.ts";
-import { HistogramThreads, PARALLEL_MIN_ROWS, sharedArray } from "./parallel.ts";
+import { HistogramThreads, PARALLEL_MIN_NODE_ROWS, PARALLEL_MIN_ROWS, sharedArray } from "./parallel.ts";
 import { packTree, type Tree } from "./tree.ts";
 
 export interface GrowParams {
