@@ -80,7 +80,7 @@ export function evaluationInput(
             protocol: "random 1000 rows, leaky rates",
             accuracy: reference.accuracy,
             rocAuc: reference.rocAuc,
-            note: `${reference.rows} (session, track) rows; A/B rows accuracy ${reference.abAccuracy.toFixed(3)}`,
+            note: `${reference.rows} (session, track) rows; A/B rows accuracy ${reference.abAccuracy.toFixed(3)}${reference.sampledTrainRows === undefined ? "" : `; fitted on a seeded sample of ${reference.sampledTrainRows.toLocaleString("en-US")} of its ${reference.split.train.toLocaleString("en-US")} training rows (REFERENCE_MAX_TRAIN_ROWS: the figure is an accuracy on 1000 rows)`}`,
           },
         ],
       }

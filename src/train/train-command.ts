@@ -12,6 +12,7 @@ import { type ModelName, parseModelNames, type TrainingRun, trainModels } from "
 import { fmtCost, fmtShare } from "./policy-choice.ts";
 import { stageProgress } from "./progress.ts";
 import {
+  boundedReferenceProtocol,
   buildReferenceDataset,
   exportReferenceCsv,
   type ReferenceResult,
@@ -164,11 +165,11 @@ export function saveTrainingBundle(dir: string, run: TrainingRun, delivery: Deli
 
 export function referenceProtocol(delivery: Delivery, exportCsv?: string): ReferenceResult {
   const listens = buildListens(delivery.events, delivery.catalog, { rule: "reference" });
+  if (!exportCsv) return boundedReferenceProtocol(listens, delivery.catalog);
+  // The reference's CSV files hold every row: the full dataset, and the protocol on all of it.
   const dataset = buildReferenceDataset(listens, delivery.catalog);
-  if (exportCsv) {
-    mkdirSync(exportCsv, { recursive: true });
-    exportReferenceCsv(exportCsv, dataset);
-  }
+  mkdirSync(exportCsv, { recursive: true });
+  exportReferenceCsv(exportCsv, dataset);
   return runReferenceProtocol(dataset);
 }
 

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runGenerateCommand } from "../../src/synth/generate-command.ts";
+import { runGenerateCommand, scaledSize } from "../../src/synth/generate-command.ts";
+import { SIZES } from "../../src/synth/types.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/skipwise.js");
 let root: string;
@@ -87,5 +88,19 @@ describe("skipwise generate (bin)", () => {
     );
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^skipwise: unknown defect kind "bogus"/);
+  });
+});
+
+describe("skipwise generate --scale", () => {
+  it("multiplies the size's users and sessions, keeps the catalogue, and refuses bad values", () => {
+    expect(scaledSize("production", undefined)).toBe("production");
+    expect(scaledSize("production", "1")).toBe("production");
+    expect(scaledSize("production", "10")).toEqual({
+      ...SIZES.production,
+      users: 50_000,
+      sessions: 1_400_000,
+    });
+    expect(scaledSize("small", "0.5")).toEqual({ ...SIZES.small, users: 10, sessions: 75 });
+    for (const bad of ["0", "-1", "abc", "101"]) expect(() => scaledSize("demo", bad)).toThrow(/--scale/);
   });
 });

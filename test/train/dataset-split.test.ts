@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { selectRows, selectValues, splitAtTimes, timeSplit } from "../../src/train/split.ts";
+import { rowsOf, selectRows, selectValues, splitAtTimes, timeSplit } from "../../src/train/split.ts";
 
 describe("timeSplit", () => {
   it("cuts 70/10/20 by time on distinct times, whatever the row order", () => {
@@ -73,5 +73,21 @@ describe("selectRows / selectValues", () => {
     const y = selectValues(Uint8Array.from([1, 0, 1]), Int32Array.from([1, 2]));
     expect(y).toBeInstanceOf(Uint8Array);
     expect(Array.from(y)).toEqual([0, 1]);
+  });
+});
+
+describe("rowsOf", () => {
+  const X = { rows: 5, cols: 2, data: Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) };
+  it("is a view sharing X's memory for one ascending run of rows (a time split of rows in time order)", () => {
+    const part = rowsOf(X, Int32Array.from([1, 2, 3]));
+    expect(part.rows).toBe(3);
+    expect([...part.data]).toEqual([2, 3, 4, 5, 6, 7]);
+    expect(part.data.buffer).toBe(X.data.buffer);
+  });
+  it("copies rows in the given order otherwise", () => {
+    const part = rowsOf(X, Int32Array.from([3, 1]));
+    expect([...part.data]).toEqual([6, 7, 2, 3]);
+    expect(part.data.buffer).not.toBe(X.data.buffer);
+    expect(rowsOf(X, new Int32Array(0)).rows).toBe(0);
   });
 });

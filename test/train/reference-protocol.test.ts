@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { loadDelivery } from "../../src/data/index.ts";
 import { buildListens } from "../../src/listens/index.ts";
 import {
+  boundedReferenceProtocol,
   buildReferenceDataset,
   exportReferenceCsv,
   referenceSplit,
@@ -49,6 +50,16 @@ describe("reference protocol on 2023L-v2", async () => {
     // Honest models reach about 0.68 accuracy and 0.77 AUC on the same delivery (test/train/pipeline.test.ts).
     expect(result.accuracy).toBeGreaterThan(0.83);
     expect(result.rocAuc).toBeGreaterThan(0.9);
+  });
+
+  it("bounded: the same result as the full protocol when the training rows fit, a seeded sample when not", () => {
+    const full = runReferenceProtocol(dataset);
+    expect(boundedReferenceProtocol(listens, catalog, 1_000_000)).toEqual(full);
+    const sampled = boundedReferenceProtocol(listens, catalog, 3_000);
+    expect(sampled.sampledTrainRows).toBe(3_000);
+    expect(sampled.split).toEqual(full.split);
+    expect(sampled.accuracy).toBeGreaterThan(0.8);
+    expect(boundedReferenceProtocol(listens, catalog, 3_000)).toEqual(sampled);
   });
 
   it("splits 1000 A/B rows and 1000 validation rows at random, disjoint, same seed same rows", () => {
