@@ -132,7 +132,7 @@ export class GradientBoostedTrees implements SkipModel {
   fit(X: Matrix, y: Uint8Array, options?: FitOptions): this {
     checkFitInputs(this.kind, X, y, options, true);
     const p = this.params;
-    const { rows, cols } = X;
+    const { rows } = X;
     const weights = combinedWeights(
       y,
       options?.sampleWeight,

@@ -87,7 +87,7 @@ export class LogisticRegression implements SkipModel {
         const yi = y[i];
         // One exponential for both the loss and its derivative: e = e^{−|m|}.
         const e = Math.exp(-Math.abs(m));
-        loss += wi * ((m > 0 ? m : 0) + Math.log1p(e) - yi * m);
+        loss += wi * (Math.max(m, 0) + Math.log1p(e) - yi * m);
         const r = wi * ((m >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi);
         for (let j = 0; j < cols; j++) grad[j] += r * z[base + j];
         grad[cols] += r;

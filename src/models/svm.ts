@@ -1,3 +1,4 @@
+import { choleskySolve } from "./optimize.ts";
 import { fitPlatt, type PlattParams, plattProbability } from "./platt.ts";
 import { Rng } from "./random.ts";
 import {
@@ -82,8 +83,6 @@ export class LinearSVM implements SkipModel {
   private platt: PlattParams = { A: -1, B: 0 };
   private cols = -1;
   iterations = 0;
-  /** Primal solver: conjugate-gradient steps of the last fit (each one pass over the active rows). */
-  conjugateGradientSteps = 0;
 
   constructor(params: Partial<LinearSVMParams> = {}) {
     this.params = { ...DEFAULTS, ...params };
@@ -130,9 +129,10 @@ export class LinearSVM implements SkipModel {
 
   /**
    * Newton's method on the primal, f(w) = ½‖w‖² + Σ cᵢ max(0, 1 − yᵢ wᵀxᵢ)² (xᵢ with the constant 1):
-   * each step solves H s = −∇f by conjugate gradients with the generalised Hessian
-   * H = I + 2 Σ_{active} cᵢ xᵢxᵢᵀ (one pass over the active rows per product), then a backtracking line
-   * search that needs no pass (f along s is a function of the margins xᵢᵀs, computed once).
+   * each step solves H s = −∇f with the generalised Hessian H = I + 2 Σ_{active} cᵢ xᵢxᵢᵀ (d × d, one pass
+   * to build, a Cholesky solve), then a backtracking line search that needs no pass (f along s is a
+   * function of the margins and xᵢᵀs, computed once). liblinear's `-s 2` solves the same steps by
+   * conjugate gradients, which suits its sparse, wide data; ours is dense and narrow.
    */
   private solvePrimal(
     z: Float32Array,
@@ -161,32 +161,14 @@ export class LinearSVM implements SkipModel {
     }
     const g = new Float64Array(d);
     const s = new Float64Array(d);
-    const r = new Float64Array(d);
-    const dir = new Float64Array(d);
-    const hd = new Float64Array(d);
-    const u = new Float64Array(d);
-    const precondition = new Float64Array(d);
-    let cgSteps = 0;
+    const hessian = new Float64Array(d * d);
+    const zi = new Float64Array(d);
     const xs = new Float64Array(rows);
     const active = new Uint8Array(rows);
     const dot = (a: Float64Array, b: Float64Array) => {
       let t = 0;
       for (let j = 0; j < d; j++) t += a[j] * b[j];
       return t;
-    };
-    /** out = v + 2 Σ_active cᵢ xᵢ (xᵢᵀ v). */
-    const hessianTimes = (v: Float64Array, out: Float64Array) => {
-      out.set(v);
-      const bias = v[cols];
-      for (let i = 0; i < rows; i++) {
-        if (active[i] === 0) continue;
-        const base = i * cols;
-        let a = bias;
-        for (let j = 0; j < cols; j++) a += z[base + j] * v[j];
-        a *= 2 * c[i];
-        for (let j = 0; j < cols; j++) out[j] += a * z[base + j];
-        out[cols] += a;
-      }
     };
     /** f and ∇f at w from the margins; marks the active rows. */
     const evaluate = (): number => {
@@ -235,39 +217,27 @@ export class LinearSVM implements SkipModel {
     // Newton converges in a handful of steps; the bar's total is a cap, reached only if it does not.
     const cap = Math.min(p.maxIter, PRIMAL_MAX_NEWTON);
     while (iter < cap && Math.sqrt(dot(g, g)) > p.primalTol * g0) {
-      // Conjugate gradients on H s = −g to a relative residual of 0.1 (liblinear's choice), preconditioned
-      // by H's diagonal (as liblinear's PCG): the columns' active-row scales differ, and CG steps are passes.
-      precondition.fill(1);
+      // The exact Newton step: H = I + 2 Σ_active cᵢ xᵢxᵢᵀ is only d × d, so one pass accumulates it (its
+      // lower half) and a Cholesky solve gives s = −H⁻¹g; cheaper than the tens of passes CG needed here.
+      hessian.fill(0);
       for (let i = 0; i < rows; i++) {
         if (active[i] === 0) continue;
         const base = i * cols;
+        for (let j = 0; j < cols; j++) zi[j] = z[base + j];
+        zi[cols] = 1;
         const k = 2 * c[i];
-        for (let j = 0; j < cols; j++) precondition[j] += k * z[base + j] * z[base + j];
-        precondition[cols] += k;
-      }
-      for (let j = 0; j < d; j++) precondition[j] = 1 / precondition[j];
-      s.fill(0);
-      for (let j = 0; j < d; j++) {
-        r[j] = -g[j];
-        u[j] = r[j] * precondition[j];
-        dir[j] = u[j];
-      }
-      let ru = dot(r, u);
-      const stop = 0.01 * dot(g, g);
-      for (let k = 0; k < 2 * d && dot(r, r) > stop; k++) {
-        hessianTimes(dir, hd);
-        const step = ru / dot(dir, hd);
-        for (let j = 0; j < d; j++) {
-          s[j] += step * dir[j];
-          r[j] -= step * hd[j];
-          u[j] = r[j] * precondition[j];
+        for (let a = 0; a < d; a++) {
+          const za = k * zi[a];
+          const row = a * d;
+          for (let b = 0; b <= a; b++) hessian[row + b] += za * zi[b];
         }
-        const ruNext = dot(r, u);
-        const beta = ruNext / ru;
-        ru = ruNext;
-        for (let j = 0; j < d; j++) dir[j] = u[j] + beta * dir[j];
-        cgSteps++;
       }
+      for (let a = 0; a < d; a++) {
+        hessian[a * d + a] += 1;
+        for (let b = 0; b < a; b++) hessian[b * d + a] = hessian[a * d + b];
+      }
+      const step = choleskySolve(hessian, g, d);
+      for (let j = 0; j < d; j++) s[j] = -step[j];
       for (let i = 0; i < rows; i++) {
         const base = i * cols;
         let a = s[cols];
@@ -293,7 +263,6 @@ export class LinearSVM implements SkipModel {
       if (previous - f <= 1e-12 * Math.abs(previous)) break;
     }
     this.iterations = iter;
-    this.conjugateGradientSteps = cgSteps;
     return w;
   }
 

@@ -172,7 +172,9 @@ describe("LinearSVM", () => {
     const fd = svmPrimal(X, y, Float64Array.from(state(dual).weights), state(dual).bias, 1, cw);
     expect(Math.abs(fp - fd) / fd).toBeLessThan(1e-6);
     expect(primal.objective(X, y)).toBeCloseTo(fp, 6);
-    state(primal).weights.forEach((w, j) => expect(w).toBeCloseTo(state(dual).weights[j], 3));
+    state(primal).weights.forEach((w, j) => {
+      expect(w).toBeCloseTo(state(dual).weights[j], 3);
+    });
     expect(state(primal).bias).toBeCloseTo(state(dual).bias, 3);
   });
 

@@ -129,7 +129,7 @@ export class TreeGrower {
   /** One kernel over every active feature: split over the threads for large nodes. */
   private histograms(kind: number, hist: Float64Array, begin: number, end: number): void {
     const t = this.threads;
-    if (t !== null && end - begin >= PARALLEL_MIN_ROWS && t.run(kind, hist, this.features, begin, end))
+    if (t !== null && end - begin >= PARALLEL_MIN_NODE_ROWS && t.run(kind, hist, this.features, begin, end))
       return;
     runKernel(kind, this.inputs, hist, this.features, 0, this.features.length, begin, end);
   }
