@@ -66,6 +66,14 @@ export function standardizedCopy(X: Matrix, s: Standardizer): Float32Array {
   return z;
 }
 
+/** Coefficients with the bias appended (the solvers' layout: the constant feature last). */
+export function withBias(weights: Float64Array, bias: number): Float64Array {
+  const out = new Float64Array(weights.length + 1);
+  out.set(weights);
+  out[weights.length] = bias;
+  return out;
+}
+
 /** b + Σ w_j z_j for one raw row, standardising on the fly (NaN → training mean). */
 export function linearMargin(
   row: ArrayLike<number>,

@@ -9,6 +9,7 @@ import {
   standardizedCopy,
   standardizerFromJSON,
   standardizerToJSON,
+  withBias,
 } from "./standardize.ts";
 import type { ClassWeight, FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
 import {
@@ -349,10 +350,7 @@ export class LinearSVM implements SkipModel {
 
   /** Coefficients in the standardised space, bias last: a warm start for a refit. */
   standardizedCoefficients(): Float64Array {
-    const out = new Float64Array(this.weights.length + 1);
-    out.set(this.weights);
-    out[this.weights.length] = this.bias;
-    return out;
+    return withBias(this.weights, this.bias);
   }
 
   /** Signed distance to the separating hyperplane; positive = skip side. */
