@@ -131,9 +131,11 @@ export async function runEvaluateCommand(options: EvaluateCommandOptions): Promi
     });
     let reference: ReferenceResult | null = null;
     if (options.reference !== false) {
-      progress.update("reference protocol", 0, 1);
+      progress.update("reference protocol", 0, 2);
       try {
-        reference = referenceProtocol(delivery);
+        reference = referenceProtocol(delivery, undefined, (d, t) =>
+          progress.update("reference protocol", d, t),
+        );
       } catch {
         reference = null; // too few rows for its 1000 + 1000 hold-outs: nothing to compare
       }

@@ -243,7 +243,7 @@ export function trainModels(
   });
   progress("fit", names.length, names.length);
 
-  progress("policy", 0, 1);
+  progress("policy", 0, candidatesCount(fitted));
   const candidates: ScoredCandidate[] = fitted
     .filter((f) => f.role !== "majority")
     .map((f) => ({
@@ -262,7 +262,7 @@ export function trainModels(
       from: iso(dataset.startMs[split.validation[0]]),
       to: iso(dataset.startMs[split.validation[split.validation.length - 1]]),
     },
-    options.policy,
+    { ...options.policy, onProgress: (d, t) => progress("policy", d, t) },
   );
   const learners = fitted.filter((f) => f.role === "model");
   const pool = learners.length > 0 ? learners : fitted;
@@ -279,6 +279,11 @@ export function trainModels(
     policy,
     stateAtTestStart: FeatureState.restore(catalog, dataset.snapshotAt as Buffer),
   };
+}
+
+/** Policy candidates: cache everything, cache nothing, and every fitted model but the majority rule. */
+function candidatesCount(fitted: readonly FittedModel[]): number {
+  return fitted.filter((f) => f.role !== "majority").length + 2;
 }
 
 function iso(ms: number): string {

@@ -264,6 +264,8 @@ export interface PolicyInput {
 
 export interface PolicyOptions extends SavingOptions {
   folds?: number;
+  /** Called after each candidate is estimated: (done, total). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export function fmtCost(x: number): string {
@@ -342,6 +344,8 @@ export function choosePolicy(input: PolicyInput, options: PolicyOptions = {}): P
     ...input.candidates.filter((c) => c.role === "model"),
     ...input.candidates.filter((c) => c.role !== "model"),
   ];
+  const progressTotal = ordered.length + 2;
+  options.onProgress?.(2, progressTotal);
   for (const c of ordered) {
     if (c.p.length !== n)
       throw new RangeError(`choosePolicy: ${c.name} has ${c.p.length} scores for ${n} listens`);
@@ -372,6 +376,7 @@ export function choosePolicy(input: PolicyInput, options: PolicyOptions = {}): P
         ...fixed,
       });
     }
+    options.onProgress?.(candidates.length, progressTotal);
   }
   for (const c of candidates) c.passes = c.kind !== "cache-all" && c.ciLower > 0 && c.users >= 2;
   let winner: PolicyCandidate | undefined;

@@ -169,6 +169,7 @@ export function boundedReferenceProtocol(
   catalog: Catalog,
   maxTrainRows = REFERENCE_MAX_TRAIN_ROWS,
   seed = REFERENCE_SEED,
+  onProgress?: (done: number, total: number) => void,
 ): ReferenceResult {
   const split = referenceSplit(listens.length, seed);
   let train = split.train;
@@ -188,18 +189,21 @@ export function boundedReferenceProtocol(
   rows.set(split.validation, train.length);
   rows.set(split.ab, train.length + split.validation.length);
   const dataset = buildReferenceDataset(listens, catalog, rows);
+  onProgress?.(1, 2);
   const local = (from: number, count: number) => Int32Array.from({ length: count }, (_, k) => from + k);
   const result = fitReference(dataset, {
     train: local(0, train.length),
     validation: local(train.length, split.validation.length),
     ab: local(train.length + split.validation.length, split.ab.length),
   });
-  return {
+  const bounded: ReferenceResult = {
     ...result,
     rows: listens.length,
     split: { train: split.train.length, validation: split.validation.length, ab: split.ab.length },
     ...(train.length < split.train.length ? { sampledTrainRows: train.length } : {}),
   };
+  onProgress?.(2, 2);
+  return bounded;
 }
 
 /** 1000 random A/B rows, then 1000 random validation rows from the rest; the remainder trains. */

@@ -163,9 +163,14 @@ export function saveTrainingBundle(dir: string, run: TrainingRun, delivery: Deli
   });
 }
 
-export function referenceProtocol(delivery: Delivery, exportCsv?: string): ReferenceResult {
+export function referenceProtocol(
+  delivery: Delivery,
+  exportCsv?: string,
+  onProgress?: (done: number, total: number) => void,
+): ReferenceResult {
   const listens = buildListens(delivery.events, delivery.catalog, { rule: "reference" });
-  if (!exportCsv) return boundedReferenceProtocol(listens, delivery.catalog);
+  if (!exportCsv)
+    return boundedReferenceProtocol(listens, delivery.catalog, undefined, undefined, onProgress);
   // The reference's CSV files hold every row: the full dataset, and the protocol on all of it.
   const dataset = buildReferenceDataset(listens, delivery.catalog);
   mkdirSync(exportCsv, { recursive: true });

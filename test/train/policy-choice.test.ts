@@ -184,7 +184,14 @@ describe("choosePolicy", () => {
   it("recommends the model on strongly informative scores, at its whole-period threshold", () => {
     const w = world(7);
     const cands = candidates(w, w.informative);
-    const choice = choosePolicy({ ...w, costModel: DEFAULT_COST_MODEL, candidates: cands });
+    const calls: [number, number][] = [];
+    const choice = choosePolicy(
+      { ...w, costModel: DEFAULT_COST_MODEL, candidates: cands },
+      { onProgress: (d, t) => calls.push([d, t]) },
+    );
+    // Progress per candidate: the two fixed policies, then each scored candidate, ending at the total.
+    expect(calls.map(([d]) => d)).toEqual(Array.from({ length: cands.length + 1 }, (_, k) => k + 2));
+    expect(calls.at(-1)).toEqual([cands.length + 2, cands.length + 2]);
     expect(choice.kind).toBe("model");
     expect(choice.model).toBe("gbdt");
     expect(choice.threshold).toBe(cands[0].threshold);
