@@ -5,13 +5,14 @@
 // with --log-rows decisions through /v1/predict/batch, then measures GET /health with autocannon alone and
 // while --flood-connections connections post feedback for random unknown users + tracks. Prints req/s and
 // p99 of /health in both runs, their ratio, and the flood's own req/s and status counts.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import cliProgress from "cli-progress";
+import { startServer } from "./serve-process.ts";
 
 const REAL_DELIVERY = resolve(import.meta.dirname, "../../shared/data/pozytywka/2023L-v2");
 const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
@@ -29,41 +30,6 @@ const { values: args } = parseArgs({
 const logRows = Number(args["log-rows"]);
 const duration = Number(args.duration);
 const floodConnections = Number(args["flood-connections"]);
-
-function startServer(
-  bundle: string,
-  data: string,
-  db: string,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      "serve",
-      "--bundle",
-      bundle,
-      "--data",
-      data,
-      "--db",
-      db,
-      "--port",
-      "0",
-      "--log-level",
-      "warn",
-    ].concat(["--rate-limit", "0"]),
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  return new Promise((done, fail) => {
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) done({ child, url: match[1] });
-    });
-    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.once("exit", (code) => fail(new Error(`serve exited (${code}) before listening:\n${output}`)));
-  });
-}
 
 async function fillLog(url: string, rows: number): Promise<void> {
   const bar = new cliProgress.SingleBar(

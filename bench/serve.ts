@@ -6,13 +6,14 @@
 // Each run starts a fresh server and decision log, warms up, then drives /recommend and /abtest with
 // autocannon for --duration seconds each while sampling the server's RSS from /proc/<pid>/status.
 // Prints per route the median of the runs (min–max) of req/s, p50, p99, errors, and the RSS drift.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { loadDelivery } from "../src/data/index.ts";
+import { startServer } from "./serve-process.ts";
 
 const REAL_DELIVERY = resolve(import.meta.dirname, "../../shared/data/pozytywka/2023L-v2");
 
@@ -63,44 +64,6 @@ function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
-}
-
-function startServer(
-  bundle: string,
-  data: string,
-  db: string,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      "serve",
-      "--bundle",
-      bundle,
-      "--data",
-      data,
-      "--db",
-      db,
-      "--port",
-      "0",
-      "--log-level",
-      "warn",
-      "--rate-limit",
-      "0",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  return new Promise((done, fail) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) done({ child, url: match[1] });
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => fail(new Error(`server exited (${code}) before listening:\n${output}`)));
-  });
 }
 
 /** Request bodies over real users and tracks, cycled by every connection. */

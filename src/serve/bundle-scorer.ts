@@ -1,6 +1,5 @@
 // Scorer over the real pipeline: the bundle's FeatureState (kept learning online from feedback) and its
 // fitted models. One reusable feature row per scorer: the server scores one request at a time.
-import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { EventRecord } from "../data/event-record.ts";
 import { loadCatalog } from "../data/index.ts";
@@ -218,7 +217,8 @@ export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
     models,
     defaultModel: manifest.defaultModel,
     policy,
-    stateOrigin: createHash("sha256").update(bundle.featureState).digest("hex").slice(0, 32),
+    // The snapshot's sha256, checked against these bytes by loadBundle: no need to hash them again.
+    stateOrigin: manifest.files[manifest.featureStateFile].sha256.slice(0, 32),
   });
 }
 

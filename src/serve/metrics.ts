@@ -95,7 +95,7 @@ export class ServeMetrics {
     });
     this.feedbackUnmatched = new Counter({
       name: "skipwise_feedback_unmatched_total",
-      help: "Outcomes reported for listens without a logged decision (still learned from)",
+      help: "Feedback refused (404) because no open decision matched its user + track (+ session)",
       registers,
     });
     this.bundleInfo = new Gauge({

@@ -1,0 +1,44 @@
+// `skipwise serve` as a child process for the load benches: a fresh decision log, any free port, the rate
+// limit off (the benches measure the service, not the limiter); resolves once it listens.
+import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
+
+const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
+
+export function startServer(
+  bundle: string,
+  data: string,
+  db: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      "serve",
+      "--bundle",
+      bundle,
+      "--data",
+      data,
+      "--db",
+      db,
+      "--port",
+      "0",
+      "--log-level",
+      "warn",
+      "--rate-limit",
+      "0",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  return new Promise((done, fail) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) done({ child, url: match[1] });
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => fail(new Error(`server exited (${code}) before listening:\n${output}`)));
+  });
+}
