@@ -1,4 +1,4 @@
-import { choleskySolve, lbfgs } from "./optimize.ts";
+import { choleskySolve, hessianStride, lbfgs, weightedGram } from "./optimize.ts";
 import {
   fitStandardizer,
   linearMargin,
@@ -26,7 +26,8 @@ export interface LogisticRegressionParams {
   /** Inverse L2 strength, as in scikit-learn: minimise Σ wᵢ·logloss + ‖β‖² / (2C). The intercept is not penalised. */
   C: number;
   classWeight: ClassWeight;
-  solver: "lbfgs" | "newton";
+  /** "auto": Newton from NEWTON_MIN_ROWS rows on (a handful of passes), L-BFGS below (scikit-learn's default). */
+  solver: "auto" | "lbfgs" | "newton";
   maxIter: number;
   /** Stop when the largest gradient entry of the (weight-averaged) objective is below this (scikit-learn: 1e-4). */
   tol: number;
@@ -37,11 +38,15 @@ export interface LogisticRegressionParams {
 const DEFAULTS: LogisticRegressionParams = {
   C: 1,
   classWeight: undefined,
-  solver: "lbfgs",
+  solver: "auto",
   maxIter: 500,
   tol: 1e-5,
   standardize: true,
 };
+
+/** From this many rows on, "auto" takes Newton steps: L-BFGS needs a pass per iteration and tens of them. */
+export const NEWTON_MIN_ROWS = 20_000;
+const NEWTON_MAX_ITER = 50;
 
 /** L2-regularised logistic regression on standardised, mean-imputed columns. */
 export class LogisticRegression implements SkipModel {
@@ -103,10 +108,10 @@ export class LogisticRegression implements SkipModel {
       return loss * inv + 0.5 * lambda * reg;
     };
     let beta: Float64Array;
-    if (p.solver === "newton") {
-      beta = this.newton(z, rows, cols, w, totalWeight, lambda, objective);
+    const onProgress = options?.onProgress;
+    if (p.solver === "newton" || (p.solver === "auto" && rows >= NEWTON_MIN_ROWS)) {
+      beta = this.newton(z, rows, cols, w, totalWeight, lambda, objective, options?.warmStart, onProgress);
     } else {
-      const onProgress = options?.onProgress;
       const start = options?.warmStart?.length === d ? options.warmStart : new Float64Array(d);
       const result = lbfgs(objective, start, {
         maxIter: p.maxIter,
@@ -130,42 +135,38 @@ export class LogisticRegression implements SkipModel {
     totalWeight: number,
     lambda: number,
     objective: (beta: Float64Array, grad: Float64Array) => number,
+    warmStart: Float64Array | undefined,
+    onProgress: ((done: number, total: number) => void) | undefined,
   ): Float64Array {
     const d = cols + 1;
-    let beta = new Float64Array(d);
+    let beta = warmStart?.length === d ? Float64Array.from(warmStart) : new Float64Array(d);
     const grad = new Float64Array(d);
     const gradTrial = new Float64Array(d);
     let value = objective(beta, grad);
     const H = new Float64Array(d * d);
-    const zi = new Float64Array(d);
+    // A regular sample of the rows estimates the Hessian on many rows; the gradient stays exact.
+    const stride = hessianStride(rows);
+    const sampleRows = new Int32Array(Math.ceil(rows / stride));
+    for (let k = 0; k < sampleRows.length; k++) sampleRows[k] = k * stride;
+    const sampleWeight = new Float64Array(sampleRows.length);
+    const scale = rows / sampleRows.length / totalWeight;
+    // Newton converges in a handful of steps; the progress total is a cap, reached only if it does not.
+    const maxIter = Math.min(this.params.maxIter, NEWTON_MAX_ITER);
     let iter = 0;
-    for (; iter < this.params.maxIter; iter++) {
+    for (; iter < maxIter; iter++) {
       let gmax = 0;
       for (let j = 0; j < d; j++) gmax = Math.max(gmax, Math.abs(grad[j]));
       if (gmax <= this.params.tol) break;
-      H.fill(0);
-      for (let i = 0; i < rows; i++) {
+      for (let k = 0; k < sampleRows.length; k++) {
+        const i = sampleRows[k];
         const base = i * cols;
         let m = beta[cols];
-        for (let j = 0; j < cols; j++) {
-          zi[j] = z[base + j];
-          m += beta[j] * zi[j];
-        }
-        zi[cols] = 1;
+        for (let j = 0; j < cols; j++) m += beta[j] * z[base + j];
         const pr = sigmoid(m);
-        const h = (w === null ? 1 : w[i]) * pr * (1 - pr);
-        for (let a = 0; a < d; a++) {
-          const ha = h * zi[a];
-          for (let b = 0; b <= a; b++) H[a * d + b] += ha * zi[b];
-        }
+        sampleWeight[k] = scale * (w === null ? 1 : w[i]) * pr * (1 - pr);
       }
-      for (let a = 0; a < d; a++) {
-        for (let b = 0; b <= a; b++) {
-          H[a * d + b] /= totalWeight;
-          H[b * d + a] = H[a * d + b];
-        }
-        if (a < cols) H[a * d + a] += lambda;
-      }
+      weightedGram(z, cols, sampleRows, sampleWeight, sampleRows.length, H);
+      for (let a = 0; a < cols; a++) H[a * d + a] += lambda;
       H[cols * d + cols] += 1e-12;
       const step = choleskySolve(H, grad, d);
       let t = 1;
@@ -184,6 +185,7 @@ export class LogisticRegression implements SkipModel {
         t *= 0.5;
       }
       if (!accepted) break;
+      onProgress?.(iter + 1, maxIter);
     }
     this.iterations = iter;
     return beta;

@@ -137,3 +137,69 @@ export function choleskySolve(A: Float64Array, b: Float64Array, n: number): Floa
   }
   return x;
 }
+
+/**
+ * Newton steps on many rows estimate the Hessian from at most this many of them (the gradient stays exact,
+ * so the optimum is the same): a d × d Gram matrix costs d²/2 per row, the gradient only 2d.
+ */
+export const HESSIAN_SAMPLE_ROWS = 60_000;
+
+/** Every `stride`-th candidate, so that about `HESSIAN_SAMPLE_ROWS` rows build the Hessian. */
+export function hessianStride(candidates: number): number {
+  return Math.max(1, Math.ceil(candidates / HESSIAN_SAMPLE_ROWS));
+}
+
+/**
+ * H ← Σₖ weight[k]·x̃ₖx̃ₖᵀ over rows rows[0..count) of the row-major z (x̃ = the row with a trailing 1), as a
+ * full symmetric d × d matrix (d = cols + 1). Rows go four at a time, so H is loaded and stored a quarter
+ * as often.
+ */
+export function weightedGram(
+  z: Float32Array,
+  cols: number,
+  rows: Int32Array,
+  weight: Float64Array,
+  count: number,
+  H: Float64Array,
+): void {
+  const d = cols + 1;
+  H.fill(0);
+  const x0 = new Float64Array(d);
+  const x1 = new Float64Array(d);
+  const x2 = new Float64Array(d);
+  const x3 = new Float64Array(d);
+  const load = (x: Float64Array, k: number) => {
+    const base = rows[k] * cols;
+    for (let j = 0; j < cols; j++) x[j] = z[base + j];
+    x[cols] = 1;
+  };
+  let k = 0;
+  for (; k + 3 < count; k += 4) {
+    load(x0, k);
+    load(x1, k + 1);
+    load(x2, k + 2);
+    load(x3, k + 3);
+    const w0 = weight[k];
+    const w1 = weight[k + 1];
+    const w2 = weight[k + 2];
+    const w3 = weight[k + 3];
+    for (let a = 0; a < d; a++) {
+      const a0 = w0 * x0[a];
+      const a1 = w1 * x1[a];
+      const a2 = w2 * x2[a];
+      const a3 = w3 * x3[a];
+      const row = a * d;
+      for (let b = 0; b <= a; b++) H[row + b] += a0 * x0[b] + a1 * x1[b] + a2 * x2[b] + a3 * x3[b];
+    }
+  }
+  for (; k < count; k++) {
+    load(x0, k);
+    const w0 = weight[k];
+    for (let a = 0; a < d; a++) {
+      const a0 = w0 * x0[a];
+      const row = a * d;
+      for (let b = 0; b <= a; b++) H[row + b] += a0 * x0[b];
+    }
+  }
+  for (let a = 0; a < d; a++) for (let b = 0; b < a; b++) H[b * d + a] = H[a * d + b];
+}

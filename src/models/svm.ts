@@ -1,4 +1,4 @@
-import { choleskySolve } from "./optimize.ts";
+import { choleskySolve, HESSIAN_SAMPLE_ROWS, hessianStride, weightedGram } from "./optimize.ts";
 import { fitPlatt, type PlattParams, plattProbability } from "./platt.ts";
 import { Rng } from "./random.ts";
 import {
@@ -163,7 +163,8 @@ export class LinearSVM implements SkipModel {
     const g = new Float64Array(d);
     const s = new Float64Array(d);
     const hessian = new Float64Array(d * d);
-    const zi = new Float64Array(d);
+    const sampleRows = new Int32Array(Math.min(rows, HESSIAN_SAMPLE_ROWS));
+    const sampleWeight = new Float64Array(sampleRows.length);
     const xs = new Float64Array(rows);
     const active = new Uint8Array(rows);
     const dot = (a: Float64Array, b: Float64Array) => {
@@ -218,25 +219,21 @@ export class LinearSVM implements SkipModel {
     // Newton converges in a handful of steps; the bar's total is a cap, reached only if it does not.
     const cap = Math.min(p.maxIter, PRIMAL_MAX_NEWTON);
     while (iter < cap && Math.sqrt(dot(g, g)) > p.primalTol * g0) {
-      // The exact Newton step: H = I + 2 Σ_active cᵢ xᵢxᵢᵀ is only d × d, so one pass accumulates it (its
-      // lower half) and a Cholesky solve gives s = −H⁻¹g; cheaper than the tens of passes CG needed here.
-      hessian.fill(0);
-      for (let i = 0; i < rows; i++) {
+      // The Newton step: H = I + 2 Σ_active cᵢ xᵢxᵢᵀ is only d × d, so one pass accumulates it and a Cholesky
+      // solve gives s = −H⁻¹g; cheaper than the tens of passes CG needs here. On many rows a regular sample
+      // of the active rows estimates the sum (the gradient stays exact, so the optimum does not move).
+      let activeCount = 0;
+      for (let i = 0; i < rows; i++) activeCount += active[i];
+      const stride = hessianStride(activeCount);
+      let sampled = 0;
+      for (let i = 0, seen = 0; i < rows; i++) {
         if (active[i] === 0) continue;
-        const base = i * cols;
-        for (let j = 0; j < cols; j++) zi[j] = z[base + j];
-        zi[cols] = 1;
-        const k = 2 * c[i];
-        for (let a = 0; a < d; a++) {
-          const za = k * zi[a];
-          const row = a * d;
-          for (let b = 0; b <= a; b++) hessian[row + b] += za * zi[b];
-        }
+        if (seen++ % stride === 0) sampleRows[sampled++] = i;
       }
-      for (let a = 0; a < d; a++) {
-        hessian[a * d + a] += 1;
-        for (let b = 0; b < a; b++) hessian[b * d + a] = hessian[a * d + b];
-      }
+      const scale = sampled > 0 ? (2 * activeCount) / sampled : 0;
+      for (let k = 0; k < sampled; k++) sampleWeight[k] = scale * c[sampleRows[k]];
+      weightedGram(z, cols, sampleRows, sampleWeight, sampled, hessian);
+      for (let a = 0; a < d; a++) hessian[a * d + a] += 1;
       const step = choleskySolve(hessian, g, d);
       for (let j = 0; j < d; j++) s[j] = -step[j];
       for (let i = 0; i < rows; i++) {

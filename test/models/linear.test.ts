@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LinearSVM, LogisticRegression } from "../../src/models/index.ts";
+import { HESSIAN_SAMPLE_ROWS } from "../../src/models/optimize.ts";
 import { PRIMAL_MIN_ROWS } from "../../src/models/svm.ts";
 import type { Matrix } from "../../src/models/types.ts";
 import { accuracy, auc, imbalanced, logisticData, matrix, mean, separable, xor } from "./fixtures.ts";
@@ -54,6 +55,23 @@ describe("LogisticRegression", () => {
     for (const v of g) expect(Math.abs(v)).toBeLessThan(1e-6);
     for (let j = 0; j < 2; j++) expect(lbfgs.weights[j]).toBeCloseTo(newton.weights[j], 5);
     expect(lbfgs.intercept).toBeCloseTo(newton.intercept, 5);
+  });
+
+  it("on more rows than HESSIAN_SAMPLE_ROWS, Newton with a sampled Hessian still reaches the zero-gradient optimum", () => {
+    const rows = HESSIAN_SAMPLE_ROWS * 2 + 7;
+    const { X, y } = logisticData(rows, 21, -0.3, [1.2, -0.7, 0.4], [1, 3, 0.5], [0, 2, -1]);
+    const C = 0.05;
+    const fitted = new LogisticRegression({ C, standardize: false, tol: 1e-9 }).fit(X, y);
+    expect(fitted.params.solver).toBe("auto");
+    expect(fitted.iterations).toBeLessThan(15);
+    const { weights, intercept } = fitted.coefficients();
+    // The objective is averaged over the rows: its gradient is the summed one divided by n.
+    const g = logisticGradient(X, y, weights, intercept, C);
+    for (const v of g) expect(Math.abs(v) / rows).toBeLessThan(1e-8);
+    const lbfgs = new LogisticRegression({ C, standardize: false, solver: "lbfgs", tol: 1e-9 })
+      .fit(X, y)
+      .coefficients();
+    for (let j = 0; j < 3; j++) expect(weights[j]).toBeCloseTo(lbfgs.weights[j], 5);
   });
 
   it("a sample weight of 2 equals duplicating the row", () => {
@@ -176,6 +194,34 @@ describe("LinearSVM", () => {
       expect(w).toBeCloseTo(state(dual).weights[j], 3);
     });
     expect(state(primal).bias).toBeCloseTo(state(dual).bias, 3);
+  });
+
+  it("on more active rows than HESSIAN_SAMPLE_ROWS, the primal Newton solver with a sampled Hessian still reaches the optimum (zero gradient)", () => {
+    const rows = HESSIAN_SAMPLE_ROWS * 3;
+    const { X, y } = imbalanced(rows, 12);
+    const opts = { standardize: false, classWeight: "balanced" as const, solver: "primal" as const };
+    const primal = new LinearSVM({ ...opts, primalTol: 1e-9 }).fit(X, y);
+    const n1 = y.reduce((a, b) => a + b, 0);
+    const cw = [rows / (2 * (rows - n1)), rows / (2 * n1)];
+    const { weights, bias } = primal.toJSON().state as { weights: number[]; bias: number };
+    const d = X.cols + 1;
+    const grad = new Float64Array(d);
+    for (let j = 0; j < X.cols; j++) grad[j] = weights[j];
+    grad[X.cols] = bias;
+    let scale = 0;
+    for (let i = 0; i < rows; i++) {
+      const sign = y[i] === 1 ? 1 : -1;
+      let m = bias;
+      for (let j = 0; j < X.cols; j++) m += weights[j] * X.data[i * X.cols + j];
+      const slack = 1 - sign * m;
+      scale += cw[y[i]];
+      if (slack <= 0) continue;
+      const k = -2 * cw[y[i]] * slack * sign;
+      for (let j = 0; j < X.cols; j++) grad[j] += k * X.data[i * X.cols + j];
+      grad[X.cols] += k;
+    }
+    for (const v of grad) expect(Math.abs(v) / scale).toBeLessThan(1e-6);
+    expect(primal.iterations).toBeLessThan(25);
   });
 
   it("solver auto: the dual below PRIMAL_MIN_ROWS rows, the primal from there on", () => {
