@@ -1,5 +1,6 @@
 // skipwise CLI: thin wiring of commands over the pipeline stages. Each command's work lives in its stage.
 import { Command } from "commander";
+import { VERSION } from "./serve/version.ts";
 
 const program = new Command();
 program
@@ -7,7 +8,7 @@ program
   .description(
     "Predict skip vs full play for music listens, serve the predictions, and measure the cache savings",
   )
-  .version("0.1.0")
+  .version(VERSION)
   .showHelpAfterError();
 
 // --- commands (one block each; keep blocks small: parse options, call the stage, set the exit code) ---

@@ -1,4 +1,5 @@
 // JSON schemas of every route: validation (Ajv), fast serialisation and the OpenAPI document at /docs.
+import type { FromSchema } from "./schema-types.ts";
 
 /** Ids are 32-bit in the feature state: larger values are refused rather than silently wrapped. */
 const INT32_MAX = 2_147_483_647;
@@ -335,3 +336,11 @@ export const reloadSchema = {
     ...errors,
   },
 } as const;
+
+// The request bodies as the handlers read them, derived from the schemas above.
+export type ReferenceBody = FromSchema<typeof referenceBody>;
+export type PredictBody = FromSchema<typeof predictItem>;
+export type PredictBatchBody = FromSchema<typeof predictBatchSchema.body>;
+export type FeedbackBody = FromSchema<typeof feedbackSchema.body>;
+export type EventsBody = FromSchema<typeof eventsSchema.body>;
+export type ReloadBody = FromSchema<typeof reloadSchema.body>;
