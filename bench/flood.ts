@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import cliProgress from "cli-progress";
+import { stageProgress } from "../src/base/progress.ts";
 import { startServer } from "./serve-process.ts";
 
 const REAL_DELIVERY = resolve(import.meta.dirname, "../../shared/data/pozytywka/2023L-v2");
@@ -32,11 +32,8 @@ const duration = Number(args.duration);
 const floodConnections = Number(args["flood-connections"]);
 
 async function fillLog(url: string, rows: number): Promise<void> {
-  const bar = new cliProgress.SingleBar(
-    { format: "filling the decision log [{bar}] {value}/{total} decisions, ETA {eta_formatted}" },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(rows, 0);
+  const progress = stageProgress(process.stderr, { unit: "decisions" });
+  progress.update("fill the log", 0, rows);
   const at = Date.now();
   for (let done = 0; done < rows; done += 1000) {
     const items = Array.from({ length: Math.min(1000, rows - done) }, (_, i) => ({
@@ -51,9 +48,9 @@ async function fillLog(url: string, rows: number): Promise<void> {
       body: JSON.stringify({ items }),
     });
     if (!r.ok) throw new Error(`batch fill: ${r.status} ${await r.text()}`);
-    bar.update(done + items.length);
+    progress.update("fill the log", done + items.length, rows);
   }
-  bar.stop();
+  progress.stop();
 }
 
 function health(url: string): Promise<autocannon.Result> {

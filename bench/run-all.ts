@@ -9,10 +9,11 @@
 // Full mode: production-size delivery (/tmp/skipwise-prod, generated when absent), 1 M-row GBDT, 10-second
 // serve runs, parity on the real 2023L-v2 feature matrix.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { writeFileAtomicSync } from "../src/base/atomic-write.ts";
 
 const HERE = import.meta.dirname;
 const REPO = resolve(HERE, "..");
@@ -368,12 +369,6 @@ function mergePrevious(results: BenchResult[], jsonPath: string): void {
   results.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
 }
 
-function writeAtomic(path: string, text: string): void {
-  const temp = `${path}.tmp`;
-  writeFileSync(temp, text);
-  renameSync(temp, path);
-}
-
 async function main(): Promise<void> {
   const only = options.only ? options.only.split(",").map((s) => s.trim()) : undefined;
   const unknown = only?.filter((name) => !SPECS.some((s) => s.name === name)) ?? [];
@@ -439,12 +434,12 @@ async function main(): Promise<void> {
   const jsonPath = join(outDir, "results.json");
   const mdPath = join(outDir, "results.md");
   if (only) mergePrevious(results, jsonPath);
-  writeAtomic(
+  writeFileAtomicSync(
     jsonPath,
     `${JSON.stringify({ generatedAt, quick, runsPerMetric: RUNS, machine: info, results }, null, 2)}\n`,
   );
   const md = markdown(results, info, generatedAt);
-  writeAtomic(mdPath, md);
+  writeFileAtomicSync(mdPath, md);
   console.log(`\n${md}`);
   console.log(`wrote ${jsonPath} and ${mdPath}`);
   if (results.some((r) => r.error)) process.exitCode = 1;

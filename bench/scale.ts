@@ -5,9 +5,10 @@
 // Prints a table, writes bench/scale.json and the cost-versus-size chart bench/scale.svg. Deliveries are
 // kept in --work and reused when present (generating 10× takes minutes).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { writeFileAtomicSync } from "../src/base/atomic-write.ts";
 import { renderVegaLiteSvg } from "../src/report/vega.ts";
 
 const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
@@ -118,8 +119,7 @@ async function main(): Promise<void> {
   }
   const dir = import.meta.dirname;
   const json = join(dir, "scale.json");
-  writeFileSync(`${json}.tmp`, `${JSON.stringify({ bench: "scale", results }, null, 2)}\n`);
-  renameSync(`${json}.tmp`, json);
+  writeFileAtomicSync(json, `${JSON.stringify({ bench: "scale", results }, null, 2)}\n`);
   const chart = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: "skipwise: cost against delivery size (2 cores)",
@@ -143,8 +143,7 @@ async function main(): Promise<void> {
     },
   };
   const svg = join(dir, "scale.svg");
-  writeFileSync(`${svg}.tmp`, await renderVegaLiteSvg(chart));
-  renameSync(`${svg}.tmp`, svg);
+  writeFileAtomicSync(svg, await renderVegaLiteSvg(chart));
   console.log(`\nwrote ${json} and ${svg}`);
 }
 

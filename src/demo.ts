@@ -2,11 +2,13 @@
 // (or given) delivery → quality report → training and evaluation (report.html + bundle) → the service as
 // a child process → A/B replay against it → A/B analysis (abtest.html) → cache simulation (cache.html).
 // Each step prints one line; the tools' own output goes to <out>/logs.
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { percent as pct } from "./base/format.ts";
 import { runCacheSimulateCommand } from "./cache/simulate-command.ts";
 import { runIngestCommand } from "./data/ingest-command.ts";
 import { DEFECT_KINDS } from "./data/quality.ts";
@@ -72,10 +74,6 @@ class Collector extends Writable {
 
 function elapsed(since: number): string {
   return `${((performance.now() - since) / 1000).toFixed(1)} s`;
-}
-
-function pct(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : "n/a";
 }
 
 /** Runs `skipwise <args>` as a child process, its output into `logFile`; rejects with the log's tail on failure. */

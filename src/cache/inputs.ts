@@ -1,7 +1,8 @@
 // Builds the simulator's inputs from a time-ordered dataset: the listens of the replayed rows, each
-// model's P(skip) on them, and the naive genre rule's decisions (SKIP unless genre_match = 1, exactly as
-// NaiveGenreModel at threshold 0.5 decides, so a recommended naive rule replays as served).
+// model's P(skip) on them, and the naive genre rule's decisions (genreRuleSkip, the function
+// NaiveGenreModel serves, so a recommended naive rule replays as served).
 import type { Catalog } from "../data/types.ts";
+import { genreRuleSkip } from "../models/baselines.ts";
 import type { Model } from "../models/types.ts";
 import type { Dataset } from "../train/dataset.ts";
 import { selectRows } from "../train/split.ts";
@@ -17,7 +18,7 @@ export interface ThresholdedModel {
 export interface CacheInputs {
   listens: CacheListen[];
   models: ModelScores[];
-  /** 1 = SKIP (genre_match is not 1; a missing match counts as no match). Absent without a `genre_match` column. */
+  /** 1 = SKIP per genreRuleSkip (genre_match = 0; an unknown match is PLAY). Absent without a `genre_match` column. */
   genreRuleSkip?: Uint8Array;
 }
 
@@ -53,9 +54,9 @@ export function cacheInputsFromDataset(
     threshold: m.threshold,
   }));
   const genreColumn = dataset.featureNames.indexOf("genre_match");
-  const genreRuleSkip =
+  const genreDecisions =
     genreColumn < 0
       ? undefined
-      : Uint8Array.from(rows, (_, k) => (X.data[k * X.cols + genreColumn] === 1 ? 0 : 1));
-  return { listens, models: scores, genreRuleSkip };
+      : Uint8Array.from(rows, (_, k) => genreRuleSkip(X.data[k * X.cols + genreColumn]));
+  return { listens, models: scores, genreRuleSkip: genreDecisions };
 }

@@ -1,10 +1,12 @@
 // cache.html / cache.json: the recommended policy (chosen before the replayed period) and what it really
 // did, every policy's net saving over caching everything with its user-bootstrap interval, the
 // wasted-vs-missed frontier, the threshold sweep and the bounded device-cache replays.
+
 import { join } from "node:path";
+import { writeFileAtomic } from "../base/atomic-write.ts";
+import { percent as pct } from "../base/format.ts";
 import { describeCostModel } from "../listens/cost-model.ts";
 import { type FrontierPoint, frontierChart } from "../report/charts/index.ts";
-import { writeFileAtomic } from "../report/files.ts";
 import { type Cell, type Page, renderHtmlPage, type Section, type Verdict } from "../report/html.ts";
 import { renderVegaLiteSvg } from "../report/vega.ts";
 import { fmtCost } from "../train/policy-choice.ts";
@@ -18,10 +20,6 @@ export interface CacheReportOptions {
 }
 
 const MB = 1e6;
-
-function pct(x: number, digits = 1): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(digits)} %` : "n/a";
-}
 
 function sweepPointName(model: string, threshold: number): string {
   return `${model} @ ${Number(threshold.toFixed(3))}`;

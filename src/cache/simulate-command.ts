@@ -4,6 +4,7 @@
 // The recommendation is never chosen here: it is the policy chosen on the validation period, by the
 // training run (without a bundle) or recorded in the bundle's manifest.
 import { resolve } from "node:path";
+import { stageProgress } from "../base/progress.ts";
 import { type Delivery, loadDelivery } from "../data/index.ts";
 import { FEATURE_SCHEMA } from "../features/index.ts";
 import type { CostModel } from "../listens/cost-model.ts";
@@ -12,7 +13,6 @@ import type { ListenTable } from "../listens/types.ts";
 import { dataFingerprint, loadBundle, servedThreshold } from "../models/bundle.ts";
 import { buildDataset, type Dataset } from "../train/dataset.ts";
 import { parseModelNames, trainModels } from "../train/pipeline.ts";
-import { stageProgress } from "../train/progress.ts";
 import { timeSplit } from "../train/split.ts";
 import { costModelFromFlags, deliveryFiles } from "../train/train-command.ts";
 import { cacheInputsFromDataset, type ThresholdedModel } from "./inputs.ts";
@@ -159,8 +159,7 @@ export async function runCacheSimulateCommand(options: CacheCommandOptions): Pro
   const progress = options.progress === false ? null : stageProgress();
   try {
     const delivery = await loadDelivery(resolve(options.data), {
-      onProgress: (read, total) =>
-        progress?.update("ingest", Math.round(read / 1e6), Math.round(total / 1e6)),
+      onProgress: progress?.megabytes("ingest"),
     });
     const listens = buildListens(delivery.events, delivery.catalog);
     let dataset: Dataset;

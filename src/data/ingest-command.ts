@@ -1,7 +1,8 @@
 // `skipwise ingest <dir>`: load a delivery, print its data-quality report, write quality.json + quality.txt.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import cliProgress from "cli-progress";
+import { writeFileAtomicSync } from "../base/atomic-write.ts";
+import { stageProgress } from "../base/progress.ts";
 import { type Delivery, loadDelivery } from "./index.ts";
 import { formatQualityReport } from "./quality.ts";
 
@@ -18,40 +19,19 @@ export interface IngestCommandOptions {
 
 export const DEFAULT_INGEST_OUT = "out/ingest";
 
-/** Writes `text` to `path` atomically: a temp file in the same folder, then rename. */
-export function writeFileAtomic(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(temp, text);
-  renameSync(temp, path);
-}
-
 /** Runs the command; throws DeliveryError (the CLI prints `skipwise: <file>: <problem>`) on a bad delivery. */
 export async function runIngestCommand(dir: string, options: IngestCommandOptions = {}): Promise<Delivery> {
   const stdout = options.stdout ?? process.stdout;
   const stderr = options.stderr ?? process.stderr;
-  const bar = stderr.isTTY
-    ? new cliProgress.SingleBar(
-        { stream: stderr, format: "ingest [{bar}] {percentage}% | {value}/{total} MB", hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
+  // A bar on a terminal, nothing in logs: stdout carries the report.
+  const progress = stageProgress(stderr, { logs: false });
   let delivery: Delivery;
   try {
-    let started = false;
     delivery = await loadDelivery(dir, {
-      onProgress: bar
-        ? (read, total) => {
-            const mb = (n: number) => Math.round(n / 1e6);
-            if (!started) {
-              bar.start(mb(total), 0);
-              started = true;
-            }
-            bar.update(mb(read));
-          }
-        : undefined,
+      onProgress: stderr.isTTY ? progress.megabytes("ingest") : undefined,
     });
   } finally {
-    bar?.stop();
+    progress.stop();
   }
   const table = formatQualityReport(delivery.quality);
   const json = `${JSON.stringify(delivery.quality, null, 2)}\n`;
@@ -63,8 +43,8 @@ export async function runIngestCommand(dir: string, options: IngestCommandOption
       `${out}: cannot create the output folder (${(error as NodeJS.ErrnoException).code ?? error})`,
     );
   }
-  writeFileAtomic(join(out, "quality.json"), json);
-  writeFileAtomic(join(out, "quality.txt"), table);
+  writeFileAtomicSync(join(out, "quality.json"), json);
+  writeFileAtomicSync(join(out, "quality.txt"), table);
   stdout.write(options.json ? json : table);
   return delivery;
 }

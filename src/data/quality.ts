@@ -2,6 +2,18 @@
 // join integrity, event mix, time range and the examples of quarantined lines.
 import { EVENT_KINDS, type EventKind } from "./types.ts";
 
+/** Defects of one sessions.jsonl row in its fields (as opposed to malformed or repeated lines). */
+export const SESSION_ROW_DEFECTS = [
+  "null_user_id",
+  "null_event_type",
+  "unknown_event_type",
+  "null_track_id",
+  "bad_timestamp",
+  "unknown_user",
+  "unknown_track",
+  "null_session_id",
+] as const;
+
 /**
  * Defect kinds. The first 18 are the taxonomy agreed with the generator (src/synth injects them);
  * the last three cover catalogue problems the taxonomy does not name. Every kind is always present in
@@ -11,14 +23,7 @@ export const DEFECT_KINDS = [
   // sessions
   "malformed_json",
   "duplicate_row",
-  "null_user_id",
-  "null_event_type",
-  "unknown_event_type",
-  "null_track_id",
-  "bad_timestamp",
-  "unknown_user",
-  "unknown_track",
-  "null_session_id",
+  ...SESSION_ROW_DEFECTS,
   // users
   "null_favourite_genres",
   "null_premium_user",

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ListenTable } from "../listens/types.ts";
-import { type LoggedDecisionRecord, readDecisionRecords } from "../serve/log-export.ts";
+import { type LoggedDecisionRecord, readDecisionRecords, toAnalysisRecord } from "../serve/log-export.ts";
 import { analyzeExperiment } from "./analyze.ts";
 import { defaultReplayStart, parseFromTime } from "./replay.ts";
 import { abtestSummary, writeAbtestReport } from "./report.ts";
@@ -80,23 +80,7 @@ export function fillPreSkipRates(records: DecisionRecord[], rates: Map<number, n
 
 /** The A/B analysis row of a logged decision (served decisions of an experiment). */
 export function toDecisionRecord(r: LoggedDecisionRecord): DecisionRecord {
-  const record: DecisionRecord = {
-    decisionId: r.decisionId,
-    ts: r.tsMs,
-    experiment: r.experiment ?? "",
-    variant: r.variant ?? "",
-    model: r.model,
-    userId: r.userId,
-    trackId: r.trackId,
-    probSkip: r.probSkip,
-    decision: r.decision,
-  };
-  if (r.outcome) {
-    record.outcome = r.outcome.skipped ? "SKIP" : "PLAY";
-    if (r.outcome.heardMs !== null) record.heardMs = r.outcome.heardMs;
-    if (r.outcome.durationMs !== null) record.durationMs = r.outcome.durationMs;
-  }
-  return record;
+  return toAnalysisRecord(r, r.experiment ?? "", r.variant ?? "");
 }
 
 /**

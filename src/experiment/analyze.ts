@@ -1,8 +1,8 @@
 // analyzeExperiment: per-variant metrics, comparisons with the control, SRM, CUPED and the
 // cumulative-accuracy series from decision-log rows joined with their feedback.
+import { criticalValue, normalInterval, normalSurvival, wilsonInterval } from "../base/statistics.ts";
 import { cupedAdjust, cupedTheta, summarise } from "./cuped.ts";
-import { normalSurvival } from "./normal.ts";
-import { criticalValue, proportionDifference, wilsonInterval } from "./proportions.ts";
+import { proportionDifference } from "./proportions.ts";
 import { sampleRatioMismatch } from "./srm.ts";
 import type {
   AnalyzeOptions,
@@ -206,9 +206,9 @@ function meanDifference(
 ): { difference: number; lower: number; upper: number; pValue: number } {
   const difference = a.mean - b.mean;
   const se = Math.sqrt(a.variance / a.n + b.variance / b.n);
-  const z = criticalValue(confidence);
+  const { lower, upper } = normalInterval(difference, se, confidence);
   const pValue = se > 0 ? Math.min(1, 2 * normalSurvival(Math.abs(difference / se))) : Number.NaN;
-  return { difference, lower: difference - z * se, upper: difference + z * se, pValue };
+  return { difference, lower, upper, pValue };
 }
 
 function ratioDifference(

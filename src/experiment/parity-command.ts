@@ -1,7 +1,7 @@
 // `skipwise parity`: replays a delivery's period after the bundle's training end against a live service
 // and exits non-zero unless every served vector and probability equals the offline one.
 import { resolve } from "node:path";
-import cliProgress from "cli-progress";
+import { stageProgress } from "../base/progress.ts";
 import { ServiceClient } from "./http-client.ts";
 import { checkParity, formatParity, type ParityResult } from "./parity.ts";
 
@@ -36,9 +36,7 @@ export async function runParityCommand(options: ParityCommandOptions): Promise<P
     }
     const { loadDelivery } = await import("../data/index.ts");
     const delivery = await loadDelivery(resolve(options.data));
-    let bar: cliProgress.SingleBar | null = null;
-    let lastLine = 0;
-    const started = Date.now();
+    const progress = stageProgress(stderr, { unit: "listens" });
     const result = await checkParity({
       client,
       delivery,
@@ -48,28 +46,9 @@ export async function runParityCommand(options: ParityCommandOptions): Promise<P
         ?.split(",")
         .map((m) => m.trim())
         .filter(Boolean),
-      onProgress: (done, total) => {
-        if (stderr.isTTY) {
-          if (!bar) {
-            bar = new cliProgress.SingleBar(
-              {
-                stream: stderr,
-                format: "parity [{bar}] {percentage}% | {value}/{total} listens | {eta}s left",
-              },
-              cliProgress.Presets.shades_classic,
-            );
-            bar.start(total, 0);
-          }
-          bar.update(done);
-        } else if (Date.now() - lastLine > 10_000 || done === total) {
-          lastLine = Date.now();
-          stderr.write(
-            `skipwise: parity ${done}/${total} listens (${((100 * done) / total).toFixed(0)} %, ${((Date.now() - started) / 1000).toFixed(0)} s)\n`,
-          );
-        }
-      },
+      onProgress: (done, total) => progress.update("parity", done, total),
     });
-    (bar as cliProgress.SingleBar | null)?.stop();
+    progress.stop();
     stdout.write(`${formatParity(result).join("\n")}\n`);
     return result;
   } finally {

@@ -2,6 +2,7 @@
 // order (one user's listens strictly one after another, different users concurrently), posting each
 // listen's real outcome as feedback right after its prediction, so the service's decision log ends up
 // holding decisions joined with outcomes.
+import { percent as pct } from "../base/format.ts";
 import type { Catalog } from "../data/types.ts";
 import type { ListenTable } from "../listens/types.ts";
 import { timeSplit } from "../train/split.ts";
@@ -378,10 +379,6 @@ async function replayWith(
   return summary;
 }
 
-function pct(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : "n/a";
-}
-
 /** Terminal lines for a finished replay. */
 export function replaySummaryLines(s: ReplaySummary): string[] {
   const lines = [
@@ -442,31 +439,22 @@ export async function runReplayCommand(options: ReplayCommandOptions): Promise<R
     `replaying ${selection.listens.length.toLocaleString("en-US")} of ${selection.available.toLocaleString("en-US")} listens from ` +
       `${new Date(selection.fromMs).toISOString()}${options.from === undefined ? " (start of the last 20 % of listens)" : ""}\n`,
   );
-  let bar: import("cli-progress").SingleBar | null = null;
-  if (stderr.isTTY) {
-    const cliProgress = (await import("cli-progress")).default;
-    bar = new cliProgress.SingleBar(
-      {
-        stream: stderr,
-        format: "replay [{bar}] {percentage}% | {value}/{total} listens | {eta}s left",
-        hideCursor: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(selection.listens.length, 0);
-  }
+  // A bar on a terminal, nothing in logs: stdout carries the summary.
+  const { stageProgress } = await import("../base/progress.ts");
+  const progress = stageProgress(stderr, { unit: "listens", logs: false });
+  if (stderr.isTTY) progress.update("replay", 0, selection.listens.length);
   try {
     const summary = await replayAgainstService(selection.listens, {
       url: options.url,
       route,
       concurrency: options.concurrency,
-      onProgress: bar ? (done) => bar?.update(done) : undefined,
+      onProgress: stderr.isTTY ? (done, total) => progress.update("replay", done, total) : undefined,
     });
-    bar?.stop();
+    progress.stop();
     stdout.write(`${replaySummaryLines(summary).join("\n")}\n`);
     return summary;
   } catch (error) {
-    bar?.stop();
+    progress.stop();
     if (error instanceof ReplayAbortedError)
       stdout.write(`${replaySummaryLines(error.summary).join("\n")}\n`);
     throw error;

@@ -1,20 +1,18 @@
 // abtest.html / abtest.json from an ExperimentAnalysis: tables, a bar chart of accuracy with intervals,
 // and cumulative accuracy over time.
+
 import { join } from "node:path";
+import { writeFileAtomic } from "../base/atomic-write.ts";
+import { percent as pct } from "../base/format.ts";
+import { type Interval, normalInterval } from "../base/statistics.ts";
 import { intervalBarChart, timeSeriesChart } from "../report/charts/index.ts";
-import { writeFileAtomic } from "../report/files.ts";
 import { type Cell, type Page, renderHtmlPage, type Section, type Verdict } from "../report/html.ts";
 import { renderVegaLiteSvg } from "../report/vega.ts";
-import { criticalValue, type Interval } from "./proportions.ts";
 import type { ExperimentAnalysis } from "./types.ts";
 
 export interface ReportOptions {
   /** Footer timestamp; pass one for reproducible output. */
   generatedAt?: string;
-}
-
-function pct(x: number, digits = 1): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(digits)} %` : "n/a";
 }
 
 function withInterval(
@@ -101,10 +99,13 @@ async function chartsOf(
       },
     ),
   );
-  const z = criticalValue(a.confidence);
   const critical = (v: (typeof a.variants)[number]) => {
-    const half = z * v.cuped.adjusted.standardError;
-    return { lower: v.cuped.adjusted.mean - half, upper: v.cuped.adjusted.mean + half };
+    const { lower, upper } = normalInterval(
+      v.cuped.adjusted.mean,
+      v.cuped.adjusted.standardError,
+      a.confidence,
+    );
+    return { lower, upper };
   };
   const cuped = await renderVegaLiteSvg(
     intervalBarChart(

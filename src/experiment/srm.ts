@@ -1,6 +1,6 @@
 // Sample-ratio mismatch: chi-square goodness-of-fit of the observed units per variant against the
 // configured weights. A tiny p-value means the assignment or the logging is broken, not that a variant won.
-import { chiSquareSurvival } from "./gamma.ts";
+import { chiSquareSurvival } from "../base/statistics.ts";
 
 export interface SrmResult {
   observed: number[];

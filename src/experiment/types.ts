@@ -1,25 +1,16 @@
 // Shapes of the A/B analysis: the joined decision log rows it reads and the summary it produces.
-import type { Interval, ProportionDifference } from "./proportions.ts";
+import type { Interval } from "../base/statistics.ts";
+import type { AnalysisRecord } from "../serve/log-export.ts";
+import type { ProportionDifference } from "./proportions.ts";
 import type { SrmResult } from "./srm.ts";
 
-export type Decision = "PLAY" | "SKIP";
+export type { Decision } from "../serve/scorer.ts";
 
-/** One logged decision joined with its feedback (the server's SQLite log is read into this shape). */
-export interface DecisionRecord {
-  decisionId: string;
-  /** Decision time, epoch milliseconds. */
-  ts: number;
-  experiment: string;
-  variant: string;
-  model: string;
-  userId: number;
-  trackId: string;
-  probSkip: number;
-  decision: Decision;
-  /** Real outcome from feedback; absent when no feedback arrived. */
-  outcome?: Decision;
-  heardMs?: number;
-  durationMs?: number;
+/**
+ * One logged decision joined with its feedback: the row the server's log export reads (AnalysisRecord:
+ * decision time `ts` in epoch ms, outcome absent without feedback), plus what the analysis adds.
+ */
+export interface DecisionRecord extends AnalysisRecord {
   /** The user's skip rate before the experiment started (the CUPED covariate). */
   preSkipRate?: number;
 }

@@ -48,9 +48,8 @@ const TRACK = [
   "tempo",
 ] as const;
 
-/** Audio features standardised (catalogue mean 0, sd 1) for the taste distances. */
-export const TASTE_FEATURES = [
-  "duration_ms",
+/** The catalogue's continuous audio features of a track (tracks.jsonl), the categorical `key` aside. */
+export const AUDIO_FEATURES = [
   "danceability",
   "energy",
   "loudness",
@@ -61,6 +60,9 @@ export const TASTE_FEATURES = [
   "valence",
   "tempo",
 ] as const;
+
+/** Audio features standardised (catalogue mean 0, sd 1) for the taste distances. */
+export const TASTE_FEATURES = ["duration_ms", ...AUDIO_FEATURES] as const;
 export const TASTE_DIMENSIONS = TASTE_FEATURES.length;
 
 const TASTE = ["taste_distance_played", "taste_distance_skipped", "taste_score"] as const;

@@ -1,6 +1,7 @@
 import type { FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
 import {
   checkFitInputs,
+  checkFitted,
   checkPredictInput,
   expectKind,
   jsonFinite,
@@ -44,8 +45,19 @@ function weightedBaseRate(y: Uint8Array, w?: Float64Array): number {
 }
 
 /**
- * The reference project's baseline: SKIP when the track's artist shares no genre with the user's
- * favourites (`genre_match` = 0), PLAY otherwise. A missing (NaN) match counts as no match.
+ * The naive genre rule, the one definition (NaiveGenreModel serves it, the cache simulator replays it):
+ * 1 = SKIP when the track's artist shares no genre with the user's favourites (`genre_match` = 0), 0 = PLAY
+ * otherwise. An unknown match (NaN: the user or the track is not in the catalogue) gives PLAY: without
+ * evidence the rule falls back to prefetching, the conservative decision for a cache (a wrong SKIP stalls
+ * playback, a wrong PLAY only wastes bytes).
+ */
+export function genreRuleSkip(genreMatch: number): 0 | 1 {
+  return genreMatch === 0 ? 1 : 0;
+}
+
+/**
+ * The reference project's baseline: P(skip) = genreRuleSkip(genre_match), i.e. SKIP when the track's artist
+ * shares no genre with the user's favourites, PLAY otherwise (an unknown match included).
  */
 export class NaiveGenreModel implements SkipModel {
   readonly kind = "naive-genre";
@@ -63,15 +75,17 @@ export class NaiveGenreModel implements SkipModel {
     checkPredictInput(this.kind, X, this.cols);
     const result = outputBuffer(X.rows, out);
     const { data, cols } = X;
-    for (let i = 0; i < X.rows; i++) result[i] = data[i * cols + this.column] === 1 ? 0 : 1;
+    for (let i = 0; i < X.rows; i++) result[i] = genreRuleSkip(data[i * cols + this.column]);
     return result;
   }
 
   predictOne(row: ArrayLike<number>, offset = 0): number {
-    return row[offset + this.column] === 1 ? 0 : 1;
+    checkFitted(this.kind, this.cols >= 0, "predictOne");
+    return genreRuleSkip(row[offset + this.column]);
   }
 
   toJSON(): ModelJSON {
+    checkFitted(this.kind, this.cols >= 0, "toJSON");
     return { kind: this.kind, version: 1, params: {}, state: { column: this.column, cols: this.cols } };
   }
 
@@ -91,6 +105,7 @@ export class MajorityModel implements SkipModel {
   private cols = -1;
 
   get baseRate(): number {
+    checkFitted(this.kind, this.cols >= 0, "baseRate");
     return this.rate;
   }
 
@@ -109,10 +124,12 @@ export class MajorityModel implements SkipModel {
   }
 
   predictOne(): number {
+    checkFitted(this.kind, this.cols >= 0, "predictOne");
     return this.rate;
   }
 
   toJSON(): ModelJSON {
+    checkFitted(this.kind, this.cols >= 0, "toJSON");
     return { kind: this.kind, version: 1, params: {}, state: { rate: this.rate, cols: this.cols } };
   }
 
@@ -146,11 +163,16 @@ export class PreviousOutcomeModel implements SkipModel {
   predictProba(X: Matrix, out?: Float64Array): Float64Array {
     checkPredictInput(this.kind, X, this.cols);
     const result = outputBuffer(X.rows, out);
-    for (let i = 0; i < X.rows; i++) result[i] = this.predictOne(X.data, i * X.cols);
+    for (let i = 0; i < X.rows; i++) result[i] = this.previousOutcome(X.data, i * X.cols);
     return result;
   }
 
   predictOne(row: ArrayLike<number>, offset = 0): number {
+    checkFitted(this.kind, this.cols >= 0, "predictOne");
+    return this.previousOutcome(row, offset);
+  }
+
+  private previousOutcome(row: ArrayLike<number>, offset: number): number {
     const v = row[offset + this.column];
     if (v === 1) return 1;
     if (v === 0) return 0;
@@ -158,6 +180,7 @@ export class PreviousOutcomeModel implements SkipModel {
   }
 
   toJSON(): ModelJSON {
+    checkFitted(this.kind, this.cols >= 0, "toJSON");
     return {
       kind: this.kind,
       version: 1,

@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import {
   closeSync,
   constants,
-  existsSync,
   fstatSync,
   lstatSync,
   mkdirSync,
@@ -10,14 +9,13 @@ import {
   readFileSync,
   readSync,
   realpathSync,
-  renameSync,
-  rmSync,
   type Stats,
   statSync,
   writeFileSync,
 } from "node:fs";
 import { basename, join, sep } from "node:path";
 import { z } from "zod";
+import { publishDirectorySync } from "../base/atomic-write.ts";
 import { type CostModel, validateCostModel } from "../listens/cost-model.ts";
 import { modelFromJSON } from "./index.ts";
 import type { Model, ModelJSON, SkipModel } from "./types.ts";
@@ -157,9 +155,10 @@ function skipwiseVersion(): string {
 }
 
 /**
- * Writes a bundle directory atomically: everything goes to `<dir>.tmp-<pid>` first, which is then renamed
- * over `dir`. An existing bundle is moved aside and deleted only once the new one is in place (and put
- * back if the rename fails), so `dir` never holds a half-written bundle.
+ * Writes a bundle directory atomically (publishDirectorySync): everything goes to a temporary directory
+ * beside `dir` first, is fsynced, and is then renamed over `dir`. An existing bundle is moved aside and
+ * deleted only once the new one is in place (and put back if the rename fails), so `dir` never holds a
+ * half-written bundle.
  */
 export function saveBundle(dir: string, contents: BundleContents): BundleManifest {
   const names = Object.keys(contents.models);
@@ -210,31 +209,12 @@ export function saveBundle(dir: string, contents: BundleContents): BundleManifes
     files,
   };
 
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(join(tmp, "models"), { recursive: true });
-  try {
+  publishDirectorySync(dir, (tmp) => {
+    mkdirSync(join(tmp, "models"));
     for (const [file, bytes] of Object.entries(written)) writeFileSync(join(tmp, file), bytes);
     // The manifest is written last: a directory with a manifest is complete.
     writeFileSync(join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-    if (existsSync(dir)) {
-      const old = `${dir}.old-${process.pid}`;
-      rmSync(old, { recursive: true, force: true });
-      renameSync(dir, old);
-      try {
-        renameSync(tmp, dir);
-      } catch (error) {
-        renameSync(old, dir);
-        throw error;
-      }
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(tmp, dir);
-    }
-  } catch (error) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw error;
-  }
+  });
   return manifest;
 }
 

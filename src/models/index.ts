@@ -5,12 +5,12 @@ import { LinearSVM } from "./svm.ts";
 import type { ModelJSON, SkipModel } from "./types.ts";
 import { ModelInputError } from "./validate.ts";
 
-export { MajorityModel, NaiveGenreModel, PreviousOutcomeModel } from "./baselines.ts";
+export { genreRuleSkip, MajorityModel, NaiveGenreModel, PreviousOutcomeModel } from "./baselines.ts";
 export { GBDT_DEFAULTS, GradientBoostedTrees, type GradientBoostedTreesParams } from "./gbdt.ts";
 export { LogisticRegression, type LogisticRegressionParams } from "./logistic.ts";
 export { LinearSVM, type LinearSVMParams } from "./svm.ts";
 export type * from "./types.ts";
-export { ModelInputError } from "./validate.ts";
+export { ModelInputError, NotFittedError } from "./validate.ts";
 
 const LOADERS: Record<string, (json: ModelJSON) => SkipModel> = {
   "naive-genre": NaiveGenreModel.fromJSON,

@@ -12,6 +12,7 @@ import {
 import type { ClassWeight, FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
 import {
   checkFitInputs,
+  checkFitted,
   checkPredictInput,
   combinedWeights,
   expectKind,
@@ -193,6 +194,7 @@ export class LogisticRegression implements SkipModel {
 
   /** Coefficients in the standardised space, bias last: a warm start for a refit. */
   standardizedCoefficients(): Float64Array {
+    checkFitted(this.kind, this.cols >= 0, "standardizedCoefficients");
     return withBias(this.weights, this.bias);
   }
 
@@ -209,11 +211,13 @@ export class LogisticRegression implements SkipModel {
   }
 
   predictOne(row: ArrayLike<number>, offset = 0): number {
+    checkFitted(this.kind, this.cols >= 0, "predictOne");
     return sigmoid(linearMargin(row, offset, this.scaler, this.weights, this.bias));
   }
 
   /** Coefficients and intercept in the original feature units (valid for rows without NaN). */
   coefficients(): { weights: Float64Array; intercept: number } {
+    checkFitted(this.kind, this.cols >= 0, "coefficients");
     const weights = new Float64Array(this.weights.length);
     let intercept = this.bias;
     for (let j = 0; j < weights.length; j++) {
@@ -224,6 +228,7 @@ export class LogisticRegression implements SkipModel {
   }
 
   toJSON(): ModelJSON {
+    checkFitted(this.kind, this.cols >= 0, "toJSON");
     return {
       kind: this.kind,
       version: 1,

@@ -14,6 +14,7 @@ import {
 import type { ClassWeight, FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
 import {
   checkFitInputs,
+  checkFitted,
   checkPredictInput,
   combinedWeights,
   expectKind,
@@ -347,6 +348,7 @@ export class LinearSVM implements SkipModel {
 
   /** Coefficients in the standardised space, bias last: a warm start for a refit. */
   standardizedCoefficients(): Float64Array {
+    checkFitted(this.kind, this.cols >= 0, "standardizedCoefficients");
     return withBias(this.weights, this.bias);
   }
 
@@ -363,15 +365,18 @@ export class LinearSVM implements SkipModel {
   }
 
   predictOne(row: ArrayLike<number>, offset = 0): number {
+    checkFitted(this.kind, this.cols >= 0, "predictOne");
     return plattProbability(this.platt, linearMargin(row, offset, this.scaler, this.weights, this.bias));
   }
 
   /** Platt sigmoid parameters: P(skip) = 1 / (1 + exp(A·f + B)). */
   get plattParams(): PlattParams {
+    checkFitted(this.kind, this.cols >= 0, "plattParams");
     return { ...this.platt };
   }
 
   toJSON(): ModelJSON {
+    checkFitted(this.kind, this.cols >= 0, "toJSON");
     return {
       kind: this.kind,
       version: 1,

@@ -5,6 +5,22 @@ export class ModelInputError extends Error {
   override name = "ModelInputError";
 }
 
+/**
+ * Thrown when a model is used before `fit` (scikit-learn's NotFittedError): predicting, scoring, saving
+ * (`toJSON`) or reading what was learned. The message names the model and the call.
+ */
+export class NotFittedError extends Error {
+  override name = "NotFittedError";
+  constructor(kind: string, method: string) {
+    super(`${kind}: ${method} called before fit`);
+  }
+}
+
+/** Throws NotFittedError unless `fitted`. */
+export function checkFitted(kind: string, fitted: boolean, method: string): void {
+  if (!fitted) throw new NotFittedError(kind, method);
+}
+
 export function checkMatrix(kind: string, what: string, X: Matrix): void {
   if (X === null || typeof X !== "object" || !(X.data instanceof Float32Array)) {
     throw new ModelInputError(`${kind}: ${what} must be a Matrix { rows, cols, data: Float32Array }`);
@@ -88,7 +104,7 @@ export function checkFitInputs(
 }
 
 export function checkPredictInput(kind: string, X: Matrix, fittedCols: number): void {
-  if (fittedCols < 0) throw new ModelInputError(`${kind}: predict called before fit`);
+  if (fittedCols < 0) throw new NotFittedError(kind, "predict");
   checkMatrix(kind, "X", X);
   if (X.cols !== fittedCols) {
     throw new ModelInputError(`${kind}: X has ${X.cols} columns but the model was fitted on ${fittedCols}`);

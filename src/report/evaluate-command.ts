@@ -1,34 +1,37 @@
 // `skipwise evaluate`: the honest protocol end to end (time split, point-in-time features, every model and
 // baseline) rendered as report.html + metrics.json, with the reference's leaky protocol shown beside it.
+
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Delivery, loadDelivery } from "../data/index.ts";
-import { buildListens } from "../listens/index.ts";
+import { writeFileAtomic } from "../base/atomic-write.ts";
+import { isoTime } from "../base/format.ts";
+import { stageProgress } from "../base/progress.ts";
+import type { Delivery } from "../data/index.ts";
 import type { ModelExtras } from "../models/types.ts";
 import { permutationImportance } from "../train/importance.ts";
 import { correlationMatrix } from "../train/metrics.ts";
-import { parseModelNames, type TrainingRun, trainModels } from "../train/pipeline.ts";
+import type { TrainingRun } from "../train/pipeline.ts";
 import { testPeriodOutcomes } from "../train/policy-choice.ts";
-import { stageProgress } from "../train/progress.ts";
 import type { ReferenceResult } from "../train/reference-protocol.ts";
 import { selectRows, selectValues } from "../train/split.ts";
-import { costModelFromFlags, referenceProtocol, saveTrainingBundle } from "../train/train-command.ts";
+import {
+  loadDeliveryWithProgress,
+  referenceProtocol,
+  saveTrainingBundle,
+  type TrainingFlags,
+  trainWithFlags,
+} from "../train/train-command.ts";
 import {
   buildEvaluationReport,
   type EvaluatedModel,
   type EvaluationInput,
   type EvaluationMetrics,
 } from "./evaluation.ts";
-import { writeFileAtomic } from "./files.ts";
 
-export interface EvaluateCommandOptions {
+/** Cost model flags: each missing one takes DEFAULT_COST_MODEL's value. */
+export interface EvaluateCommandOptions extends TrainingFlags {
   data: string;
   out: string;
-  models?: string;
-  /** Cost model flags; each missing one takes DEFAULT_COST_MODEL's value. */
-  costWastePerMb?: number;
-  costStall?: number;
-  bitrateKbps?: number;
   /** Also write the trained bundle here. */
   bundleOut?: string;
   /** Skip the reference-protocol comparison row. */
@@ -36,12 +39,8 @@ export interface EvaluateCommandOptions {
   stdout?: NodeJS.WritableStream;
 }
 
-function iso(ms: number): string {
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : "";
-}
-
 function partRange(startMs: Float64Array, rows: Int32Array): { from: string; to: string } {
-  return { from: iso(startMs[rows[0]]), to: iso(startMs[rows[rows.length - 1]]) };
+  return { from: isoTime(startMs[rows[0]]), to: isoTime(startMs[rows[rows.length - 1]]) };
 }
 
 export function evaluationInput(
@@ -119,16 +118,8 @@ export async function runEvaluateCommand(options: EvaluateCommandOptions): Promi
   const stdout = options.stdout ?? process.stdout;
   const progress = stageProgress();
   try {
-    const delivery = await loadDelivery(resolve(options.data), {
-      onProgress: (read, total) => progress.update("ingest", Math.round(read / 1e6), Math.round(total / 1e6)),
-    });
-    const listens = buildListens(delivery.events, delivery.catalog);
-    const run = trainModels(listens, delivery.catalog, {
-      events: delivery.events,
-      models: options.models ? parseModelNames(options.models) : undefined,
-      costModel: costModelFromFlags(options),
-      onProgress: progress.update,
-    });
+    const delivery = await loadDeliveryWithProgress(options.data, progress);
+    const run = trainWithFlags(delivery, options, progress);
     let reference: ReferenceResult | null = null;
     if (options.reference !== false) {
       progress.update("reference protocol", 0, 2);

@@ -3,6 +3,7 @@
 // verdict that says plainly when a delivery carries no usable signal. The verdict comes from the prefetch
 // policy chosen on the validation period (src/train/policy-choice.ts); the test period only reports.
 import { join } from "node:path";
+import { writeFileAtomic } from "../base/atomic-write.ts";
 import { type CostModel, describeCostModel } from "../listens/cost-model.ts";
 import type { PermutationImportance } from "../train/importance.ts";
 import {
@@ -38,7 +39,6 @@ import {
   prChart,
   rocChart,
 } from "./charts/index.ts";
-import { writeFileAtomic } from "./files.ts";
 import { type Block, type Cell, renderHtmlPage, type Section, type Table, type Verdict } from "./html.ts";
 import { renderVegaLiteSvg } from "./vega.ts";
 

@@ -1,15 +1,9 @@
 // GrowthBook-compatible bucketing, so an assignment made here reproduces in GrowthBook and its SDKs.
 // hash v2 = fnv1a32(String(fnv1a32(seed + value))) % 10000 / 10000, ranges as in GrowthBook's getBucketRanges.
 
-/** FNV-1a 32-bit over UTF-16 code units (what GrowthBook's JS SDK hashes). */
-export function fnv1a32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
+import { fnv1a32 } from "../base/hash.ts";
+
+export { fnv1a32 };
 
 /** GrowthBook's `hash(seed, value, version)`: a number in [0, 1). */
 export function growthbookHash(seed: string, value: string, version: 1 | 2): number {

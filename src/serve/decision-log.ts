@@ -268,6 +268,8 @@ export interface DecisionLogOptions {
   onCommit?: (rows: number, seconds: number) => void;
   /** Checkpoint the WAL from a worker thread every this many ms (default 250); 0 = SQLite's own autocheckpoint. */
   checkpointIntervalMs?: number;
+  /** Called on the event loop after each worker checkpoint (tests wait on it instead of sleeping). */
+  onCheckpoint?: () => void;
   /**
    * How many recent served decisions stay in memory (default 256; older ones are read from the log by
    * id). Small on purpose: at 15k decisions/s a 2,000-entry cache kept rows alive just long enough to be
@@ -361,8 +363,10 @@ export class DecisionLog {
     if (interval > 0) {
       this.db.pragma("wal_autocheckpoint = 0");
       this.checkpointer = startCheckpointer(path, interval);
+      const onCheckpoint = options.onCheckpoint;
       this.checkpointer.on("message", () => {
         this.catchUpCheckpoint = true;
+        onCheckpoint?.();
       });
     } else {
       this.checkpointer = null;

@@ -1,7 +1,8 @@
 // Reading the decision log back: joined decision + feedback rows, and the JSONL export
 // (the reference's model_usage_log.json entries, one object per line, plus skipwise's fields).
-import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+
 import type Database from "better-sqlite3";
+import { writeFileAtomicSyncWith } from "../base/atomic-write.ts";
 import { type DbDecision, type DecisionRow, fromDb, openLogDatabase } from "./decision-log.ts";
 import type { Decision } from "./scorer.ts";
 
@@ -13,8 +14,8 @@ export interface LoggedDecisionRecord extends Omit<DecisionRow, "id"> {
 }
 
 /**
- * The A/B analysis row (structurally src/experiment's DecisionRecord: serve precedes experiment in the
- * stage order, so the shape is repeated here rather than imported; a test checks they stay assignable).
+ * The A/B analysis row of a logged decision: declared here, by the log's owner, and extended by
+ * src/experiment's DecisionRecord (serve precedes experiment in the stage order).
  */
 export interface AnalysisRecord {
   decisionId: string;
@@ -26,9 +27,35 @@ export interface AnalysisRecord {
   trackId: string;
   probSkip: number;
   decision: Decision;
+  /** Real outcome from feedback; absent when no feedback arrived. */
   outcome?: Decision;
   heardMs?: number;
   durationMs?: number;
+}
+
+/** The A/B analysis row of one logged decision, counted under `experiment` and `variant`. */
+export function toAnalysisRecord(
+  r: LoggedDecisionRecord,
+  experiment: string,
+  variant: string,
+): AnalysisRecord {
+  const record: AnalysisRecord = {
+    decisionId: r.decisionId,
+    ts: r.tsMs,
+    experiment,
+    variant,
+    model: r.model,
+    userId: r.userId,
+    trackId: r.trackId,
+    probSkip: r.probSkip,
+    decision: r.decision,
+  };
+  if (r.outcome) {
+    record.outcome = r.outcome.skipped ? "SKIP" : "PLAY";
+    if (r.outcome.heardMs !== null) record.heardMs = r.outcome.heardMs;
+    if (r.outcome.durationMs !== null) record.durationMs = r.outcome.durationMs;
+  }
+  return record;
 }
 
 interface JoinedRow extends DbDecision {
@@ -100,23 +127,7 @@ export function readAnalysisRecords(dbPath: string, options: ReadOptions = {}): 
   const records: AnalysisRecord[] = [];
   for (const r of iterateDecisionRecords(dbPath, options)) {
     if (r.experiment === null || r.variant === null) continue;
-    const record: AnalysisRecord = {
-      decisionId: r.decisionId,
-      ts: r.tsMs,
-      experiment: r.experiment,
-      variant: r.variant,
-      model: r.model,
-      userId: r.userId,
-      trackId: r.trackId,
-      probSkip: r.probSkip,
-      decision: r.decision,
-    };
-    if (r.outcome) {
-      record.outcome = r.outcome.skipped ? "SKIP" : "PLAY";
-      if (r.outcome.heardMs !== null) record.heardMs = r.outcome.heardMs;
-      if (r.outcome.durationMs !== null) record.durationMs = r.outcome.durationMs;
-    }
-    records.push(record);
+    records.push(toAnalysisRecord(r, r.experiment, r.variant));
   }
   return records;
 }
@@ -149,27 +160,18 @@ export function exportLine(r: LoggedDecisionRecord): string {
 
 /** Writes the log as JSONL atomically (temp file + rename); returns the number of lines. */
 export function exportLogJsonl(dbPath: string, outPath: string, options: ReadOptions = {}): number {
-  const temp = `${outPath}.${process.pid}.tmp`;
-  let fd = openSync(temp, "w");
-  let lines = 0;
-  try {
+  return writeFileAtomicSyncWith(outPath, (write) => {
+    let lines = 0;
     let buffer: string[] = [];
     for (const record of iterateDecisionRecords(dbPath, options)) {
       buffer.push(exportLine(record));
       lines++;
       if (buffer.length === 4096) {
-        writeSync(fd, `${buffer.join("\n")}\n`);
+        write(`${buffer.join("\n")}\n`);
         buffer = [];
       }
     }
-    if (buffer.length > 0) writeSync(fd, `${buffer.join("\n")}\n`);
-    closeSync(fd);
-    fd = -1;
-    renameSync(temp, outPath);
-  } catch (error) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  return lines;
+    if (buffer.length > 0) write(`${buffer.join("\n")}\n`);
+    return lines;
+  });
 }

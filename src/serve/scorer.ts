@@ -1,9 +1,13 @@
 // The contract between the HTTP layer and whatever turns (user, track, context) into P(skip).
 // The server only knows this interface; `BundleScorer` implements it over a trained bundle.
 
-/** Optional session context a client sends with a prediction request. */
 import type { EventRecord } from "../data/event-record.ts";
+import type { ColdStart } from "../features/types.ts";
 
+// Which of a score's features fell back to priors: declared by the features stage, which decides it.
+export type { ColdStart };
+
+/** Optional session context a client sends with a prediction request. */
 export interface SessionContext {
   sessionId?: number;
   /** 0-based position of this listen in the session. */
@@ -20,13 +24,6 @@ export interface ScoreRequest {
   atMs?: number;
   /** Return the feature vector the model scored (for `skipwise parity` and debugging). */
   explain?: boolean;
-}
-
-export interface ColdStart {
-  /** The user was never observed: user features fall back to priors. */
-  user: boolean;
-  /** The track is not in the catalogue or was never observed: track features fall back to priors. */
-  track: boolean;
 }
 
 export interface Score {

@@ -2,21 +2,12 @@
 // Every injection is chosen so the loader reports exactly what was injected: one defect per row, no defect
 // next to a row whose repair depends on it, inserted lines (duplicates, malformed lines) unique, and catalogue
 // rows corrupted only where nothing else depends on them.
-import { DEFECT_KINDS } from "../data/quality.ts";
+import { SESSION_ROW_DEFECTS as DATA_SESSION_ROW_DEFECTS, DEFECT_KINDS } from "../data/quality.ts";
 import { EventCode } from "../data/types.ts";
 import type { Random } from "./random.ts";
 
-/** Defects in sessions.jsonl that change a row in place (at most one per row). */
-export const SESSION_ROW_DEFECTS = [
-  "null_user_id",
-  "null_event_type",
-  "unknown_event_type",
-  "null_track_id",
-  "bad_timestamp",
-  "unknown_user",
-  "unknown_track",
-  "null_session_id",
-] as const;
+/** Defects in sessions.jsonl that change a row in place (at most one per row): the loader's row defects. */
+export const SESSION_ROW_DEFECTS = DATA_SESSION_ROW_DEFECTS;
 export type SessionRowDefect = (typeof SESSION_ROW_DEFECTS)[number];
 
 /**

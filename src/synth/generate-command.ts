@@ -1,5 +1,5 @@
 // `skipwise generate`: write a synthetic delivery and print what was written.
-import cliProgress from "cli-progress";
+import { stageProgress } from "../base/progress.ts";
 import { parseDefectSpec } from "./defects.ts";
 import { DEFAULT_SEED, generateDelivery } from "./index.ts";
 import {
@@ -61,19 +61,10 @@ export async function runGenerateCommand(options: GenerateCommandOptions): Promi
     throw new Error(`--dialect must be one of ${DIALECTS.join(", ")}, got "${dialect}"`);
   }
   const defects = options.defects ? parseDefectSpec(options.defects) : undefined;
-  const bar = stderr.isTTY
-    ? new cliProgress.SingleBar(
-        {
-          stream: stderr,
-          format: "generate [{bar}] {percentage}% | {value}/{total} sessions",
-          hideCursor: true,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
+  // A bar on a terminal, nothing in logs: stdout carries the summary.
+  const progress = stageProgress(stderr, { unit: "sessions", logs: false });
   let summary: GenerateSummary;
   try {
-    let started = false;
     summary = await generateDelivery({
       out: options.out,
       size: scaledSize(size as SizeName, options.scale),
@@ -83,18 +74,10 @@ export async function runGenerateCommand(options: GenerateCommandOptions): Promi
       gzip: options.gzip ?? false,
       explicitBool: options.explicitBool ?? false,
       force: options.force ?? false,
-      onProgress: bar
-        ? (done, total) => {
-            if (!started) {
-              bar.start(total, 0);
-              started = true;
-            }
-            bar.update(done);
-          }
-        : undefined,
+      onProgress: stderr.isTTY ? (done, total) => progress.update("generate", done, total) : undefined,
     });
   } finally {
-    bar?.stop();
+    progress.stop();
   }
   stdout.write(formatSummary(summary));
   return summary;

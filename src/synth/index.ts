@@ -1,8 +1,9 @@
 // skipwise synthetic delivery generator: a complete Pozytywka delivery in the real schema, deterministic by
 // seed, with a latent skip model whose true probabilities go to truth.jsonl, optional dialects and defects.
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { publishDirectory } from "../base/atomic-write.ts";
 import { EVENT_KINDS } from "../data/types.ts";
 import { generateCatalog } from "./catalog.ts";
 import {
@@ -60,7 +61,7 @@ function checkOutput(out: string, force: boolean): void {
   }
 }
 
-/** Writes a complete delivery into `options.out` (atomically: temp directory, then rename). */
+/** Writes a complete delivery into `options.out` (atomically: publishDirectory, a temp directory fsynced and renamed). */
 export async function generateDelivery(options: GenerateOptions): Promise<GenerateSummary> {
   const started = performance.now();
   const out = resolve(options.out);
@@ -76,10 +77,7 @@ export async function generateDelivery(options: GenerateOptions): Promise<Genera
   const explicitBool = options.explicitBool ?? false;
   checkOutput(out, options.force ?? false);
 
-  await mkdir(dirname(out), { recursive: true });
-  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${Date.now()}`);
-  await mkdir(tmp);
-  try {
+  const manifest = await publishDirectory(out, async (tmp) => {
     const ext = gzip ? ".jsonl.gz" : ".jsonl";
     // Independent streams: the data does not change when only the defects or the dialect change.
     const catalog = generateCatalog(new Random(seed, "catalog"), size);
@@ -184,18 +182,7 @@ export async function generateDelivery(options: GenerateOptions): Promise<Genera
       skipModel: { ...SKIP_MODEL },
     };
     await writeFile(join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-
-    if (existsSync(out)) {
-      const old = join(dirname(out), `.${basename(out)}.old-${process.pid}-${Date.now()}`);
-      await rename(out, old);
-      await rename(tmp, out);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, out);
-    }
-    return { dir: out, manifest, seconds: (performance.now() - started) / 1000 };
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
-  }
+    return manifest;
+  });
+  return { dir: out, manifest, seconds: (performance.now() - started) / 1000 };
 }

@@ -1,5 +1,7 @@
 // Deterministic pseudo-random numbers for the generator: xoshiro128** seeded through splitmix32.
 // Own implementation (not Math.random) so that one seed gives byte-identical deliveries on every machine.
+// Independent streams ("catalog", "sessions", ...) come from one seed XOR the FNV-1a hash of their name.
+import { fnv1a32 } from "../base/hash.ts";
 
 /** splitmix32 step: spreads a 32-bit seed into well-mixed state words. */
 function splitmix32(state: { s: number }): number {
@@ -10,16 +12,6 @@ function splitmix32(state: { s: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** 32-bit FNV-1a of a string, used to derive independent streams ("catalog", "sessions", ...) from one seed. */
-export function hashString(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 export class Random {
   private a: number;
   private b: number;
@@ -28,7 +20,7 @@ export class Random {
   private spareNormal = Number.NaN;
 
   constructor(seed: number, stream = "") {
-    const state = { s: (seed ^ hashString(stream)) | 0 };
+    const state = { s: (seed ^ fnv1a32(stream)) | 0 };
     this.a = splitmix32(state);
     this.b = splitmix32(state);
     this.c = splitmix32(state);

@@ -1,6 +1,7 @@
 // Evaluation metrics for the binary skip task: labels y (1 = skipped, 0 = played to the end) and
 // scores p = P(skip). Definitions follow scikit-learn 1.2 (the version Debian ships) so figures can
 // be checked against it; the tests carry scikit-learn's numbers as literals.
+import { normalCdf, normalInterval, sortedQuantile } from "../base/statistics.ts";
 import type { Matrix } from "../models/types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -269,13 +270,13 @@ export function rocAucCi(y: Uint8Array, p: Float64Array, level = 0.95): AucInter
   const auc = mean(v10);
   const variance = sampleVariance(v10, auc) / m + sampleVariance(v01, mean(v01)) / n;
   const se = Math.sqrt(variance);
-  const z = normalQuantile(0.5 + level / 2);
+  const interval = normalInterval(auc, se, level);
   return {
     auc,
     variance,
     se,
-    lower: Math.max(0, auc - z * se),
-    upper: Math.min(1, auc + z * se),
+    lower: Math.max(0, interval.lower),
+    upper: Math.min(1, interval.upper),
     level,
     positives: m,
     negatives: n,
@@ -544,7 +545,7 @@ export function calibrationBins(
   } else {
     checkNonEmpty(y, "calibrationBins");
     const sorted = Float64Array.from(p).sort();
-    for (let k = 0; k < nBins; k++) edges[k] = percentileLinear(sorted, k * (1 / nBins));
+    for (let k = 0; k < nBins; k++) edges[k] = sortedQuantile(sorted, k * (1 / nBins));
     edges[nBins] = sorted[sorted.length - 1];
   }
   const count = new Float64Array(nBins);
@@ -568,14 +569,6 @@ export function calibrationBins(
     });
   }
   return out;
-}
-
-/** numpy.percentile's default ("linear") on ascending data, q in [0, 1]. */
-function percentileLinear(sorted: Float64Array, q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -663,93 +656,4 @@ export function correlationMatrix(X: Matrix, options: { maxRows?: number } = {})
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Normal distribution (for DeLong intervals and p-values)
-
-/** Standard normal CDF via erfc (series below 2.5, continued fraction above; relative error ~1e-13). */
-export function normalCdf(x: number): number {
-  return 0.5 * erfc(-x / Math.SQRT2);
-}
-
-function erfc(x: number): number {
-  // Short rational fits (fractional error ~1e-7) are too coarse for small p-values in the tails.
-  const ax = Math.abs(x);
-  let result: number;
-  if (ax < 2.5) {
-    // erf series: erf(x) = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))
-    let term = ax;
-    let sum = ax;
-    const x2 = ax * ax;
-    for (let n = 1; n < 200; n++) {
-      term *= -x2 / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    result = 1 - (2 / Math.sqrt(Math.PI)) * sum;
-  } else {
-    // Lentz's continued fraction: erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...))))
-    const tiny = 1e-300;
-    let f = ax;
-    let c = ax;
-    let d = 0;
-    for (let n = 1; n < 500; n++) {
-      const an = n / 2;
-      d = ax + an * d;
-      d = d === 0 ? tiny : d;
-      c = ax + an / c;
-      c = c === 0 ? tiny : c;
-      d = 1 / d;
-      const delta = c * d;
-      f *= delta;
-      if (Math.abs(delta - 1) < 1e-16) break;
-    }
-    result = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
-  }
-  return x >= 0 ? result : 2 - result;
-}
-
-/** Inverse standard normal CDF (Acklam's algorithm refined by one Halley step). */
-export function normalQuantile(q: number): number {
-  if (!(q > 0 && q < 1)) {
-    if (q === 0) return Number.NEGATIVE_INFINITY;
-    if (q === 1) return Number.POSITIVE_INFINITY;
-    return Number.NaN;
-  }
-  const a = [
-    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
-    2.506628277459239,
-  ];
-  const b = [
-    -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572,
-  ];
-  const c = [
-    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
-    2.938163982698783,
-  ];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const low = 0.02425;
-  let x: number;
-  if (q < low) {
-    const r = Math.sqrt(-2 * Math.log(q));
-    x =
-      (((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + c[5]) /
-      ((((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1);
-  } else if (q <= 1 - low) {
-    const s = q - 0.5;
-    const r = s * s;
-    x =
-      ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * s) /
-      (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-  } else {
-    const r = Math.sqrt(-2 * Math.log(1 - q));
-    x =
-      -(((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + c[5]) /
-      ((((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1);
-  }
-  const e = normalCdf(x) - q;
-  const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
-  return x - u / (1 + (x * u) / 2);
 }

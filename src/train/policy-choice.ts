@@ -12,6 +12,8 @@
 // Uncertainty: a paired bootstrap over users (resample users with replacement, sum their listens' saving
 // differences), percentile interval. A candidate is recommended only when its interval's lower bound is
 // above 0; the largest saving among those wins; otherwise the recommendation is caching everything.
+import { percent } from "../base/format.ts";
+import { sortedQuantile } from "../base/statistics.ts";
 import type { Catalog } from "../data/types.ts";
 import { type CostModel, costModelOf, type ListenCosts, listenCosts } from "../listens/cost-model.ts";
 import { Rng } from "../models/random.ts";
@@ -53,15 +55,6 @@ export interface SavingEstimate {
   users: number;
   level: number;
   replicates: number;
-}
-
-/** Quantile of an ascending array (linear interpolation between order statistics). */
-function quantile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
 /** Dense 0..U-1 index of each listen's user, in order of first appearance. */
@@ -149,10 +142,10 @@ export function netSaving(
   savings.sort();
   const finiteShares = shares.filter((s) => Number.isFinite(s)).sort();
   const lo = (1 - level) / 2;
-  estimate.ciLower = quantile(savings, lo);
-  estimate.ciUpper = quantile(savings, 1 - lo);
-  estimate.shareCiLower = quantile(finiteShares, lo);
-  estimate.shareCiUpper = quantile(finiteShares, 1 - lo);
+  estimate.ciLower = sortedQuantile(savings, lo);
+  estimate.ciUpper = sortedQuantile(savings, 1 - lo);
+  estimate.shareCiLower = sortedQuantile(finiteShares, lo);
+  estimate.shareCiUpper = sortedQuantile(finiteShares, 1 - lo);
   return estimate;
 }
 
@@ -278,7 +271,7 @@ export function fmtCost(x: number): string {
 }
 
 export function fmtShare(x: number): string {
-  return Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : "n/a";
+  return percent(x);
 }
 
 export function shortThreshold(t: number | null): string {

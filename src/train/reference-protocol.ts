@@ -9,9 +9,10 @@
 //   - StandardScaler + LinearSVC(class_weight="balanced") and plain accuracy on the validation rows.
 // Random draws use skipwise's seeded PRNG, not numpy's, so the exact rows differ from the reference's run;
 // everything else is its rule.
-import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomicSync } from "../base/atomic-write.ts";
 import type { Catalog } from "../data/types.ts";
+import { AUDIO_FEATURES } from "../features/schema.ts";
 import type { ListenTable } from "../listens/types.ts";
 import { LinearSVM } from "../models/index.ts";
 import { Rng } from "../models/random.ts";
@@ -30,18 +31,8 @@ export const REFERENCE_VALIDATION_ROWS = 1000;
  */
 export const REFERENCE_MAX_TRAIN_ROWS = 200_000;
 
-const AUDIO = [
-  "popularity",
-  "danceability",
-  "energy",
-  "loudness",
-  "speechiness",
-  "acousticness",
-  "instrumentalness",
-  "liveness",
-  "valence",
-  "tempo",
-] as const;
+/** The reference's ten audio/popularity columns. */
+const AUDIO = ["popularity", ...AUDIO_FEATURES] as const;
 
 export interface ReferenceDataset {
   X: Matrix;
@@ -272,9 +263,7 @@ function writeCsv(
     for (let c = 0; c < header.length; c++) cells.push(csvCell(cell(r, c)));
     lines.push(cells.join(","));
   }
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${lines.join("\n")}\n`);
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, `${lines.join("\n")}\n`);
 }
 
 /**

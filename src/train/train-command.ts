@@ -1,16 +1,18 @@
 // `skipwise train`: delivery → listens → time-split training → bundle (models, feature state, thresholds,
 // metrics). `--protocol seed` instead reruns the reference project's leaky protocol for comparison.
+
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { isoTime } from "../base/format.ts";
+import { type StageProgress, stageProgress } from "../base/progress.ts";
 import { type Delivery, loadDelivery } from "../data/index.ts";
 import { type CostModel, DEFAULT_COST_MODEL } from "../listens/cost-model.ts";
 import { buildListens } from "../listens/index.ts";
 import { dataFingerprint, saveBundle } from "../models/bundle.ts";
 import type { SkipModel } from "../models/index.ts";
 import { rocAuc } from "./metrics.ts";
-import { type ModelName, parseModelNames, type TrainingRun, trainModels } from "./pipeline.ts";
+import { parseModelNames, type TrainingRun, trainModels } from "./pipeline.ts";
 import { fmtCost, fmtShare } from "./policy-choice.ts";
-import { stageProgress } from "./progress.ts";
 import {
   boundedReferenceProtocol,
   buildReferenceDataset,
@@ -20,30 +22,50 @@ import {
 } from "./reference-protocol.ts";
 import { selectValues } from "./split.ts";
 
-export interface TrainCommandOptions {
+export interface TrainCommandOptions extends TrainingFlags {
   data: string;
   out: string;
-  models?: string;
   protocol?: "time" | "seed";
-  /** Cost model fields (default DEFAULT_COST_MODEL): --cost-waste-per-mb, --cost-stall, --bitrate-kbps. */
-  costWastePerMb?: number;
-  costStall?: number;
-  bitrateKbps?: number;
   exportCsv?: string;
   stdout?: NodeJS.WritableStream;
 }
 
-/** The cost model of the command-line flags, each missing one taken from DEFAULT_COST_MODEL. */
-export function costModelFromFlags(flags: {
+/** The command-line flags that choose what is trained and how decisions are priced (train, evaluate). */
+export interface TrainingFlags {
+  /** Comma-separated model names (default: all). */
+  models?: string;
   costWastePerMb?: number;
   costStall?: number;
   bitrateKbps?: number;
-}): CostModel {
+}
+
+/** The cost model of the command-line flags, each missing one taken from DEFAULT_COST_MODEL. */
+export function costModelFromFlags(flags: TrainingFlags): CostModel {
   return {
     wastePerMb: flags.costWastePerMb ?? DEFAULT_COST_MODEL.wastePerMb,
     stall: flags.costStall ?? DEFAULT_COST_MODEL.stall,
     bitrateKbps: flags.bitrateKbps ?? DEFAULT_COST_MODEL.bitrateKbps,
   };
+}
+
+/** Loads the delivery of `--data`, its ingest shown by `progress` (the first step of train and evaluate). */
+export function loadDeliveryWithProgress(data: string, progress: StageProgress): Promise<Delivery> {
+  return loadDelivery(resolve(data), { onProgress: progress.megabytes("ingest") });
+}
+
+/** The honest protocol on the delivery's listens, with the flags' models and cost model. */
+export function trainWithFlags(
+  delivery: Delivery,
+  flags: TrainingFlags,
+  progress: StageProgress,
+): TrainingRun {
+  const listens = buildListens(delivery.events, delivery.catalog);
+  return trainModels(listens, delivery.catalog, {
+    events: delivery.events,
+    models: flags.models ? parseModelNames(flags.models) : undefined,
+    costModel: costModelFromFlags(flags),
+    onProgress: progress.update,
+  });
 }
 
 /** The policy in the manifest: what `cache simulate` and `skipwise serve` read back. */
@@ -110,10 +132,6 @@ export function deliveryFiles(delivery: Delivery): string[] {
     .map((f) => f.path);
 }
 
-function iso(ms: number): string {
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : "";
-}
-
 /** Test-period metrics of every fitted model, for the manifest and the console summary. */
 export function testSummary(
   run: TrainingRun,
@@ -150,11 +168,11 @@ export function saveTrainingBundle(dir: string, run: TrainingRun, delivery: Deli
         validation: run.split.validation.length,
         test: run.split.test.length,
       },
-      testStart: iso(run.split.testStartMs),
+      testStart: isoTime(run.split.testStartMs),
     },
     dataFingerprint: dataFingerprint(deliveryFiles(delivery)),
     // The state covers listens before the test period, so replaying the test period stays honest.
-    timeRange: { start: iso(startMs[0]), end: iso(run.split.testStartMs) },
+    timeRange: { start: isoTime(startMs[0]), end: isoTime(run.split.testStartMs) },
     notes: [
       `delivery ${delivery.dir}`,
       "feature state and models cover the listens before the test period; the test period is left for evaluation, A/B replay and the cache simulation",
@@ -182,9 +200,7 @@ export async function runTrainCommand(options: TrainCommandOptions): Promise<voi
   const stdout = options.stdout ?? process.stdout;
   const progress = stageProgress();
   try {
-    const delivery = await loadDelivery(resolve(options.data), {
-      onProgress: (read, total) => progress.update("ingest", Math.round(read / 1e6), Math.round(total / 1e6)),
-    });
+    const delivery = await loadDeliveryWithProgress(options.data, progress);
     if ((options.protocol ?? "time") === "seed") {
       progress.update("reference protocol", 0, 1);
       const result = referenceProtocol(delivery, options.exportCsv);
@@ -198,14 +214,7 @@ export async function runTrainCommand(options: TrainCommandOptions): Promise<voi
       );
       return;
     }
-    const listens = buildListens(delivery.events, delivery.catalog);
-    const models: ModelName[] | undefined = options.models ? parseModelNames(options.models) : undefined;
-    const run = trainModels(listens, delivery.catalog, {
-      events: delivery.events,
-      models,
-      costModel: costModelFromFlags(options),
-      onProgress: progress.update,
-    });
+    const run = trainWithFlags(delivery, options, progress);
     progress.update("save bundle", 0, 1);
     const out = resolve(options.out);
     saveTrainingBundle(out, run, delivery);

@@ -1,12 +1,9 @@
 // Expected values: statsmodels 0.13.5 (proportion_confint method="wilson", confint_proportions_2indep
 // method="newcomb"/"wald", proportions_ztest), scipy 1.10.1 (chisquare), and Newcombe (1998) Table II.
 import { describe, expect, it } from "vitest";
+import { wilsonInterval } from "../../src/base/statistics.ts";
 import { cupedAdjust, cupedTheta, summarise } from "../../src/experiment/cuped.ts";
-import {
-  proportionDifference,
-  twoProportionZTest,
-  wilsonInterval,
-} from "../../src/experiment/proportions.ts";
+import { proportionDifference, twoProportionZTest } from "../../src/experiment/proportions.ts";
 import { sampleRatioMismatch } from "../../src/experiment/srm.ts";
 
 describe("wilsonInterval", () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { MajorityModel, NaiveGenreModel, PreviousOutcomeModel } from "../../src/models/index.ts";
+import {
+  genreRuleSkip,
+  MajorityModel,
+  NaiveGenreModel,
+  PreviousOutcomeModel,
+} from "../../src/models/index.ts";
 import { matrix } from "./fixtures.ts";
 
 const names = ["popularity", "genre_match", "session_prev_skipped"];
@@ -19,9 +24,18 @@ describe("NaiveGenreModel", () => {
     expect(m.predictOne([0.2, 1, 1])).toBe(0);
   });
 
-  it("treats a missing genre match as no match (skip)", () => {
+  it("plays (prefetches) when the genre match is unknown (NaN), in batch and one by one", () => {
     const m = new NaiveGenreModel().fit(X, y, { featureNames: names });
-    expect(m.predictOne([0.2, Number.NaN, 0])).toBe(1);
+    expect(m.predictOne([0.2, Number.NaN, 0])).toBe(0);
+    const unknown = matrix([
+      [0.2, Number.NaN, 0],
+      [0.2, 0, 0],
+    ]);
+    expect(Array.from(m.predictProba(unknown))).toEqual([0, 1]);
+  });
+
+  it("is genreRuleSkip, the one genre rule the cache simulator also replays", () => {
+    expect([0, 1, Number.NaN].map(genreRuleSkip)).toEqual([1, 0, 0]);
   });
 
   it("needs featureNames and the genre_match column", () => {

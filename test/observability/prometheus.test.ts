@@ -179,8 +179,32 @@ describe("Prometheus scraping skipwise serve with the shipped rules and dashboar
         ? true
         : undefined;
     });
-    // One more evaluation, so the 5-minute windows also hold the final samples.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Then one more scrape and, after it, one more evaluation of every rule group, so the 5-minute windows
+    // of both groups also hold the final samples (waiting on Prometheus' own timestamps, not a guessed sleep).
+    const outcomesSeenAt = Date.now();
+    let scrapedAt = Number.NaN;
+    await waitFor("a scrape of skipwise after every outcome was counted", async () => {
+      const targets = (await (await fetch(`${promUrl}/api/v1/targets?state=active`)).json()) as {
+        data: {
+          activeTargets: { labels: Record<string, string>; lastScrape: string; lastScrapeDuration: number }[];
+        };
+      };
+      const target = targets.data.activeTargets.find((t) => t.labels.job === "skipwise");
+      const at = Date.parse(target?.lastScrape ?? "");
+      if (!(at > outcomesSeenAt)) return undefined;
+      // lastScrape is when it started; its samples are stored once it ends.
+      scrapedAt = at + 1000 * (target?.lastScrapeDuration ?? 0);
+      return true;
+    });
+    await waitFor("every rule group evaluated after that scrape", async () => {
+      const rules = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as {
+        data: { groups: { name: string; lastEvaluation: string }[] };
+      };
+      const groups = rules.data.groups;
+      return groups.length > 0 && groups.every((g) => Date.parse(g.lastEvaluation) > scrapedAt)
+        ? true
+        : undefined;
+    });
 
     const records = readAnalysisRecords(db);
     analysis = analyzeExperiment(records);

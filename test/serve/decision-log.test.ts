@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import type { DecisionRecord } from "../../src/experiment/types.ts";
@@ -10,7 +10,7 @@ import {
   readAnalysisRecords,
   readDecisionRecords,
 } from "../../src/serve/log-export.ts";
-import { tempDir } from "./helpers.ts";
+import { tempDir, waitUntil } from "./helpers.ts";
 
 function row(i: number, overrides: Partial<DecisionRow> = {}): DecisionRow {
   return {
@@ -76,12 +76,17 @@ describe("DecisionLog", () => {
 
   it("keeps the WAL bounded under sustained writes: checkpoints off the event loop, then a restart", async () => {
     const path = dbPath();
-    const log = new DecisionLog(path, { checkpointIntervalMs: 20 });
+    let checkpoints = 0;
+    const log = new DecisionLog(path, { checkpointIntervalMs: 20, onCheckpoint: () => checkpoints++ });
     let maxWal = 0;
     for (let batch = 0; batch < 60; batch++) {
       for (let i = 0; i < 500; i++) log.record(row(batch * 500 + i, { id: `c${batch}-${i}` }));
       await log.flush();
-      await new Promise((r) => setTimeout(r, 25));
+      // Writes go on between worker checkpoints: wait for the next one, not for a guessed 25 ms.
+      const seen = checkpoints;
+      await waitUntil(`a worker checkpoint after batch ${batch}`, () => checkpoints > seen, {
+        intervalMs: 2,
+      });
       maxWal = Math.max(maxWal, statSync(`${path}-wal`).size);
     }
     // A WAL that never restarted would hold every page of the 30,000 rows (more than the database).
@@ -225,7 +230,8 @@ describe("log export and readers", () => {
       heard_ms: 200_000,
     });
     expect(lines.filter((l) => l.outcome !== null)).toHaveLength(1);
-    expect(existsSync(`${out}.${process.pid}.tmp`)).toBe(false);
+    // Written through a temp file beside it, which is gone once the export is in place.
+    expect(readdirSync(dirname(out)).filter((name) => name.endsWith(".tmp"))).toEqual([]);
   });
 
   it("reads joined records, and the analysis shape the experiment stage consumes", async () => {

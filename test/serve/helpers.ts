@@ -18,6 +18,25 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `skipwise-${prefix}-`));
 }
 
+/**
+ * Polls `condition` (every `intervalMs`, default 20) until it holds; fails naming `what` (and `detail()`,
+ * e.g. a child's output) after `timeoutMs` (default 30 s). For waiting on an event instead of sleeping.
+ */
+export async function waitUntil(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  options: { timeoutMs?: number; intervalMs?: number; detail?: () => string } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${options.detail ? `\n${options.detail()}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 20));
+  }
+}
+
 /** Starts the real app on 127.0.0.1 with an ephemeral port and a fresh decision log. */
 export async function startApp(options: Omit<AppOptions, "log"> & { dbPath?: string }): Promise<Running> {
   const dir = tempDir("serve");

@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { getText, postJson, tempDir } from "./helpers.ts";
+import { getText, postJson, tempDir, waitUntil } from "./helpers.ts";
 import { trainRealBundle } from "./real-bundle.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/skipwise.js");
@@ -97,9 +97,10 @@ describe("skipwise serve as a process", () => {
     const answered: string[] = [];
     const running = load(server.url, 16, () => killed, answered);
     // Let the load run (at least 300 answers, at most 60 s on a busy machine), then kill the server mid-flight.
-    for (let waited = 0; waited < 60_000 && answered.length < 300; waited += 50) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil("300 answered decisions", () => answered.length >= 300, {
+      timeoutMs: 60_000,
+      detail: server.output,
+    });
     server.process.kill("SIGKILL");
     killed = true;
     const { signal } = await server.exited;
@@ -132,8 +133,12 @@ describe("skipwise serve as a process", () => {
     const db = join(dir, "term.db");
     const server = await spawnServe(["--bundle", bundle, "--db", db]);
     let stop = false;
-    const running = load(server.url, 8, () => stop);
-    await new Promise((r) => setTimeout(r, 500));
+    const answered: string[] = [];
+    const running = load(server.url, 8, () => stop, answered);
+    // SIGTERM under load: once the clients' answers are flowing, so requests are in flight when it lands.
+    await waitUntil("the first 50 answered decisions", () => answered.length >= 50, {
+      detail: server.output,
+    });
     server.process.kill("SIGTERM");
     const { code } = await server.exited;
     stop = true;
@@ -174,14 +179,22 @@ describe("skipwise serve as a process", () => {
       await trainRealBundle(live, { trees: 4, threshold: 0.3 });
       server.process.kill("SIGHUP");
       let now = before;
-      for (let i = 0; i < 100 && now === before; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        now = await version();
-      }
+      await waitUntil(
+        "the reloaded bundle version",
+        async () => {
+          now = await version();
+          return now !== before;
+        },
+        { timeoutMs: 10_000, detail: server.output },
+      );
       expect(now).not.toBe(before);
       rmSync(join(live, "models"), { recursive: true });
       server.process.kill("SIGHUP");
-      await new Promise((r) => setTimeout(r, 500));
+      // The reload is over when the service says it refused the bundle: then the version must be unchanged.
+      await waitUntil("the refused reload", () => /refused, still serving/.test(server.output()), {
+        timeoutMs: 10_000,
+        detail: server.output,
+      });
       expect(await version()).toBe(now);
       const r = await postJson(`${server.url}/recommend`, { user_id: 101, track_id: TRACKS[0] });
       expect(r.status).toBe(200);

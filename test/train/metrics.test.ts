@@ -11,8 +11,6 @@ import {
   formatClassificationReport,
   formatFixed,
   logLoss,
-  normalCdf,
-  normalQuantile,
   prAuc,
   prCurve,
   predictLabels,
@@ -398,17 +396,5 @@ describe("correlation matrix", () => {
     expect(Math.abs(sampled[1] - full[1])).toBeLessThan(0.01);
     expect(sampled[1]).not.toBe(full[1]);
     expect(() => correlationMatrix({ rows: 3, cols: 2, data: new Float32Array(5) })).toThrow(/rows × cols/);
-  });
-});
-
-describe("normal distribution helpers", () => {
-  it("match scipy.stats.norm", () => {
-    expect(normalCdf(-1.96)).toBeCloseTo(0.024997895148220435, 14);
-    expect(normalCdf(-5) / 2.866515718791933e-7).toBeCloseTo(1, 10);
-    expect(normalCdf(-8) / 6.22096057427174e-16).toBeCloseTo(1, 10);
-    expect(normalCdf(1)).toBeCloseTo(0.8413447460685429, 14);
-    expect(normalQuantile(0.975)).toBeCloseTo(1.959963984540054, 12);
-    expect(normalQuantile(0.001)).toBeCloseTo(-3.090232306167813, 11);
-    expect(normalQuantile(1e-10)).toBeCloseTo(-6.361340902404056, 10);
   });
 });

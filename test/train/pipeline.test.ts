@@ -119,8 +119,16 @@ describe("trainModels on 2023Z-v2 (skips close to coin flips)", async () => {
     expect(run.policy.reason).toMatch(
       /^no model saves more than caching everything on the validation period/,
     );
-    // The served default model is then the best learner by validation AUC, kept for shadow scoring only.
-    expect(["logistic", "gbdt"]).toContain(run.best);
+    // The served default model is then the best learner by validation AUC, kept for shadow scoring only:
+    // recomputed here from the validation labels and each learner's validation scores.
+    const yValidation = selectValues(run.dataset.y, run.split.validation);
+    const aucs = run.fitted
+      .filter((f) => f.role === "model")
+      .map((f) => ({ name: f.name, auc: rocAuc(yValidation, f.validationP) }))
+      .sort((a, b) => b.auc - a.auc);
+    expect(aucs.map((a) => a.name).sort()).toEqual(["gbdt", "logistic"]);
+    expect(aucs[0].auc).toBeGreaterThan(aucs[1].auc);
+    expect(run.best).toBe(aucs[0].name);
   });
 });
 

@@ -1,5 +1,6 @@
 // Count-min sketch with 4-bit saturating counters and periodic halving (TinyLFU's "reset"), so that the
 // frequency estimate follows recent popularity instead of all-time counts.
+import { fnv1a32 } from "../../base/hash.ts";
 
 const DEPTH = 4;
 const MAX_COUNT = 15;
@@ -8,16 +9,6 @@ function nextPowerOfTwo(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
-}
-
-/** FNV-1a 32-bit hash of a string's UTF-16 code units. */
-export function fnv1a32(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 /** MurmurHash3's 32-bit finaliser: a second, independent-enough hash for double hashing. */

@@ -1,4 +1,5 @@
-// Log-gamma, the regularised incomplete gamma functions and the chi-square survival function.
+// Log-gamma and the regularised incomplete gamma functions (the normal and chi-square distributions of
+// statistics.ts are built on them).
 // Series / continued-fraction evaluation (Numerical Recipes §6.2) iterated to double precision.
 
 const LANCZOS_G = 7;
@@ -73,11 +74,4 @@ export function regularizedGammaQ(a: number, x: number): number {
   if (x === 0) return 1;
   if (x === Number.POSITIVE_INFINITY) return 0;
   return x < a + 1 ? 1 - lowerSeries(a, x) : upperContinuedFraction(a, x);
-}
-
-/** Chi-square survival function P(X² ≥ x) with `df` degrees of freedom (any df > 0). */
-export function chiSquareSurvival(x: number, df: number): number {
-  if (Number.isNaN(x) || !(df > 0)) return Number.NaN;
-  if (x <= 0) return 1;
-  return regularizedGammaQ(df / 2, x / 2);
 }

@@ -1,12 +1,16 @@
-// Expected values are scipy 1.10.1 (norm.cdf, norm.ppf, chi2.sf) and Python's math.lgamma, written in as literals.
+// Expected values are scipy 1.10.1 (norm.cdf, norm.ppf, chi2.sf), numpy.percentile and Python's math.lgamma,
+// written in as literals.
 import { describe, expect, it } from "vitest";
+import { logGamma, regularizedGammaP, regularizedGammaQ } from "../../src/base/gamma.ts";
 import {
   chiSquareSurvival,
-  logGamma,
-  regularizedGammaP,
-  regularizedGammaQ,
-} from "../../src/experiment/gamma.ts";
-import { normalCdf, normalQuantile, normalSurvival } from "../../src/experiment/normal.ts";
+  criticalValue,
+  normalCdf,
+  normalInterval,
+  normalQuantile,
+  normalSurvival,
+  sortedQuantile,
+} from "../../src/base/statistics.ts";
 
 function expectRelative(actual: number, expected: number, tolerance = 1e-12): void {
   expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tolerance * Math.max(Math.abs(expected), 1e-300));
@@ -22,6 +26,9 @@ describe("normalCdf", () => {
     [0, 0.5],
     [0.3, 0.6179114221889526],
     [5, 0.9999997133484281],
+    [-5, 2.866515718791933e-7],
+    [1, 0.8413447460685429],
+    [1.959963985, 0.9750000000268816],
   ];
   it.each(cases)("Φ(%d) matches scipy", (x, expected) => expectRelative(normalCdf(x), expected));
   it("survival is the mirrored CDF and keeps tail precision", () => {
@@ -50,6 +57,12 @@ describe("normalQuantile", () => {
     expect(normalQuantile(1)).toBe(Number.POSITIVE_INFINITY);
     expect(normalQuantile(-0.1)).toBeNaN();
     expect(normalQuantile(1.1)).toBeNaN();
+  });
+  it("gives the two-sided critical values", () => {
+    expectRelative(criticalValue(0.95), 1.959963984540054, 1e-15);
+    expectRelative(criticalValue(0.9), 1.6448536269514722, 1e-14);
+    expectRelative(criticalValue(0.99), 2.5758293035489004, 1e-14);
+    expect(() => criticalValue(1)).toThrow(/confidence/);
   });
   it("inverts the CDF", () => {
     for (const p of [0.0001, 0.01, 0.2, 0.7, 0.9, 0.9999])
@@ -104,5 +117,36 @@ describe("chiSquareSurvival", () => {
     expect(chiSquareSurvival(0, 3)).toBe(1);
     expect(chiSquareSurvival(-1, 3)).toBe(1);
     expect(chiSquareSurvival(1, 0)).toBeNaN();
+  });
+});
+
+describe("normalInterval", () => {
+  it("is estimate ± z·se", () => {
+    const i = normalInterval(0.3, 0.01, 0.95);
+    expect(i.estimate).toBe(0.3);
+    expect(i.lower).toBeCloseTo(0.3 - 0.01959963984540054, 15);
+    expect(i.upper).toBeCloseTo(0.3 + 0.01959963984540054, 15);
+    expect(() => normalInterval(0, 1, 0)).toThrow(/confidence/);
+  });
+});
+
+describe("sortedQuantile", () => {
+  // numpy.percentile(a, [0, 10, 25, 50, 62.5, 90, 100]) on a = [1, 2, 4, 8, 16].
+  const a = Float64Array.from([1, 2, 4, 8, 16]);
+  const cases: [number, number][] = [
+    [0, 1],
+    [0.1, 1.4],
+    [0.25, 2],
+    [0.5, 4],
+    [0.625, 6],
+    [0.9, 12.8],
+    [1, 16],
+  ];
+  it.each(cases)("q = %d matches numpy.percentile", (q, expected) =>
+    expect(sortedQuantile(a, q)).toBeCloseTo(expected, 13),
+  );
+  it("is NaN for no data and the value for one", () => {
+    expect(sortedQuantile([], 0.5)).toBeNaN();
+    expect(sortedQuantile([7], 0.3)).toBe(7);
   });
 });
