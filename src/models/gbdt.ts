@@ -8,6 +8,7 @@ import { Rng } from "./random.ts";
 import type { FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
 import {
   checkFitInputs,
+  checkFitted,
   checkPredictInput,
   combinedWeights,
   expectKind,
@@ -262,12 +263,13 @@ export class GradientBoostedTrees implements SkipModel {
   }
 
   predictOne(row: ArrayLike<number>, offset = 0): number {
-    if (this.forest === null) throw new ModelInputError("gbdt: predict called before fit");
-    return sigmoid(predictRawOne(this.forest, row, offset));
+    checkFitted(this.kind, this.forest !== null, "predictOne");
+    return sigmoid(predictRawOne(this.forest as Forest, row, offset));
   }
 
   /** Total split gain (loss reduction) per column over all trees. */
   featureImportance(): Float64Array {
+    checkFitted(this.kind, this.cols >= 0, "featureImportance");
     const importance = new Float64Array(Math.max(this.cols, 0));
     for (const tree of this.trees) {
       for (let k = 0; k < tree.feature.length; k++) {
@@ -278,6 +280,7 @@ export class GradientBoostedTrees implements SkipModel {
   }
 
   toJSON(): ModelJSON {
+    checkFitted(this.kind, this.cols >= 0, "toJSON");
     return {
       kind: this.kind,
       version: 1,

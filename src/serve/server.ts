@@ -51,9 +51,6 @@ export async function runServe(
     throw error;
   }
   const url = address.replace("[::1]", "localhost");
-  (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(
-    `skipwise serve: listening on ${url} (bundle ${scorer.bundleVersion}, log ${config.db})`,
-  );
 
   let resolveClosed: () => void = () => {};
   const closed = new Promise<void>((resolve) => {
@@ -96,5 +93,9 @@ export async function runServe(
     process.on("SIGTERM", onTerminate);
     process.on("SIGINT", onTerminate);
   }
+  // Announced once the signals are handled: whoever waits for this line may send them at once.
+  (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(
+    `skipwise serve: listening on ${url} (bundle ${scorer.bundleVersion}, log ${config.db})`,
+  );
   return { app, url, closed, stop };
 }
