@@ -3,8 +3,9 @@ import {
   fitStandardizer,
   linearMargin,
   linearMargins,
+  StandardizedBlocks,
   type Standardizer,
-  standardizedCopy,
+  standardizedRows,
   standardizerFromJSON,
   standardizerToJSON,
   withBias,
@@ -73,7 +74,7 @@ export class LogisticRegression implements SkipModel {
     const { rows, cols } = X;
     const p = this.params;
     this.scaler = fitStandardizer(X, p.standardize);
-    const z = standardizedCopy(X, this.scaler);
+    const blocks = new StandardizedBlocks(X, this.scaler);
     const w = combinedWeights(y, options?.sampleWeight, p.classWeight);
     let totalWeight = rows;
     if (w !== null) {
@@ -86,19 +87,22 @@ export class LogisticRegression implements SkipModel {
       grad.fill(0);
       let loss = 0;
       const b = beta[cols];
-      for (let i = 0; i < rows; i++) {
-        const base = i * cols;
-        let m = b;
-        for (let j = 0; j < cols; j++) m += beta[j] * z[base + j];
-        const wi = w === null ? 1 : w[i];
-        const yi = y[i];
-        // One exponential for both the loss and its derivative: e = e^{−|m|}.
-        const e = Math.exp(-Math.abs(m));
-        loss += wi * (Math.max(m, 0) + Math.log1p(e) - yi * m);
-        const r = wi * ((m >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi);
-        for (let j = 0; j < cols; j++) grad[j] += r * z[base + j];
-        grad[cols] += r;
-      }
+      blocks.forEach((z, first, count) => {
+        for (let k = 0; k < count; k++) {
+          const i = first + k;
+          const base = k * cols;
+          let m = b;
+          for (let j = 0; j < cols; j++) m += beta[j] * z[base + j];
+          const wi = w === null ? 1 : w[i];
+          const yi = y[i];
+          // One exponential for both the loss and its derivative: e = e^{−|m|}.
+          const e = Math.exp(-Math.abs(m));
+          loss += wi * (Math.max(m, 0) + Math.log1p(e) - yi * m);
+          const r = wi * ((m >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi);
+          for (let j = 0; j < cols; j++) grad[j] += r * z[base + j];
+          grad[cols] += r;
+        }
+      });
       const inv = 1 / totalWeight;
       let reg = 0;
       for (let j = 0; j < cols; j++) {
@@ -111,7 +115,7 @@ export class LogisticRegression implements SkipModel {
     let beta: Float64Array;
     const onProgress = options?.onProgress;
     if (p.solver === "newton" || (p.solver === "auto" && rows >= NEWTON_MIN_ROWS)) {
-      beta = this.newton(z, rows, cols, w, totalWeight, lambda, objective, options?.warmStart, onProgress);
+      beta = this.newton(X, w, totalWeight, lambda, objective, options?.warmStart, onProgress);
     } else {
       const start = options?.warmStart?.length === d ? options.warmStart : new Float64Array(d);
       const result = lbfgs(objective, start, {
@@ -129,9 +133,7 @@ export class LogisticRegression implements SkipModel {
   }
 
   private newton(
-    z: Float32Array,
-    rows: number,
-    cols: number,
+    X: Matrix,
     w: Float64Array | null,
     totalWeight: number,
     lambda: number,
@@ -139,6 +141,7 @@ export class LogisticRegression implements SkipModel {
     warmStart: Float64Array | undefined,
     onProgress: ((done: number, total: number) => void) | undefined,
   ): Float64Array {
+    const { rows, cols } = X;
     const d = cols + 1;
     let beta = warmStart?.length === d ? Float64Array.from(warmStart) : new Float64Array(d);
     const grad = new Float64Array(d);
@@ -149,6 +152,7 @@ export class LogisticRegression implements SkipModel {
     const stride = hessianStride(rows);
     const sampleRows = new Int32Array(Math.ceil(rows / stride));
     for (let k = 0; k < sampleRows.length; k++) sampleRows[k] = k * stride;
+    const zs = standardizedRows(X, this.scaler, sampleRows, sampleRows.length);
     const sampleWeight = new Float64Array(sampleRows.length);
     const scale = rows / sampleRows.length / totalWeight;
     // Newton converges in a handful of steps; the progress total is a cap, reached only if it does not.
@@ -159,14 +163,13 @@ export class LogisticRegression implements SkipModel {
       for (let j = 0; j < d; j++) gmax = Math.max(gmax, Math.abs(grad[j]));
       if (gmax <= this.params.tol) break;
       for (let k = 0; k < sampleRows.length; k++) {
-        const i = sampleRows[k];
-        const base = i * cols;
+        const base = k * cols;
         let m = beta[cols];
-        for (let j = 0; j < cols; j++) m += beta[j] * z[base + j];
+        for (let j = 0; j < cols; j++) m += beta[j] * zs[base + j];
         const pr = sigmoid(m);
-        sampleWeight[k] = scale * (w === null ? 1 : w[i]) * pr * (1 - pr);
+        sampleWeight[k] = scale * (w === null ? 1 : w[sampleRows[k]]) * pr * (1 - pr);
       }
-      weightedGram(z, cols, sampleRows, sampleWeight, sampleRows.length, H);
+      weightedGram(zs, cols, sampleWeight, sampleRows.length, H);
       for (let a = 0; a < cols; a++) H[a * d + a] += lambda;
       H[cols * d + cols] += 1e-12;
       const step = choleskySolve(H, grad, d);

@@ -150,14 +150,13 @@ export function hessianStride(candidates: number): number {
 }
 
 /**
- * H ← Σₖ weight[k]·x̃ₖx̃ₖᵀ over rows rows[0..count) of the row-major z (x̃ = the row with a trailing 1), as a
- * full symmetric d × d matrix (d = cols + 1). Rows go four at a time, so H is loaded and stored a quarter
+ * H ← Σₖ weight[k]·x̃ₖx̃ₖᵀ over the first `count` rows of the row-major z (x̃ = the row with a trailing 1), as
+ * a full symmetric d × d matrix (d = cols + 1). Rows go four at a time, so H is loaded and stored a quarter
  * as often.
  */
 export function weightedGram(
   z: Float32Array,
   cols: number,
-  rows: Int32Array,
   weight: Float64Array,
   count: number,
   H: Float64Array,
@@ -169,7 +168,7 @@ export function weightedGram(
   const x2 = new Float64Array(d);
   const x3 = new Float64Array(d);
   const load = (x: Float64Array, k: number) => {
-    const base = rows[k] * cols;
+    const base = k * cols;
     for (let j = 0; j < cols; j++) x[j] = z[base + j];
     x[cols] = 1;
   };

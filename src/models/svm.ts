@@ -5,8 +5,10 @@ import {
   fitStandardizer,
   linearMargin,
   linearMargins,
+  StandardizedBlocks,
   type Standardizer,
   standardizedCopy,
+  standardizedRows,
   standardizerFromJSON,
   standardizerToJSON,
   withBias,
@@ -95,22 +97,16 @@ export class LinearSVM implements SkipModel {
     const { rows, cols } = X;
     const p = this.params;
     this.scaler = fitStandardizer(X, p.standardize);
-    const z = standardizedCopy(X, this.scaler);
     const cw = combinedWeights(y, options?.sampleWeight, p.classWeight);
     const primal = p.solver === "primal" || (p.solver === "auto" && rows >= PRIMAL_MIN_ROWS);
+    // The primal passes over the rows in order, block by block; the dual visits them at random, from a copy.
     const w = primal
-      ? this.solvePrimal(z, y, cw, rows, cols, options?.onProgress, options?.warmStart)
-      : this.solveDual(z, y, cw, rows, cols, options?.onProgress);
+      ? this.solvePrimal(X, y, cw, options?.onProgress, options?.warmStart)
+      : this.solveDual(standardizedCopy(X, this.scaler), y, cw, rows, cols, options?.onProgress);
     this.weights = w.slice(0, cols);
     this.bias = w[cols];
     this.cols = cols;
-    const decision = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) {
-      const base = i * cols;
-      let m = this.bias;
-      for (let j = 0; j < cols; j++) m += this.weights[j] * z[base + j];
-      decision[i] = m;
-    }
+    const decision = linearMargins(X, this.scaler, this.weights, this.bias, new Float64Array(rows));
     this.platt = fitPlatt(decision, y, options?.sampleWeight ?? null);
     return this;
   }
@@ -137,16 +133,16 @@ export class LinearSVM implements SkipModel {
    * conjugate gradients, which suits its sparse, wide data; ours is dense and narrow.
    */
   private solvePrimal(
-    z: Float32Array,
+    X: Matrix,
     y: Uint8Array,
     cw: Float64Array | null,
-    rows: number,
-    cols: number,
     onProgress?: (done: number, total: number) => void,
     warmStart?: Float64Array,
   ): Float64Array {
     const p = this.params;
+    const { rows, cols } = X;
     const d = cols + 1;
+    const blocks = new StandardizedBlocks(X, this.scaler);
     const c = new Float64Array(rows);
     const sign = new Float64Array(rows);
     for (let i = 0; i < rows; i++) {
@@ -155,12 +151,28 @@ export class LinearSVM implements SkipModel {
     }
     const w = warmStart?.length === d ? Float64Array.from(warmStart) : new Float64Array(d);
     const margin = new Float64Array(rows); // wᵀxᵢ
-    for (let i = 0; i < rows; i++) {
-      const base = i * cols;
-      let m = w[cols];
-      for (let j = 0; j < cols; j++) m += w[j] * z[base + j];
-      margin[i] = m;
-    }
+    /** out[i] = vᵀxᵢ for every row. */
+    const project = (v: Float64Array, out: Float64Array) =>
+      blocks.forEach((z, first, count) => {
+        for (let k = 0; k < count; k++) {
+          const base = k * cols;
+          let m = v[cols];
+          for (let j = 0; j < cols; j++) m += v[j] * z[base + j];
+          out[first + k] = m;
+        }
+      });
+    /** into ← into + Σᵢ coef(i)·xᵢ over the rows with a non-zero coefficient. */
+    const accumulate = (coef: (i: number) => number, into: Float64Array) =>
+      blocks.forEach((z, first, count) => {
+        for (let k = 0; k < count; k++) {
+          const a = coef(first + k);
+          if (a === 0) continue;
+          const base = k * cols;
+          for (let j = 0; j < cols; j++) into[j] += a * z[base + j];
+          into[cols] += a;
+        }
+      });
+    project(w, margin);
     const g = new Float64Array(d);
     const s = new Float64Array(d);
     const hessian = new Float64Array(d * d);
@@ -173,23 +185,21 @@ export class LinearSVM implements SkipModel {
       for (let j = 0; j < d; j++) t += a[j] * b[j];
       return t;
     };
+    /** −2 cᵢ slackᵢ yᵢ: row i's share of ∇f (0 off the active set). */
+    const slope = (i: number) => {
+      const slack = 1 - sign[i] * margin[i];
+      return slack > 0 ? -2 * c[i] * slack * sign[i] : 0;
+    };
     /** f and ∇f at w from the margins; marks the active rows. */
     const evaluate = (): number => {
-      g.set(w);
       let f = 0.5 * dot(w, w);
       for (let i = 0; i < rows; i++) {
         const slack = 1 - sign[i] * margin[i];
-        if (slack <= 0 || c[i] <= 0) {
-          active[i] = 0;
-          continue;
-        }
-        active[i] = 1;
-        f += c[i] * slack * slack;
-        const k = -2 * c[i] * slack * sign[i];
-        const base = i * cols;
-        for (let j = 0; j < cols; j++) g[j] += k * z[base + j];
-        g[cols] += k;
+        active[i] = slack > 0 && c[i] > 0 ? 1 : 0;
+        if (active[i] === 1) f += c[i] * slack * slack;
       }
+      g.set(w);
+      accumulate(slope, g);
       return f;
     };
     /** f(w + t s), from the margins and xᵢᵀs alone. */
@@ -208,21 +218,16 @@ export class LinearSVM implements SkipModel {
     if (warmStart === undefined) g0 = Math.sqrt(dot(g, g));
     else {
       const zero = new Float64Array(d);
-      for (let i = 0; i < rows; i++) {
-        const k = -2 * c[i] * sign[i];
-        const base = i * cols;
-        for (let j = 0; j < cols; j++) zero[j] += k * z[base + j];
-        zero[cols] += k;
-      }
+      accumulate((i) => -2 * c[i] * sign[i], zero);
       g0 = Math.sqrt(dot(zero, zero));
     }
     let iter = 0;
     // Newton converges in a handful of steps; the bar's total is a cap, reached only if it does not.
     const cap = Math.min(p.maxIter, PRIMAL_MAX_NEWTON);
     while (iter < cap && Math.sqrt(dot(g, g)) > p.primalTol * g0) {
-      // The Newton step: H = I + 2 Σ_active cᵢ xᵢxᵢᵀ is only d × d, so one pass accumulates it and a Cholesky
-      // solve gives s = −H⁻¹g; cheaper than the tens of passes CG needs here. On many rows a regular sample
-      // of the active rows estimates the sum (the gradient stays exact, so the optimum does not move).
+      // The Newton step: H = I + 2 Σ_active cᵢ xᵢxᵢᵀ is only d × d, so it is accumulated directly and a
+      // Cholesky solve gives s = −H⁻¹g; cheaper than the tens of passes CG needs here. On many rows a regular
+      // sample of the active rows estimates the sum (the gradient stays exact, so the optimum does not move).
       let activeCount = 0;
       for (let i = 0; i < rows; i++) activeCount += active[i];
       const stride = hessianStride(activeCount);
@@ -233,23 +238,24 @@ export class LinearSVM implements SkipModel {
       }
       const scale = sampled > 0 ? (2 * activeCount) / sampled : 0;
       for (let k = 0; k < sampled; k++) sampleWeight[k] = scale * c[sampleRows[k]];
-      weightedGram(z, cols, sampleRows, sampleWeight, sampled, hessian);
+      weightedGram(
+        standardizedRows(X, this.scaler, sampleRows, sampled),
+        cols,
+        sampleWeight,
+        sampled,
+        hessian,
+      );
       for (let a = 0; a < d; a++) hessian[a * d + a] += 1;
       const step = choleskySolve(hessian, g, d);
       for (let j = 0; j < d; j++) s[j] = -step[j];
-      for (let i = 0; i < rows; i++) {
-        const base = i * cols;
-        let a = s[cols];
-        for (let j = 0; j < cols; j++) a += z[base + j] * s[j];
-        xs[i] = a;
-      }
+      project(s, xs);
       const ww = dot(w, w);
       const ws = dot(w, s);
       const ss = dot(s, s);
-      const slope = dot(g, s);
+      const descent = dot(g, s);
       let t = 1;
       let next = along(t, ww, ws, ss);
-      while (next > f + 0.01 * t * slope && t > 1e-10) {
+      while (next > f + 0.01 * t * descent && t > 1e-10) {
         t *= 0.5;
         next = along(t, ww, ws, ss);
       }
