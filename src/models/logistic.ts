@@ -1,9 +1,16 @@
-import { choleskySolve, hessianStride, lbfgs, weightedGram } from "./optimize.ts";
+import {
+  choleskyFactor,
+  choleskySolve,
+  hessianStride,
+  lbfgs,
+  preconditionedNewtonStep,
+  weightedGram,
+} from "./optimize.ts";
 import {
   fitStandardizer,
   linearMargin,
   linearMargins,
-  StandardizedBlocks,
+  StandardizedView,
   type Standardizer,
   standardizedRows,
   standardizerFromJSON,
@@ -74,7 +81,7 @@ export class LogisticRegression implements SkipModel {
     const { rows, cols } = X;
     const p = this.params;
     this.scaler = fitStandardizer(X, p.standardize);
-    const blocks = new StandardizedBlocks(X, this.scaler);
+    const view = new StandardizedView(X, this.scaler);
     const w = combinedWeights(y, options?.sampleWeight, p.classWeight);
     let totalWeight = rows;
     if (w !== null) {
@@ -86,23 +93,18 @@ export class LogisticRegression implements SkipModel {
     const objective = (beta: Float64Array, grad: Float64Array): number => {
       grad.fill(0);
       let loss = 0;
-      const b = beta[cols];
-      blocks.forEach((z, first, count) => {
-        for (let k = 0; k < count; k++) {
-          const i = first + k;
-          const base = k * cols;
-          let m = b;
-          for (let j = 0; j < cols; j++) m += beta[j] * z[base + j];
+      view.sweep(
+        beta,
+        (i, m) => {
           const wi = w === null ? 1 : w[i];
           const yi = y[i];
           // One exponential for both the loss and its derivative: e = e^{−|m|}.
           const e = Math.exp(-Math.abs(m));
           loss += wi * (Math.max(m, 0) + Math.log1p(e) - yi * m);
-          const r = wi * ((m >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi);
-          for (let j = 0; j < cols; j++) grad[j] += r * z[base + j];
-          grad[cols] += r;
-        }
-      });
+          return wi * ((m >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi);
+        },
+        grad,
+      );
       const inv = 1 / totalWeight;
       let reg = 0;
       for (let j = 0; j < cols; j++) {
@@ -115,7 +117,7 @@ export class LogisticRegression implements SkipModel {
     let beta: Float64Array;
     const onProgress = options?.onProgress;
     if (p.solver === "newton" || (p.solver === "auto" && rows >= NEWTON_MIN_ROWS)) {
-      beta = this.newton(X, w, totalWeight, lambda, objective, options?.warmStart, onProgress);
+      beta = this.newton(X, view, w, totalWeight, lambda, objective, options?.warmStart, onProgress);
     } else {
       const start = options?.warmStart?.length === d ? options.warmStart : new Float64Array(d);
       const result = lbfgs(objective, start, {
@@ -134,6 +136,7 @@ export class LogisticRegression implements SkipModel {
 
   private newton(
     X: Matrix,
+    view: StandardizedView,
     w: Float64Array | null,
     totalWeight: number,
     lambda: number,
@@ -149,12 +152,20 @@ export class LogisticRegression implements SkipModel {
     let value = objective(beta, grad);
     const H = new Float64Array(d * d);
     // A regular sample of the rows estimates the Hessian on many rows; the gradient stays exact.
-    const stride = hessianStride(rows);
+    const stride = hessianStride(rows, d);
     const sampleRows = new Int32Array(Math.ceil(rows / stride));
     for (let k = 0; k < sampleRows.length; k++) sampleRows[k] = k * stride;
     const zs = standardizedRows(X, this.scaler, sampleRows, sampleRows.length);
     const sampleWeight = new Float64Array(sampleRows.length);
     const scale = rows / sampleRows.length / totalWeight;
+    // Exact curvature per row at the current β (wᵢ pᵢ (1 − pᵢ) / Σw), for H·v when H is estimated.
+    const curvature = stride > 1 ? new Float64Array(rows) : null;
+    const hessianTimes = (v: Float64Array, out: Float64Array) => {
+      out.fill(0);
+      view.sweep(v, (i, m) => (curvature as Float64Array)[i] * m, out);
+      for (let j = 0; j < cols; j++) out[j] += lambda * v[j];
+      out[cols] += 1e-12 * v[cols];
+    };
     // Newton converges in a handful of steps; the progress total is a cap, reached only if it does not.
     const maxIter = Math.min(this.params.maxIter, NEWTON_MAX_ITER);
     let iter = 0;
@@ -172,7 +183,24 @@ export class LogisticRegression implements SkipModel {
       weightedGram(zs, cols, sampleWeight, sampleRows.length, H);
       for (let a = 0; a < cols; a++) H[a * d + a] += lambda;
       H[cols * d + cols] += 1e-12;
-      const step = choleskySolve(H, grad, d);
+      let step: Float64Array;
+      if (curvature === null) step = choleskySolve(H, grad, d);
+      else {
+        // H was estimated from the sample: conjugate gradients on the exact H, preconditioned by it.
+        view.sweep(
+          beta,
+          (i, m) => {
+            const pr = sigmoid(m);
+            curvature[i] = ((w === null ? 1 : w[i]) * pr * (1 - pr)) / totalWeight;
+            return 0;
+          },
+          null,
+        );
+        // Forcing term √‖g‖∞ (Eisenstat–Walker): loose far from the optimum, tight near it (superlinear).
+        const forcing = Math.min(0.1, Math.sqrt(gmax));
+        step = preconditionedNewtonStep(hessianTimes, grad, choleskyFactor(H, d), d, forcing);
+        for (let j = 0; j < d; j++) step[j] = -step[j];
+      }
       let t = 1;
       let accepted = false;
       for (let tries = 0; tries < 40; tries++) {

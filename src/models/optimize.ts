@@ -111,6 +111,11 @@ export function lbfgs(
 
 /** Solves A·x = b for symmetric positive-definite A (n×n row-major), in place on copies. */
 export function choleskySolve(A: Float64Array, b: Float64Array, n: number): Float64Array {
+  return solveWithFactor(choleskyFactor(A, n), b, n);
+}
+
+/** Lower-triangular L with A = L·Lᵀ (A symmetric positive-definite, n×n row-major). */
+export function choleskyFactor(A: Float64Array, n: number): Float64Array {
   const L = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
@@ -123,6 +128,11 @@ export function choleskySolve(A: Float64Array, b: Float64Array, n: number): Floa
       }
     }
   }
+  return L;
+}
+
+/** x with L·Lᵀ·x = b (L from choleskyFactor). */
+export function solveWithFactor(L: Float64Array, b: Float64Array, n: number): Float64Array {
   const z = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let s = b[i];
@@ -139,14 +149,65 @@ export function choleskySolve(A: Float64Array, b: Float64Array, n: number): Floa
 }
 
 /**
- * Newton steps on many rows estimate the Hessian from at most this many of them (the gradient stays exact,
- * so the optimum is the same): a d × d Gram matrix costs d²/2 per row, the gradient only 2d.
+ * The Newton step s = −H⁻¹g by conjugate gradients on the exact Hessian (`hessianTimes` = one pass over the
+ * rows), preconditioned by an estimate of H factored as L·Lᵀ (the Gram matrix of a row sample). With a good
+ * estimate CG needs two or three passes; the step is exact to `tolerance`·‖g‖ whatever the sample missed
+ * (rare one-hot columns, say), so Newton keeps its few iterations.
  */
-export const HESSIAN_SAMPLE_ROWS = 60_000;
+export function preconditionedNewtonStep(
+  hessianTimes: (v: Float64Array, out: Float64Array) => void,
+  g: Float64Array,
+  L: Float64Array,
+  d: number,
+  tolerance = 0.1,
+  maxIter = 50,
+): Float64Array {
+  const s = new Float64Array(d);
+  const r = new Float64Array(d);
+  for (let j = 0; j < d; j++) r[j] = -g[j];
+  const stop = tolerance * Math.sqrt(dot(g, g));
+  let z = solveWithFactor(L, r, d);
+  const p = Float64Array.from(z);
+  const hp = new Float64Array(d);
+  let rz = dot(r, z);
+  for (let k = 0; k < maxIter; k++) {
+    hessianTimes(p, hp);
+    const curvature = dot(p, hp);
+    if (!(curvature > 0)) break;
+    const alpha = rz / curvature;
+    for (let j = 0; j < d; j++) {
+      s[j] += alpha * p[j];
+      r[j] -= alpha * hp[j];
+    }
+    if (Math.sqrt(dot(r, r)) <= stop) break;
+    z = solveWithFactor(L, r, d);
+    const rzNext = dot(r, z);
+    const beta = rzNext / rz;
+    rz = rzNext;
+    for (let j = 0; j < d; j++) p[j] = z[j] + beta * p[j];
+  }
+  return s;
+}
 
-/** Every `stride`-th candidate, so that about `HESSIAN_SAMPLE_ROWS` rows build the Hessian. */
-export function hessianStride(candidates: number): number {
-  return Math.max(1, Math.ceil(candidates / HESSIAN_SAMPLE_ROWS));
+/**
+ * Newton steps on many rows estimate the Hessian from a regular sample of them (the gradient stays exact,
+ * so the optimum is the same): a d × d Gram matrix costs d²/2 per row, the gradient only 2d. The sample
+ * holds about this many values (rows × columns): 60,000 rows of 66 features, 20,000 of 200.
+ */
+export const HESSIAN_SAMPLE_CELLS = 4_000_000;
+/** The sample's row count stays within these bounds (the lower one well above any column count we fit). */
+const HESSIAN_MIN_SAMPLE_ROWS = 10_000;
+const HESSIAN_MAX_SAMPLE_ROWS = 60_000;
+
+/** Rows the Hessian sample holds for d columns. */
+export function hessianSampleRows(d: number): number {
+  const rows = Math.floor(HESSIAN_SAMPLE_CELLS / Math.max(1, d));
+  return Math.min(HESSIAN_MAX_SAMPLE_ROWS, Math.max(HESSIAN_MIN_SAMPLE_ROWS, rows));
+}
+
+/** Every `stride`-th of `candidates` rows, so that the Hessian sample for d columns holds about hessianSampleRows(d). */
+export function hessianStride(candidates: number, d: number): number {
+  return Math.max(1, Math.ceil(candidates / hessianSampleRows(d)));
 }
 
 /**

@@ -84,31 +84,63 @@ export function standardizedRows(X: Matrix, s: Standardizer, rows: Int32Array, c
   return out;
 }
 
-/** Rows per block of `StandardizedBlocks`: a 4,096 × 66 block is 1 MB, in cache while it is read. */
-const BLOCK_ROWS = 4096;
-
 /**
- * The standardised rows of X block by block, for solvers that pass over every row in order: the same
- * values as `standardizedCopy` without holding a second copy of the matrix (on a production delivery the
- * copy is 0.5 GB per fit).
+ * Passes over the standardised rows z(x) = (x̃ − shift)·invScale (x̃ = x, or the training mean for NaN) that
+ * read the raw matrix, with the standardisation folded into the coefficients: vᵀz(x) = b′ + Σⱼ v′ⱼ x̃ⱼ,
+ * and Σᵢ aᵢ z(xᵢ) = invScale·(Σᵢ aᵢ x̃ᵢ − shift·Σᵢ aᵢ). No standardised copy (0.5 GB per fit on a
+ * production delivery), and each element costs one multiply-add, not a standardisation as well.
  */
-export class StandardizedBlocks {
-  private readonly block: Float32Array;
+export class StandardizedView {
+  private readonly folded: Float64Array;
+  private readonly sums: Float64Array;
 
   constructor(
     private readonly X: Matrix,
     private readonly s: Standardizer,
   ) {
-    this.block = new Float32Array(Math.min(X.rows, BLOCK_ROWS) * X.cols);
+    this.folded = new Float64Array(X.cols);
+    this.sums = new Float64Array(X.cols);
   }
 
-  /** Calls visit(z, first, count): z[k·cols + j] is column j of row first + k. */
-  forEach(visit: (z: Float32Array, first: number, count: number) => void): void {
-    const { rows } = this.X;
-    for (let first = 0; first < rows; first += BLOCK_ROWS) {
-      const count = Math.min(BLOCK_ROWS, rows - first);
-      visit(standardizeRange(this.X, this.s, first, count, this.block), first, count);
+  /**
+   * For every row i in order: m = vᵀz̃ᵢ (z̃ = z with a trailing 1; m = 0 when v is null), then
+   * a = row(i, m), and into += a·z̃ᵢ (when into is given).
+   */
+  sweep(v: Float64Array | null, row: (i: number, m: number) => number, into: Float64Array | null): void {
+    const { rows, cols, data } = this.X;
+    const { mean, shift, invScale } = this.s;
+    const folded = this.folded;
+    const sums = this.sums;
+    let bias = 0;
+    if (v !== null) {
+      bias = v[cols];
+      for (let j = 0; j < cols; j++) {
+        folded[j] = v[j] * invScale[j];
+        bias -= folded[j] * shift[j];
+      }
+    } else folded.fill(0);
+    sums.fill(0);
+    let total = 0;
+    for (let i = 0; i < rows; i++) {
+      const base = i * cols;
+      let m = bias;
+      if (v !== null) {
+        for (let j = 0; j < cols; j++) {
+          const x = data[base + j];
+          m += folded[j] * (Number.isNaN(x) ? mean[j] : x);
+        }
+      }
+      const a = row(i, m);
+      if (into === null || a === 0) continue;
+      total += a;
+      for (let j = 0; j < cols; j++) {
+        const x = data[base + j];
+        sums[j] += a * (Number.isNaN(x) ? mean[j] : x);
+      }
     }
+    if (into === null) return;
+    for (let j = 0; j < cols; j++) into[j] += invScale[j] * (sums[j] - shift[j] * total);
+    into[cols] += total;
   }
 }
 

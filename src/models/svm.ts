@@ -1,11 +1,18 @@
-import { choleskySolve, HESSIAN_SAMPLE_ROWS, hessianStride, weightedGram } from "./optimize.ts";
+import {
+  choleskyFactor,
+  choleskySolve,
+  hessianSampleRows,
+  hessianStride,
+  preconditionedNewtonStep,
+  weightedGram,
+} from "./optimize.ts";
 import { fitPlatt, type PlattParams, plattProbability } from "./platt.ts";
 import { Rng } from "./random.ts";
 import {
   fitStandardizer,
   linearMargin,
   linearMargins,
-  StandardizedBlocks,
+  StandardizedView,
   type Standardizer,
   standardizedCopy,
   standardizedRows,
@@ -142,7 +149,7 @@ export class LinearSVM implements SkipModel {
     const p = this.params;
     const { rows, cols } = X;
     const d = cols + 1;
-    const blocks = new StandardizedBlocks(X, this.scaler);
+    const view = new StandardizedView(X, this.scaler);
     const c = new Float64Array(rows);
     const sign = new Float64Array(rows);
     for (let i = 0; i < rows; i++) {
@@ -153,30 +160,22 @@ export class LinearSVM implements SkipModel {
     const margin = new Float64Array(rows); // wᵀxᵢ
     /** out[i] = vᵀxᵢ for every row. */
     const project = (v: Float64Array, out: Float64Array) =>
-      blocks.forEach((z, first, count) => {
-        for (let k = 0; k < count; k++) {
-          const base = k * cols;
-          let m = v[cols];
-          for (let j = 0; j < cols; j++) m += v[j] * z[base + j];
-          out[first + k] = m;
-        }
-      });
+      view.sweep(
+        v,
+        (i, m) => {
+          out[i] = m;
+          return 0;
+        },
+        null,
+      );
     /** into ← into + Σᵢ coef(i)·xᵢ over the rows with a non-zero coefficient. */
     const accumulate = (coef: (i: number) => number, into: Float64Array) =>
-      blocks.forEach((z, first, count) => {
-        for (let k = 0; k < count; k++) {
-          const a = coef(first + k);
-          if (a === 0) continue;
-          const base = k * cols;
-          for (let j = 0; j < cols; j++) into[j] += a * z[base + j];
-          into[cols] += a;
-        }
-      });
+      view.sweep(null, (i) => coef(i), into);
     project(w, margin);
     const g = new Float64Array(d);
     const s = new Float64Array(d);
     const hessian = new Float64Array(d * d);
-    const sampleRows = new Int32Array(Math.min(rows, HESSIAN_SAMPLE_ROWS));
+    const sampleRows = new Int32Array(Math.min(rows, hessianSampleRows(d)));
     const sampleWeight = new Float64Array(sampleRows.length);
     const xs = new Float64Array(rows);
     const active = new Uint8Array(rows);
@@ -202,6 +201,11 @@ export class LinearSVM implements SkipModel {
       accumulate(slope, g);
       return f;
     };
+    /** out = H v = v + 2 Σ_active cᵢ xᵢ (xᵢᵀv), exactly (one pass). */
+    const hessianTimes = (v: Float64Array, out: Float64Array) => {
+      out.set(v);
+      view.sweep(v, (i, m) => (active[i] === 0 ? 0 : 2 * c[i] * m), out);
+    };
     /** f(w + t s), from the margins and xᵢᵀs alone. */
     const along = (t: number, ww: number, ws: number, ss: number): number => {
       let f = 0.5 * (ww + 2 * t * ws + t * t * ss);
@@ -226,11 +230,11 @@ export class LinearSVM implements SkipModel {
     const cap = Math.min(p.maxIter, PRIMAL_MAX_NEWTON);
     while (iter < cap && Math.sqrt(dot(g, g)) > p.primalTol * g0) {
       // The Newton step: H = I + 2 Σ_active cᵢ xᵢxᵢᵀ is only d × d, so it is accumulated directly and a
-      // Cholesky solve gives s = −H⁻¹g; cheaper than the tens of passes CG needs here. On many rows a regular
-      // sample of the active rows estimates the sum (the gradient stays exact, so the optimum does not move).
+      // Cholesky solve gives s = −H⁻¹g. On many rows a regular sample of the active rows estimates H, and
+      // conjugate gradients on the exact H, preconditioned by the estimate, finish the step in a few passes.
       let activeCount = 0;
       for (let i = 0; i < rows; i++) activeCount += active[i];
-      const stride = hessianStride(activeCount);
+      const stride = hessianStride(activeCount, d);
       let sampled = 0;
       for (let i = 0, seen = 0; i < rows; i++) {
         if (active[i] === 0) continue;
@@ -246,8 +250,14 @@ export class LinearSVM implements SkipModel {
         hessian,
       );
       for (let a = 0; a < d; a++) hessian[a * d + a] += 1;
-      const step = choleskySolve(hessian, g, d);
-      for (let j = 0; j < d; j++) s[j] = -step[j];
+      if (stride === 1) {
+        const step = choleskySolve(hessian, g, d);
+        for (let j = 0; j < d; j++) s[j] = -step[j];
+      } else {
+        // Forcing term √(‖g‖/‖g₀‖) (Eisenstat–Walker): loose far from the optimum, tight near it.
+        const forcing = Math.min(0.1, Math.sqrt(Math.sqrt(dot(g, g)) / g0));
+        s.set(preconditionedNewtonStep(hessianTimes, g, choleskyFactor(hessian, d), d, forcing));
+      }
       project(s, xs);
       const ww = dot(w, w);
       const ws = dot(w, s);

@@ -64,14 +64,32 @@ export interface ReferenceResult {
 
 /** Leaky rates: mean of the label over every row of the user / track, the row itself included. */
 function leakyRate(keys: ArrayLike<number>, y: Uint8Array): Float64Array {
+  const n = y.length;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    if (keys[i] < lo) lo = keys[i];
+    if (keys[i] > hi) hi = keys[i];
+  }
+  const out = new Float64Array(n);
+  if (n > 0 && hi - lo < 4 * n + 1_000_000) {
+    // Ids and track indices are small integers: counting in arrays beats two Maps by ten times.
+    const hits = new Float64Array(hi - lo + 1);
+    const counts = new Float64Array(hi - lo + 1);
+    for (let i = 0; i < n; i++) {
+      hits[keys[i] - lo] += y[i];
+      counts[keys[i] - lo]++;
+    }
+    for (let i = 0; i < n; i++) out[i] = hits[keys[i] - lo] / counts[keys[i] - lo];
+    return out;
+  }
   const hits = new Map<number, number>();
   const counts = new Map<number, number>();
-  for (let i = 0; i < y.length; i++) {
+  for (let i = 0; i < n; i++) {
     hits.set(keys[i], (hits.get(keys[i]) ?? 0) + y[i]);
     counts.set(keys[i], (counts.get(keys[i]) ?? 0) + 1);
   }
-  const out = new Float64Array(y.length);
-  for (let i = 0; i < y.length; i++) out[i] = (hits.get(keys[i]) ?? 0) / (counts.get(keys[i]) ?? 1);
+  for (let i = 0; i < n; i++) out[i] = (hits.get(keys[i]) ?? 0) / (counts.get(keys[i]) ?? 1);
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LinearSVM, LogisticRegression } from "../../src/models/index.ts";
-import { HESSIAN_SAMPLE_ROWS } from "../../src/models/optimize.ts";
+import { hessianSampleRows } from "../../src/models/optimize.ts";
 import { PRIMAL_MIN_ROWS } from "../../src/models/svm.ts";
 import type { Matrix } from "../../src/models/types.ts";
 import { accuracy, auc, imbalanced, logisticData, matrix, mean, separable, xor } from "./fixtures.ts";
@@ -57,8 +57,8 @@ describe("LogisticRegression", () => {
     expect(lbfgs.intercept).toBeCloseTo(newton.intercept, 5);
   });
 
-  it("on more rows than HESSIAN_SAMPLE_ROWS, Newton with a sampled Hessian still reaches the zero-gradient optimum", () => {
-    const rows = HESSIAN_SAMPLE_ROWS * 2 + 7;
+  it("on more rows than the Hessian sample, Newton with a sampled Hessian still reaches the zero-gradient optimum", () => {
+    const rows = hessianSampleRows(4) * 2 + 7;
     const { X, y } = logisticData(rows, 21, -0.3, [1.2, -0.7, 0.4], [1, 3, 0.5], [0, 2, -1]);
     const C = 0.05;
     const fitted = new LogisticRegression({ C, standardize: false, tol: 1e-9 }).fit(X, y);
@@ -196,8 +196,8 @@ describe("LinearSVM", () => {
     expect(state(primal).bias).toBeCloseTo(state(dual).bias, 3);
   });
 
-  it("on more active rows than HESSIAN_SAMPLE_ROWS, the primal Newton solver with a sampled Hessian still reaches the optimum (zero gradient)", () => {
-    const rows = HESSIAN_SAMPLE_ROWS * 3;
+  it("on more active rows than the Hessian sample, the primal Newton solver with a sampled Hessian still reaches the optimum (zero gradient)", () => {
+    const rows = hessianSampleRows(3) * 3;
     const { X, y } = imbalanced(rows, 12);
     const opts = { standardize: false, classWeight: "balanced" as const, solver: "primal" as const };
     const primal = new LinearSVM({ ...opts, primalTol: 1e-9 }).fit(X, y);
