@@ -4,52 +4,50 @@ import type { CatalogIndex } from "./catalog-index.ts";
 import { PairIndex } from "./pair-index.ts";
 import { COL } from "./schema.ts";
 import { smoothedRate } from "./smoothing.ts";
-import { Tally, type TallyKind } from "./tally.ts";
-import type { FeatureOptions } from "./types.ts";
+import { type Columns, column } from "./snapshot.ts";
+import { FULL_TALLY, Tally, type TallyKind } from "./tally.ts";
+import type { FeatureFamily, FeatureOptions } from "./types.ts";
 
 /** Pair tables hold millions of slots: only the columns their features read. */
 export const COUNTS_ONLY: TallyKind = { likes: false, heard: false };
 export const COUNTS_AND_LIKES: TallyKind = { likes: true, heard: false };
 
-/** 30 days: longer gaps read as this one. */
-export const MAX_GAP_HOURS = 720;
-const MS_PER_HOUR = 3_600_000;
-
-export class HistoryFamily {
-  global = new Tally(1);
-  users: Tally;
+export class HistoryFamily
+  implements
+    FeatureFamily<
+      [user: number, track: number, skipped: number, liked: number, fraction: number, premium: number],
+      [user: number, track: number, premium: number],
+      number
+    >
+{
+  private global = new Tally(1);
+  private users: Tally;
   /** Per user and premium status: slot = user × 2 + status (1 premium). */
-  userStatus: Tally;
-  /** Start of each user's latest observed listen (NaN before any). */
-  userLastMs: Float64Array;
-  tracks: Tally;
-  artists: Tally;
-  userArtist: PairIndex;
-  userArtistTally: Tally;
-  userGenre: PairIndex;
-  userGenreTally: Tally;
-  userTrack: PairIndex;
-  userTrackTally: Tally;
+  private userStatus: Tally;
+  private tracks: Tally;
+  private artists: Tally;
+  private userArtist = new PairIndex();
+  private userArtistTally = new Tally(16, COUNTS_ONLY);
+  private userGenre = new PairIndex();
+  private userGenreTally = new Tally(16, COUNTS_ONLY);
+  private userTrack = new PairIndex();
+  private userTrackTally = new Tally(16, COUNTS_AND_LIKES);
 
+  /** `users` = user slots addressable from the start. */
   constructor(
     private readonly index: CatalogIndex,
     private readonly options: FeatureOptions,
-    userCapacity: number,
+    users = 0,
   ) {
     this.global.ensureSize(1);
+    const userCapacity = Math.max(16, users * 2);
     this.users = new Tally(userCapacity);
     this.userStatus = new Tally(userCapacity * 2, COUNTS_ONLY);
-    this.userLastMs = new Float64Array(Math.max(1, userCapacity)).fill(Number.NaN);
+    this.ensureUsers(users);
     this.tracks = new Tally(index.trackCount);
     this.tracks.ensureSize(index.trackCount);
     this.artists = new Tally(index.artistCount);
     this.artists.ensureSize(index.artistCount);
-    this.userArtist = new PairIndex();
-    this.userArtistTally = new Tally(16, COUNTS_ONLY);
-    this.userGenre = new PairIndex();
-    this.userGenreTally = new Tally(16, COUNTS_ONLY);
-    this.userTrack = new PairIndex();
-    this.userTrackTally = new Tally(16, COUNTS_AND_LIKES);
   }
 
   /** Room for `listens` more listens in the biggest pair table (user × track: at most one pair each). */
@@ -59,22 +57,21 @@ export class HistoryFamily {
     this.userTrackTally.reserve(capacity);
   }
 
-  /** Makes user slots [0, size) addressable. */
-  ensureUsers(size: number): void {
-    const before = this.userLastMs.length;
-    this.users.ensureSize(size);
-    this.userStatus.ensureSize(size * 2);
-    if (size > before) {
-      const last = new Float64Array(Math.max(size, before * 2)).fill(Number.NaN);
-      last.set(this.userLastMs);
-      this.userLastMs = last;
-    }
+  /** User slots addressable. */
+  get userCount(): number {
+    return this.users.size;
   }
 
+  /** Makes user slots [0, size) addressable. */
+  ensureUsers(size: number): void {
+    this.users.ensureSize(size);
+    this.userStatus.ensureSize(size * 2);
+  }
+
+  /** `premium` = the user's status at the listen (1 / 0 / -1 unknown); `fraction` NaN = heard time unknown. */
   observe(
     user: number,
     track: number,
-    startMs: number,
     skipped: number,
     liked: number,
     fraction: number,
@@ -83,7 +80,6 @@ export class HistoryFamily {
     this.global.add(0, skipped, liked, fraction);
     this.users.add(user, skipped, liked, fraction);
     if (premium === 0 || premium === 1) this.userStatus.add(user * 2 + premium, skipped, liked, fraction);
-    if (!(this.userLastMs[user] >= startMs)) this.userLastMs[user] = startMs;
     if (track < 0) return;
     this.tracks.add(track, skipped, liked, fraction);
     const artist = this.index.trackArtist[track];
@@ -109,14 +105,7 @@ export class HistoryFamily {
    * Writes the history columns; returns the user's smoothed skip rate (the prior of its pairs).
    * `premium` = the user's status now (1 / 0 / NaN unknown).
    */
-  write(
-    user: number,
-    track: number,
-    timestampMs: number,
-    premium: number,
-    out: Float32Array,
-    base: number,
-  ): number {
+  write(user: number, track: number, premium: number, out: Float32Array, base: number): number {
     const o = this.options;
     const g = this.global;
     const globalRate = smoothedRate(g.skips[0], g.listens[0], o.globalPrior, o.globalPriorStrength);
@@ -154,11 +143,6 @@ export class HistoryFamily {
       globalLike,
       o.priorStrength,
     );
-    // Capped so that a bundle served long after its data (or a clock far ahead) reads "long ago",
-    // a value training has seen, instead of a gap no model was fitted on.
-    out[base + COL.hoursSinceUserLastListen] = known
-      ? Math.min(Math.max((timestampMs - this.userLastMs[user]) / MS_PER_HOUR, 0), MAX_GAP_HOURS)
-      : Number.NaN;
 
     const ps = o.pairPriorStrength;
     if (track < 0) {
@@ -245,6 +229,72 @@ export class HistoryFamily {
     out[base + COL.likedBefore] = ut >= 0 && this.userTrackTally.likes[ut] > 0 ? 1 : 0;
     return userRate;
   }
+
+  /** Tallies under "global.", "users.", ... and pair tables under "userArtist." ... (`first`, `second`, counts). */
+  columns(): Columns {
+    return {
+      ...prefixed("global.", this.global.columns()),
+      ...prefixed("users.", this.users.columns()),
+      ...prefixed("userStatus.", this.userStatus.columns()),
+      ...prefixed("tracks.", this.tracks.columns()),
+      ...prefixed("artists.", this.artists.columns()),
+      ...pairColumns("userArtist.", this.userArtist, this.userArtistTally),
+      ...pairColumns("userGenre.", this.userGenre, this.userGenreTally),
+      ...pairColumns("userTrack.", this.userTrack, this.userTrackTally),
+    };
+  }
+
+  static fromColumns(columns: Columns, index: CatalogIndex, options: FeatureOptions): HistoryFamily {
+    const family = new HistoryFamily(index, options);
+    const tally = (prefix: string, kind: TallyKind, size: number) => {
+      const t = Tally.fromColumns(tallyColumns(columns, prefix, kind), kind, 16);
+      if (size >= 0 && t.size !== size)
+        throw new Error(`"${prefix}" holds ${t.size} slots, expected ${size}`);
+      return t;
+    };
+    family.global = tally("global.", FULL_TALLY, 1);
+    family.users = tally("users.", FULL_TALLY, -1);
+    family.userStatus = tally("userStatus.", COUNTS_ONLY, family.users.size * 2);
+    family.tracks = tally("tracks.", FULL_TALLY, index.trackCount);
+    family.artists = tally("artists.", FULL_TALLY, index.artistCount);
+    [family.userArtist, family.userArtistTally] = pairTable(columns, "userArtist.", COUNTS_ONLY);
+    [family.userGenre, family.userGenreTally] = pairTable(columns, "userGenre.", COUNTS_ONLY);
+    [family.userTrack, family.userTrackTally] = pairTable(columns, "userTrack.", COUNTS_AND_LIKES);
+    return family;
+  }
+}
+
+function prefixed(prefix: string, columns: Columns): Columns {
+  const out: Record<string, Columns[string]> = {};
+  for (const [name, array] of Object.entries(columns)) out[prefix + name] = array;
+  return out;
+}
+
+function pairColumns(prefix: string, index: PairIndex, tally: Tally): Columns {
+  return {
+    [`${prefix}first`]: index.first.subarray(0, index.size),
+    [`${prefix}second`]: index.second.subarray(0, index.size),
+    ...prefixed(prefix, tally.columns()),
+  };
+}
+
+function tallyColumns(columns: Columns, prefix: string, kind: TallyKind) {
+  return {
+    listens: column(columns, `${prefix}listens`, Uint32Array),
+    skips: column(columns, `${prefix}skips`, Uint32Array),
+    likes: kind.likes ? column(columns, `${prefix}likes`, Uint32Array) : undefined,
+    heardCount: kind.heard ? column(columns, `${prefix}heardCount`, Uint32Array) : undefined,
+    heardSum: kind.heard ? column(columns, `${prefix}heardSum`, Float64Array) : undefined,
+  };
+}
+
+function pairTable(columns: Columns, prefix: string, kind: TallyKind): [PairIndex, Tally] {
+  const first = column(columns, `${prefix}first`, Int32Array);
+  const second = column(columns, `${prefix}second`, Int32Array);
+  const tally = Tally.fromColumns(tallyColumns(columns, prefix, kind), kind);
+  if (first.length !== tally.size || second.length !== tally.size)
+    throw new Error(`"${prefix}" pairs and counts differ in length`);
+  return [PairIndex.fromPairs(first, second), tally];
 }
 
 function logit(p: number): number {

@@ -3,21 +3,34 @@
 // outcome and session start (a client knows them even when the server never saw the session).
 import { COL } from "./schema.ts";
 import { smoothedRate } from "./smoothing.ts";
-import type { SessionOverride } from "./types.ts";
+import { type Columns, column, sameRows } from "./snapshot.ts";
+import type { FeatureFamily, SessionOverride } from "./types.ts";
 
 /** 24 hours. */
 export const MAX_SESSION_ELAPSED_MS = 86_400_000;
 
-export class SessionFamily {
-  readonly slotOf = new Map<number, number>();
-  size = 0;
-  sessionIds: Int32Array;
-  startMs: Float64Array;
-  listens: Uint32Array;
-  skips: Uint32Array;
+export class SessionFamily
+  implements
+    FeatureFamily<
+      [sessionId: number, sessionStartMs: number, startMs: number, skipped: number, fraction: number],
+      [
+        sessionId: number | undefined,
+        override: SessionOverride | undefined,
+        timestampMs: number,
+        userRate: number,
+        pairPriorStrength: number,
+      ]
+    >
+{
+  private readonly slotOf = new Map<number, number>();
+  private size = 0;
+  private sessionIds: Int32Array;
+  private startMs: Float64Array;
+  private listens: Uint32Array;
+  private skips: Uint32Array;
   /** Outcome of the latest observed listen: 1 skipped, 0 played out. */
-  lastSkipped: Uint8Array;
-  lastHeardFraction: Float64Array;
+  private lastSkipped: Uint8Array;
+  private lastHeardFraction: Float64Array;
 
   constructor(capacity = 1024) {
     this.sessionIds = new Int32Array(capacity);
@@ -107,7 +120,7 @@ export class SessionFamily {
     out[base + COL.sessionElapsedMs] = Math.min(Math.max(timestampMs - start, 0), MAX_SESSION_ELAPSED_MS);
   }
 
-  columns() {
+  columns(): Columns {
     const n = this.size;
     return {
       sessionIds: this.sessionIds.subarray(0, n),
@@ -119,16 +132,29 @@ export class SessionFamily {
     };
   }
 
-  static fromColumns(c: ReturnType<SessionFamily["columns"]>): SessionFamily {
-    const family = new SessionFamily(Math.max(1024, c.sessionIds.length));
-    family.sessionIds.set(c.sessionIds);
+  static fromColumns(columns: Columns): SessionFamily {
+    const sessionIds = column(columns, "sessionIds", Int32Array);
+    const c = {
+      startMs: column(columns, "startMs", Float64Array),
+      listens: column(columns, "listens", Uint32Array),
+      skips: column(columns, "skips", Uint32Array),
+      lastSkipped: column(columns, "lastSkipped", Uint8Array),
+      lastHeardFraction: column(columns, "lastHeardFraction", Float64Array),
+    };
+    const n = sessionIds.length;
+    sameRows(n, c);
+    const family = new SessionFamily(Math.max(1024, n));
+    family.sessionIds.set(sessionIds);
     family.startMs.set(c.startMs);
     family.listens.set(c.listens);
     family.skips.set(c.skips);
     family.lastSkipped.set(c.lastSkipped);
     family.lastHeardFraction.set(c.lastHeardFraction);
-    family.size = c.sessionIds.length;
-    for (let slot = 0; slot < family.size; slot++) family.slotOf.set(family.sessionIds[slot], slot);
+    family.size = n;
+    for (let slot = 0; slot < n; slot++) {
+      if (family.slotOf.has(sessionIds[slot])) throw new Error(`session ${sessionIds[slot]} is repeated`);
+      family.slotOf.set(sessionIds[slot], slot);
+    }
     return family;
   }
 }

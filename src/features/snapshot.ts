@@ -5,6 +5,30 @@ const MAGIC = "SKWFST01";
 
 export type NamedArray = Int32Array | Uint32Array | Float64Array | Uint8Array | Int8Array;
 
+/** Named typed arrays: one family's whole state (`columns()`), or what `fromColumns` rebuilds it from. */
+export type Columns = Readonly<Record<string, NamedArray>>;
+
+/** The array `name` of `columns`, which must be a `type`; the message names the array otherwise. */
+export function column<T extends NamedArray>(
+  columns: Columns,
+  name: string,
+  type: { new (length: number): T; readonly name: string },
+): T {
+  const array = columns[name];
+  if (array === undefined) throw new Error(`lacks array "${name}"`);
+  if (!(array instanceof type))
+    throw new Error(`array "${name}" is a ${array.constructor.name}, expected a ${type.name}`);
+  return array;
+}
+
+/** Checks that `arrays` (named) hold `rows` values each. */
+export function sameRows(rows: number, arrays: Readonly<Record<string, NamedArray>>): void {
+  for (const [name, array] of Object.entries(arrays)) {
+    if (array.length !== rows)
+      throw new Error(`array "${name}" has ${array.length} values, expected ${rows}`);
+  }
+}
+
 const CONSTRUCTORS = {
   Int32Array,
   Uint32Array,

@@ -1,5 +1,6 @@
 // Outcome counters per entity (user, track, artist, pair, ...) in growable typed arrays, indexed by slot.
 // Pair tables hold millions of slots, so the like and heard-time columns exist only where a feature reads them.
+import type { Columns, NamedArray } from "./snapshot.ts";
 
 export interface TallyKind {
   likes: boolean;
@@ -72,9 +73,13 @@ export class Tally {
     }
   }
 
-  columns(): TallyColumns {
+  /** `listens`, `skips`, then `likes` and `heardCount`, `heardSum` when the kind has them. */
+  columns(): Columns {
     const n = this.size;
-    const columns: TallyColumns = { listens: this.listens.subarray(0, n), skips: this.skips.subarray(0, n) };
+    const columns: Record<string, NamedArray> = {
+      listens: this.listens.subarray(0, n),
+      skips: this.skips.subarray(0, n),
+    };
     if (this.kind.likes) columns.likes = this.likes.subarray(0, n);
     if (this.kind.heard) {
       columns.heardCount = this.heardCount.subarray(0, n);
@@ -85,6 +90,10 @@ export class Tally {
 
   static fromColumns(columns: TallyColumns, kind: TallyKind, minCapacity = 16): Tally {
     const size = columns.listens.length;
+    for (const [name, array] of Object.entries(columns)) {
+      if (array !== undefined && array.length !== size)
+        throw new Error(`tally column "${name}" has ${array.length} values, expected ${size}`);
+    }
     const tally = new Tally(Math.max(size, minCapacity), kind);
     tally.listens.set(columns.listens);
     tally.skips.set(columns.skips);
@@ -99,7 +108,7 @@ export class Tally {
 }
 
 function required<T>(column: T | undefined, name: string): T {
-  if (column === undefined) throw new Error(`feature-state snapshot lacks the "${name}" column of a tally`);
+  if (column === undefined) throw new Error(`lacks the "${name}" column of a tally`);
   return column;
 }
 

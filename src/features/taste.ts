@@ -3,32 +3,51 @@
 // Users differ in which sound they skip; the per-user rates above cannot see that.
 import type { CatalogIndex } from "./catalog-index.ts";
 import { COL, TASTE_DIMENSIONS } from "./schema.ts";
+import { type Columns, column, sameRows } from "./snapshot.ts";
+import type { FeatureFamily } from "./types.ts";
 
 const K = TASTE_DIMENSIONS;
 
-export class TasteFamily {
+export class TasteFamily
+  implements
+    FeatureFamily<
+      [user: number, track: number, skipped: number],
+      [user: number, track: number, strength: number]
+    >
+{
+  /** User slots addressable (the rows of the per-user columns). */
+  private users = 0;
   /** Per user slot: sums of standardised audio vectors of played-out / skipped listens, and counts. */
-  playedSum: Float64Array;
-  skippedSum: Float64Array;
-  playedCount: Uint32Array;
-  skippedCount: Uint32Array;
+  private playedSum: Float64Array;
+  private skippedSum: Float64Array;
+  private playedCount: Uint32Array;
+  private skippedCount: Uint32Array;
   /** Same over every user: the prior means. */
-  globalPlayedSum = new Float64Array(K);
-  globalSkippedSum = new Float64Array(K);
-  globalCounts = new Uint32Array(2);
+  private readonly globalPlayedSum = new Float64Array(K);
+  private readonly globalSkippedSum = new Float64Array(K);
+  private readonly globalCounts = new Uint32Array(2);
 
+  /** `users` = user slots addressable from the start. */
   constructor(
     private readonly index: CatalogIndex,
-    userCapacity: number,
+    users = 0,
   ) {
-    const c = Math.max(1, userCapacity);
+    const c = Math.max(16, users * 2);
     this.playedSum = new Float64Array(c * K);
     this.skippedSum = new Float64Array(c * K);
     this.playedCount = new Uint32Array(c);
     this.skippedCount = new Uint32Array(c);
+    this.ensureUsers(users);
   }
 
+  /** User slots addressable. */
+  get userCount(): number {
+    return this.users;
+  }
+
+  /** Makes user slots [0, size) addressable. */
   ensureUsers(size: number): void {
+    if (size > this.users) this.users = size;
     if (size <= this.playedCount.length) return;
     const c = Math.max(size, this.playedCount.length * 2);
     const copy = <T extends Float64Array | Uint32Array>(from: T, to: T): T => {
@@ -92,5 +111,44 @@ export class TasteFamily {
     out[base + COL.tastePlayed] = dPlayed / K;
     out[base + COL.tasteSkipped] = dSkipped / K;
     out[base + COL.tasteScore] = (dPlayed - dSkipped) / K;
+  }
+
+  columns(): Columns {
+    const n = this.users;
+    return {
+      playedSum: this.playedSum.subarray(0, n * K),
+      skippedSum: this.skippedSum.subarray(0, n * K),
+      playedCount: this.playedCount.subarray(0, n),
+      skippedCount: this.skippedCount.subarray(0, n),
+      globalPlayedSum: this.globalPlayedSum,
+      globalSkippedSum: this.globalSkippedSum,
+      globalCounts: this.globalCounts,
+    };
+  }
+
+  static fromColumns(columns: Columns, index: CatalogIndex): TasteFamily {
+    const playedCount = column(columns, "playedCount", Uint32Array);
+    const c = {
+      playedSum: column(columns, "playedSum", Float64Array),
+      skippedSum: column(columns, "skippedSum", Float64Array),
+      skippedCount: column(columns, "skippedCount", Uint32Array),
+      globalPlayedSum: column(columns, "globalPlayedSum", Float64Array),
+      globalSkippedSum: column(columns, "globalSkippedSum", Float64Array),
+      globalCounts: column(columns, "globalCounts", Uint32Array),
+    };
+    const n = playedCount.length;
+    sameRows(n * K, { playedSum: c.playedSum, skippedSum: c.skippedSum });
+    sameRows(n, { skippedCount: c.skippedCount });
+    sameRows(K, { globalPlayedSum: c.globalPlayedSum, globalSkippedSum: c.globalSkippedSum });
+    sameRows(2, { globalCounts: c.globalCounts });
+    const family = new TasteFamily(index, n);
+    family.playedSum.set(c.playedSum);
+    family.skippedSum.set(c.skippedSum);
+    family.playedCount.set(playedCount);
+    family.skippedCount.set(c.skippedCount);
+    family.globalPlayedSum.set(c.globalPlayedSum);
+    family.globalSkippedSum.set(c.globalSkippedSum);
+    family.globalCounts.set(c.globalCounts);
+    return family;
   }
 }

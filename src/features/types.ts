@@ -1,3 +1,5 @@
+import type { Columns } from "./snapshot.ts";
+
 /** Smoothing constants; stored in the snapshot so a restored state computes the same numbers. */
 export interface FeatureOptions {
   /** Skip rate assumed before any listen is observed. */
@@ -65,4 +67,32 @@ export interface ColdStart {
   user: boolean;
   /** The track is not in the catalogue or no listen of it was observed: track features are priors. */
   track: boolean;
+}
+
+/**
+ * The one shape every stateful part of a FeatureState has (users, history, sessions, taste here; the live
+ * listens of src/listens/live.ts match it structurally, since a stage may not import a later one):
+ * - `observe(...)` learns from one input: a finished listen, resolved to slots by the state (the live
+ *   listens: one session event);
+ * - `columns()` gives the whole state as named typed arrays (views into the family: encode them at once);
+ * - the family's class rebuilds it with `fromColumns(columns, ...context)` (see `FamilyType`).
+ * Arguments are positional (tuples), as the replay calls these millions of times: numbers, no objects.
+ */
+export interface StateFamily<Observed extends unknown[]> {
+  observe(...input: Observed): void;
+  columns(): Columns;
+}
+
+/**
+ * A state family that writes its slice of a feature vector: `write(...query, out, base)` sets
+ * `out[base + COL.*]` for its columns and returns what a later family needs (the history: the user's rate).
+ */
+export interface FeatureFamily<Observed extends unknown[], Query extends unknown[], Written = void>
+  extends StateFamily<Observed> {
+  write(...query: [...Query, out: Float32Array, base: number]): Written;
+}
+
+/** The class side of a family: a new family holding exactly the state `columns()` gave. */
+export interface FamilyType<Family, Context extends unknown[]> {
+  fromColumns(columns: Columns, ...context: Context): Family;
 }

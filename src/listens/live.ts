@@ -38,7 +38,8 @@ export interface SessionPlace {
   sessionStartMs: number;
 }
 
-export interface LiveColumns {
+/** The whole state of a LiveListens, one row per session seen (the shape of a feature family's columns). */
+export type LiveColumns = {
   sessionIds: Int32Array;
   sessionStartMs: Float64Array;
   listens: Uint32Array;
@@ -50,7 +51,7 @@ export interface LiveColumns {
   openSeq: Float64Array;
   /** [next opening sequence number]. */
   nextSeq: Float64Array;
-}
+};
 
 /** Min-heap of (deadline, seq, slot): finishes listens in deadline order, ties by opening order. */
 class DeadlineHeap {
@@ -130,9 +131,12 @@ class DeadlineHeap {
   }
 }
 
+/**
+ * Has the shape of a feature family (src/features/types.ts `StateFamily`, checked there): `observe(event)`,
+ * `columns()` and `LiveListens.fromColumns(columns, durations, onFinished)`.
+ */
 export class LiveListens {
-  /** Latest event or request time seen (epoch ms). */
-  clockMs = Number.NEGATIVE_INFINITY;
+  private clock = Number.NEGATIVE_INFINITY;
   private nextSeq = 0;
   private readonly slotOf = new Map<number, number>();
   private size = 0;
@@ -147,6 +151,11 @@ export class LiveListens {
     this.c = allocate(256);
   }
 
+  /** Latest event or request time seen (epoch ms); -Infinity before any (the clock is not in `columns()`). */
+  get clockMs(): number {
+    return this.clock;
+  }
+
   /** Sessions seen so far. */
   get sessions(): number {
     return this.size;
@@ -154,7 +163,7 @@ export class LiveListens {
 
   /** Finishes, as played out, every open listen whose track would have ended by `t`. */
   advance(t: number): void {
-    if (t > this.clockMs) this.clockMs = t;
+    if (t > this.clock) this.clock = t;
     const c = this.c;
     while (this.heap.size > 0 && this.heap.topDeadline() <= t) {
       const [seq, slot] = this.heap.pop();
@@ -174,7 +183,8 @@ export class LiveListens {
     return { position: this.c.listens[slot], sessionStartMs: this.c.sessionStartMs[slot] };
   }
 
-  apply(e: LiveEvent): void {
+  /** Learns from one session event (the stream clock advances to it first). */
+  observe(e: LiveEvent): void {
     const t = e.timestampMs;
     this.advance(t);
     const slot = this.slotOf.get(e.sessionId) ?? this.addSession(e.sessionId, t);
@@ -228,41 +238,52 @@ export class LiveListens {
     };
   }
 
-  /** Restores `columns()` into this (empty) instance; the deadline order is rebuilt exactly. */
-  restore(columns: LiveColumns): void {
-    if (this.size !== 0) throw new Error("LiveListens.restore needs an empty instance");
-    const n = columns.sessionIds.length;
-    for (const [name, array] of Object.entries(columns)) {
-      if (name !== "nextSeq" && array.length !== n)
-        throw new Error(`live listens: column "${name}" has ${array.length} rows, expected ${n}`);
+  /**
+   * A new instance holding exactly the state `columns()` gave (other names in `columns` are ignored); the
+   * deadline order is rebuilt exactly.
+   */
+  static fromColumns(
+    columns: Readonly<Record<string, unknown>>,
+    durations: Float64Array,
+    onFinished: (listen: FinishedListen) => void,
+  ): LiveListens {
+    const live = new LiveListens(durations, onFinished);
+    const template = allocate(0);
+    const given = {} as LiveColumns;
+    for (const name of Object.keys(template) as (keyof LiveColumns)[]) {
+      const array = columns[name];
+      const type = template[name].constructor as Float64ArrayConstructor;
+      if (!(array instanceof type))
+        throw new Error(`live listens: column "${name}" is missing or not a ${type.name}`);
+      (given as Record<string, unknown>)[name] = array;
     }
-    if (columns.nextSeq.length !== 1) throw new Error('live listens: column "nextSeq" must hold 1 value');
-    this.c = allocate(Math.max(256, n * 2));
-    const c = this.c;
-    c.sessionIds.set(columns.sessionIds);
-    c.sessionStartMs.set(columns.sessionStartMs);
-    c.listens.set(columns.listens);
-    c.open.set(columns.open);
-    c.openUser.set(columns.openUser);
-    c.openTrack.set(columns.openTrack);
-    c.openStartMs.set(columns.openStartMs);
-    c.openLiked.set(columns.openLiked);
-    c.openSeq.set(columns.openSeq);
-    this.size = n;
+    const n = given.sessionIds.length;
+    for (const [name, array] of Object.entries(given)) {
+      const rows = name === "nextSeq" ? 1 : n;
+      if (array.length !== rows)
+        throw new Error(`live listens: column "${name}" has ${array.length} rows, expected ${rows}`);
+    }
+    const c = allocate(Math.max(256, n * 2));
+    copyRows(given, c);
+    live.c = c;
+    live.size = n;
     for (let slot = 0; slot < n; slot++) {
-      this.slotOf.set(c.sessionIds[slot], slot);
+      if (live.slotOf.has(c.sessionIds[slot]))
+        throw new Error(`live listens: session ${c.sessionIds[slot]} is repeated`);
+      live.slotOf.set(c.sessionIds[slot], slot);
       if (c.open[slot] !== 1) continue;
       const track = c.openTrack[slot];
-      if (!(track >= 0 && track < this.durations.length))
+      if (!(track >= 0 && track < durations.length))
         throw new Error(`live listens: open listen of session ${c.sessionIds[slot]} names track ${track}`);
-      const duration = this.durations[track];
-      this.heap.push(
+      const duration = durations[track];
+      live.heap.push(
         duration > 0 ? c.openStartMs[slot] + duration : Number.POSITIVE_INFINITY,
         c.openSeq[slot],
         slot,
       );
     }
-    this.nextSeq = columns.nextSeq[0];
+    live.nextSeq = given.nextSeq[0];
+    return live;
   }
 
   private finishPlayed(slot: number): void {
@@ -298,9 +319,7 @@ export class LiveListens {
 
   private grow(capacity: number): void {
     const next = allocate(capacity);
-    for (const key of Object.keys(next) as (keyof LiveColumns)[]) {
-      if (key !== "nextSeq") (next[key] as Float64Array).set(this.c[key] as Float64Array);
-    }
+    copyRows(this.c, next);
     this.c = next;
   }
 }
@@ -318,6 +337,13 @@ function allocate(n: number): LiveColumns {
     openSeq: new Float64Array(n),
     nextSeq: new Float64Array(1),
   };
+}
+
+/** Copies the per-session rows of `from` to the start of `to` (which has room for them). */
+function copyRows(from: LiveColumns, to: LiveColumns): void {
+  for (const key of Object.keys(to) as (keyof LiveColumns)[]) {
+    if (key !== "nextSeq") (to[key] as Float64Array).set(from[key] as Float64Array);
+  }
 }
 
 /**
