@@ -5,8 +5,9 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../base/atomic-write.ts";
 import { isoTime } from "../base/format.ts";
-import { stageProgress } from "../base/progress.ts";
+import { type StageProgress, stageProgress } from "../base/progress.ts";
 import type { Delivery } from "../data/index.ts";
+import type { EventTable } from "../data/types.ts";
 import type { ModelExtras } from "../models/types.ts";
 import { permutationImportance } from "../train/importance.ts";
 import { correlationMatrix } from "../train/metrics.ts";
@@ -114,23 +115,49 @@ export function evaluationInput(
   };
 }
 
+/**
+ * Loads the delivery, runs the reference protocol, then trains. The reference protocol goes first so its
+ * own listens and rows are freed before the feature matrix exists, and the delivery comes back without
+ * its events (the report needs the catalogue and the folder only): on a production delivery each costs
+ * some hundreds of MB at the peak.
+ */
+async function loadAndTrain(
+  options: EvaluateCommandOptions,
+  progress: StageProgress,
+): Promise<{ delivery: Delivery; run: TrainingRun; reference: ReferenceResult | null }> {
+  const delivery = await loadDeliveryWithProgress(options.data, progress);
+  let reference: ReferenceResult | null = null;
+  if (options.reference !== false) {
+    progress.update("reference protocol", 0, 2);
+    try {
+      reference = referenceProtocol(delivery, undefined, (d, t) =>
+        progress.update("reference protocol", d, t),
+      );
+    } catch {
+      reference = null; // too few rows for its 1000 + 1000 hold-outs: nothing to compare
+    }
+  }
+  const run = trainWithFlags(delivery, options, progress);
+  return { delivery: { ...delivery, events: emptyEvents() }, run, reference };
+}
+
+function emptyEvents(): EventTable {
+  return {
+    length: 0,
+    timestampMs: new Float64Array(0),
+    userId: new Int32Array(0),
+    sessionId: new Int32Array(0),
+    trackIndex: new Int32Array(0),
+    kind: new Uint8Array(0),
+    line: new Int32Array(0),
+  };
+}
+
 export async function runEvaluateCommand(options: EvaluateCommandOptions): Promise<EvaluationMetrics> {
   const stdout = options.stdout ?? process.stdout;
   const progress = stageProgress();
   try {
-    const delivery = await loadDeliveryWithProgress(options.data, progress);
-    const run = trainWithFlags(delivery, options, progress);
-    let reference: ReferenceResult | null = null;
-    if (options.reference !== false) {
-      progress.update("reference protocol", 0, 2);
-      try {
-        reference = referenceProtocol(delivery, undefined, (d, t) =>
-          progress.update("reference protocol", d, t),
-        );
-      } catch {
-        reference = null; // too few rows for its 1000 + 1000 hold-outs: nothing to compare
-      }
-    }
+    const { delivery, run, reference } = await loadAndTrain(options, progress);
     const input = evaluationInput(run, delivery, reference, progress.update);
     const report = await buildEvaluationReport(input);
     const out = resolve(options.out);

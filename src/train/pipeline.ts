@@ -3,7 +3,6 @@
 // thresholds on the validation part, choose the prefetch policy there (out of sample, before the test
 // period; see policy-choice.ts), and predict the untouched test part.
 import type { Catalog, EventTable } from "../data/types.ts";
-import { FeatureState } from "../features/index.ts";
 import { type CostModel, DEFAULT_COST_MODEL, validateCostModel } from "../listens/cost-model.ts";
 import type { ListenTable } from "../listens/types.ts";
 import {
@@ -85,8 +84,11 @@ export interface TrainingRun {
   costModel: CostModel;
   /** The prefetch policy chosen on the validation period (the one selection rule). */
   policy: PolicyChoice;
-  /** Feature state after every listen before the test period: what a server replaying the test period starts from. */
-  stateAtTestStart: FeatureState;
+  /**
+   * Snapshot of the feature state after every event before the test period (`FeatureState.restore` reads
+   * it): what a server replaying the test period starts from, and what a bundle serves.
+   */
+  snapshotAtTestStart: Buffer;
 }
 
 const ROLE: Record<ModelName, TrainedRole> = {
@@ -277,7 +279,7 @@ export function trainModels(
     best,
     costModel,
     policy,
-    stateAtTestStart: FeatureState.restore(catalog, dataset.snapshotAt as Buffer),
+    snapshotAtTestStart: dataset.snapshotAt as Buffer,
   };
 }
 

@@ -177,7 +177,7 @@ export function saveTrainingBundle(dir: string, run: TrainingRun, delivery: Deli
       `delivery ${delivery.dir}`,
       "feature state and models cover the listens before the test period; the test period is left for evaluation, A/B replay and the cache simulation",
     ],
-    featureState: run.stateAtTestStart.snapshot(),
+    featureState: run.snapshotAtTestStart,
   });
 }
 
