@@ -1,6 +1,10 @@
 // skipwise CLI: thin wiring of commands over the pipeline stages. Each command's work lives in its stage.
 import { Command } from "commander";
+import { MODEL_NAMES } from "./models/registry.ts";
 import { VERSION } from "./serve/version.ts";
+
+/** The model names `--models` takes: the registry's. */
+const MODEL_LIST = MODEL_NAMES.join(",");
 
 const program = new Command();
 program
@@ -51,7 +55,10 @@ program
   .command("serve")
   .description("Serve predictions over HTTP (reference routes, /v1 API, A/B test, decision log, /metrics)")
   .option("--bundle <dir>", "model bundle written by `skipwise train` (env SKIPWISE_BUNDLE)")
-  .option("--data <dir>", "delivery the bundle was trained on, for its catalogue (env SKIPWISE_DATA)")
+  .option(
+    "--data <dir>",
+    "delivery the bundle was trained on, for its catalogue (env SKIPWISE_DATA; required: bundles record no path)",
+  )
   .option("--db <file>", "SQLite decision log (env SKIPWISE_DB, default decisions.db)")
   .option("--host <host>", "listen address (env SKIPWISE_HOST, default 127.0.0.1)")
   .option("--port <n>", "listen port, 0 = any free port (env SKIPWISE_PORT, default 8000)")
@@ -136,7 +143,7 @@ program
   .description("Train every model on a delivery (time split, point-in-time features) and write a bundle")
   .requiredOption("--data <dir>", "delivery folder")
   .option("--out <dir>", "bundle folder to write (atomically)", "out/bundle")
-  .option("--models <list>", "comma-separated subset of naive,majority,previous,logistic,svm,gbdt")
+  .option("--models <list>", `comma-separated subset of ${MODEL_LIST}`)
   .option(
     "--protocol <name>",
     "time (honest, default) | seed (the reference's leaky protocol, for comparison)",
@@ -166,7 +173,7 @@ program
   .description("Train and evaluate every model and baseline; write report.html + metrics.json with a verdict")
   .requiredOption("--data <dir>", "delivery folder")
   .option("--out <dir>", "report folder", "out/report")
-  .option("--models <list>", "comma-separated subset of naive,majority,previous,logistic,svm,gbdt")
+  .option("--models <list>", `comma-separated subset of ${MODEL_LIST}`)
   .option(...COST_FLAGS[0])
   .option(...COST_FLAGS[1])
   .option(...COST_FLAGS[2])
@@ -258,10 +265,7 @@ cacheCommand
   .option("--capacity-mb <list>", "device cache capacities in MB, comma-separated (none = skip)", "100,500")
   .option(COST_FLAGS[0][0], `${COST_FLAGS[0][1]}; with --bundle: the bundle's`)
   .option(COST_FLAGS[1][0], `${COST_FLAGS[1][1]}; with --bundle: the bundle's`)
-  .option(
-    "--models <list>",
-    "without --bundle: models to train (comma-separated subset of naive,majority,previous,logistic,svm,gbdt)",
-  )
+  .option("--models <list>", `without --bundle: models to train (comma-separated subset of ${MODEL_LIST})`)
   .action(async (opts: Record<string, string | undefined>) => {
     const { runCacheSimulateCommand } = await import("./cache/simulate-command.ts");
     const capacities = String(opts.capacityMb);

@@ -15,6 +15,7 @@ import { DEFECT_KINDS } from "./data/quality.ts";
 import { runAnalyzeCommand } from "./experiment/analyze-command.ts";
 import { replayAgainstService, selectReplayListens } from "./experiment/replay.ts";
 import { buildListens } from "./listens/index.ts";
+import { MODEL_NAMES } from "./models/registry.ts";
 import { generateDelivery, parseDefectSpec, type SizeSpec } from "./synth/index.ts";
 
 /**
@@ -32,7 +33,7 @@ const DEFAULT_REPLAY_LIMIT = 5_000;
  * Every model but the linear SVM: its fit took 61 of the 138 s of `evaluate` on an 88,000-play synthetic
  * delivery (2-core machine under load) while scoring below the GBDT; `skipwise evaluate` still trains it.
  */
-const DEMO_MODELS = "naive,majority,previous,logistic,gbdt";
+const DEMO_MODELS = MODEL_NAMES.filter((name) => name !== "svm").join(",");
 
 export interface DemoOptions {
   /** A real delivery; default: generate a synthetic one into <out>/delivery. */

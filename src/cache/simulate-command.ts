@@ -5,16 +5,13 @@
 // training run (without a bundle) or recorded in the bundle's manifest.
 import { resolve } from "node:path";
 import { stageProgress } from "../base/progress.ts";
-import { type Delivery, loadDelivery } from "../data/index.ts";
-import { FEATURE_SCHEMA } from "../features/index.ts";
-import type { CostModel } from "../listens/cost-model.ts";
+import { loadDelivery } from "../data/index.ts";
+import { type CostModel, costModelFromFlags } from "../listens/cost-model.ts";
 import { buildListens } from "../listens/index.ts";
-import type { ListenTable } from "../listens/types.ts";
-import { dataFingerprint, loadBundle, servedThreshold } from "../models/bundle.ts";
-import { buildDataset, type Dataset } from "../train/dataset.ts";
-import { parseModelNames, trainModels } from "../train/pipeline.ts";
-import { timeSplit } from "../train/split.ts";
-import { costModelFromFlags, deliveryFiles } from "../train/train-command.ts";
+import { parseModelNames } from "../models/registry.ts";
+import type { Dataset } from "../train/dataset.ts";
+import { trainModels } from "../train/pipeline.ts";
+import { bundleCostModel, fromBundle, isReplayedModel } from "./bundle-source.ts";
 import { cacheInputsFromDataset, type ThresholdedModel } from "./inputs.ts";
 import { cacheSummary, writeCacheReport } from "./report.ts";
 import { simulateCache } from "./simulate.ts";
@@ -50,92 +47,6 @@ export interface CacheCommandResult {
   jsonPath: string;
   /** Where the models came from and which rows were replayed. */
   source: string;
-}
-
-/** Models whose decisions the simulator replays: the majority predictor is constant and the naive model is the genre rule policy. */
-function isReplayedModel(name: string): boolean {
-  return name !== "majority" && name !== "naive";
-}
-
-/** Rows (in time order) starting at or after `fromMs`. */
-function rowsFrom(startMs: Float64Array, fromMs: number): Int32Array {
-  const rows: number[] = [];
-  for (let i = 0; i < startMs.length; i++) if (startMs[i] >= fromMs) rows.push(i);
-  return Int32Array.from(rows);
-}
-
-function fromBundle(
-  dir: string,
-  delivery: Delivery,
-  listens: ListenTable,
-  warn: (line: string) => void,
-): {
-  dataset: Dataset;
-  rows: Int32Array;
-  models: ThresholdedModel[];
-  source: string;
-  recommend: RecommendedPolicy;
-  costModel: CostModel;
-} {
-  const bundle = loadBundle(dir, { expectedSchema: FEATURE_SCHEMA });
-  const { manifest } = bundle;
-  const policy = manifest.policy;
-  if (!policy) {
-    throw new Error(
-      `bundle ${dir} records no prefetch policy (it predates the validation-period choice): retrain it with skipwise train`,
-    );
-  }
-  if (manifest.dataFingerprint !== dataFingerprint(deliveryFiles(delivery))) {
-    warn(
-      `warning: bundle ${dir} was not trained on ${delivery.dir} (data fingerprints differ): its test period may overlap its training data`,
-    );
-  }
-  const dataset = buildDataset(listens, delivery.catalog, { events: delivery.events });
-  const recorded = Date.parse(String(manifest.metrics.testStart ?? ""));
-  const fromMs = Number.isFinite(recorded) ? recorded : timeSplit(dataset.startMs).testStartMs;
-  const rows = rowsFrom(dataset.startMs, fromMs);
-  if (rows.length === 0) {
-    throw new Error(
-      `bundle ${dir}: its test period (from ${new Date(fromMs).toISOString()}) holds no listens of ${delivery.dir}`,
-    );
-  }
-  const models = Object.entries(bundle.models)
-    .filter(([name]) => isReplayedModel(name))
-    .map(([name, model]) => ({
-      name,
-      model,
-      threshold: servedThreshold(manifest, name),
-    }));
-  return {
-    dataset,
-    rows,
-    models,
-    recommend: {
-      kind: policy.kind,
-      model: policy.model,
-      threshold: policy.threshold,
-      reason: policy.reason,
-    },
-    costModel: policy.costModel,
-    source: `${delivery.dir}, listens from ${new Date(fromMs).toISOString()}, models of bundle ${dir}`,
-  };
-}
-
-/** With a bundle: its recorded cost model, refusing flags that say otherwise. */
-function bundleCostModel(recorded: CostModel, options: CacheCommandOptions): CostModel {
-  const given: Array<[string, number | undefined, number]> = [
-    ["--cost-waste-per-mb", options.costWastePerMb, recorded.wastePerMb],
-    ["--cost-stall", options.costStall, recorded.stall],
-    ["--bitrate-kbps", options.bitrateKbps, recorded.bitrateKbps],
-  ];
-  const differing = given.filter(([, flag, value]) => flag !== undefined && flag !== value);
-  if (differing.length > 0) {
-    throw new Error(
-      `bundle chose its operating point for wastePerMb=${recorded.wastePerMb}, stall=${recorded.stall}, bitrateKbps=${recorded.bitrateKbps} ` +
-        `(${differing.map(([name, flag]) => `${name} ${flag}`).join(", ")} given): retrain with these costs or leave the flags out`,
-    );
-  }
-  return recorded;
 }
 
 function checkPositive(value: number, flag: string): number {

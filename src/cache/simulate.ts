@@ -2,6 +2,7 @@
 // everything (user-bootstrap interval), the policy recommended before this period (given, never chosen
 // here), the threshold sweep with its wasted-vs-missed frontier, and the bounded on-device cache replays.
 import { DEFAULT_COST_MODEL, validateCostModel } from "../listens/cost-model.ts";
+import { GENRE_RULE_MODEL } from "../models/registry.ts";
 import { BOOTSTRAP_NOTE, DEFAULT_BOOTSTRAP_REPLICATES } from "../train/policy-choice.ts";
 import { replayDevice, timeOrder } from "./device/replay.ts";
 import {
@@ -68,12 +69,12 @@ function operatingPoint(p: SweepPoint): OperatingPoint {
   };
 }
 
-/** The result of the recommended policy among `policies` (the naive model is the genre-rule policy). */
+/** The result of the recommended policy among `policies` (the genre-rule model is the genre-rule policy). */
 function recommendedResult(policies: readonly PolicyResult[], rec: RecommendedPolicy): PolicyResult {
   let found: PolicyResult | undefined;
   if (rec.kind === "model") {
     found =
-      rec.model === "naive"
+      rec.model === GENRE_RULE_MODEL
         ? policies.find((p) => p.kind === "genre-rule")
         : policies.find((p) => p.kind === "model" && p.model === rec.model);
     if (

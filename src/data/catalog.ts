@@ -82,6 +82,7 @@ async function readObjects(
       onBytes,
     );
     quality.bomStripped = read.bomStripped;
+    quality.sha256 = read.sha256;
   } finally {
     duplicates.close();
   }

@@ -2,6 +2,7 @@
 // data-quality report. See docs/data-quality.md for every rule the loader applies.
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
+import type { StageProgress } from "../base/progress.ts";
 import { ByteKeyIndex } from "./byte-keys.ts";
 import { readArtists, readStorage, readTracks, readUsers } from "./catalog.ts";
 import { DeliveryError } from "./errors.ts";
@@ -21,6 +22,12 @@ import { readSessions } from "./sessions.ts";
 import { type Catalog, EVENT_KINDS, type EventTable } from "./types.ts";
 
 export { DeliveryError } from "./errors.ts";
+export {
+  type DeliveryFileDigest,
+  type DeliveryFingerprint,
+  deliveryFingerprint,
+  fingerprintOf,
+} from "./fingerprint.ts";
 export {
   DEFECT_KINDS,
   type DefectKind,
@@ -44,6 +51,11 @@ export interface LoadOptions {
    * through JSON.parse; results are identical either way (tested), only speed differs.
    */
   fastPath?: boolean;
+}
+
+/** Loads the delivery folder `data` (a path as the user gave it), its ingest shown by `progress` as "ingest". */
+export function loadDeliveryWithProgress(data: string, progress: StageProgress): Promise<Delivery> {
+  return loadDelivery(resolve(data), { onProgress: progress.megabytes("ingest") });
 }
 
 /**

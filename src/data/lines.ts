@@ -1,5 +1,6 @@
 // Chunked line splitting over plain or gzip files. Files are read in large chunks and lines are found with
 // Buffer.indexOf, so no string is built unless a reader asks for one.
+import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
@@ -21,12 +22,17 @@ const BINARY_SNIFF_BYTES = 8192;
 export interface LinesRead {
   /** The (decompressed) stream began with a UTF-8 byte-order mark, left out of line 1. */
   bomStripped: boolean;
+  /**
+   * sha256 (hex) of the file's bytes as stored (compressed for gzip), hashed as they are read: a delivery's
+   * content address costs no second pass over its gigabytes.
+   */
+  sha256: string;
 }
 
 /**
  * Streams `path` line by line. A UTF-8 byte-order mark (EF BB BF) at the very start is not part of line 1
  * (editors on Windows write one; JSON.parse would reject the line); line 1's `offset` is then 3.
- * `onBytes(n)` reports raw (compressed) bytes read as they arrive.
+ * `onBytes(n)` reports raw (compressed) bytes read as they arrive; the same bytes go into `sha256`.
  * Throws DeliveryError (naming `displayPath`) for binary content or a corrupt gzip stream.
  */
 export async function readLines(
@@ -37,11 +43,12 @@ export async function readLines(
   onBytes?: (n: number) => void,
 ): Promise<LinesRead> {
   const splitter = new LineSplitter(displayPath, onLine);
+  const hash = createHash("sha256");
   try {
-    if (gzip) await readGzip(path, splitter, onBytes);
-    else await readPlain(path, splitter, onBytes);
+    if (gzip) await readGzip(path, splitter, hash, onBytes);
+    else await readPlain(path, splitter, hash, onBytes);
     splitter.finish();
-    return { bomStripped: splitter.bomStripped };
+    return { bomStripped: splitter.bomStripped, sha256: hash.digest("hex") };
   } catch (error) {
     if (error instanceof DeliveryError) throw error;
     const code = (error as { code?: string }).code ?? "";
@@ -53,13 +60,19 @@ export async function readLines(
 }
 
 /** Plain files are read straight into the splitter's buffer: no per-chunk allocation or copy. */
-async function readPlain(path: string, splitter: LineSplitter, onBytes?: (n: number) => void): Promise<void> {
+async function readPlain(
+  path: string,
+  splitter: LineSplitter,
+  hash: Hash,
+  onBytes?: (n: number) => void,
+): Promise<void> {
   const handle = await open(path, "r");
   try {
     for (;;) {
       const target = splitter.reserve(CHUNK_BYTES);
       const { bytesRead } = await handle.read(target, 0, target.length, null);
       if (bytesRead === 0) break;
+      hash.update(target.subarray(0, bytesRead));
       onBytes?.(bytesRead);
       splitter.commit(bytesRead);
     }
@@ -68,9 +81,17 @@ async function readPlain(path: string, splitter: LineSplitter, onBytes?: (n: num
   }
 }
 
-async function readGzip(path: string, splitter: LineSplitter, onBytes?: (n: number) => void): Promise<void> {
+async function readGzip(
+  path: string,
+  splitter: LineSplitter,
+  hash: Hash,
+  onBytes?: (n: number) => void,
+): Promise<void> {
   const raw = createReadStream(path, { highWaterMark: CHUNK_BYTES });
-  if (onBytes) raw.on("data", (chunk) => onBytes(chunk.length));
+  raw.on("data", (chunk) => {
+    hash.update(chunk);
+    onBytes?.(chunk.length);
+  });
   const gunzip = createGunzip({ chunkSize: 1 << 20 });
   raw.on("error", (error) => gunzip.destroy(error));
   try {

@@ -96,6 +96,8 @@ export interface FileQuality {
   path: string;
   gzip: boolean;
   bytes: number;
+  /** sha256 (hex) of the file's bytes as stored (compressed for gzip), computed while it was read. */
+  sha256: string;
   /** The file began with a UTF-8 byte-order mark, which was stripped (a note, not a defect: no row is lost). */
   bomStripped: boolean;
   lines: number;
@@ -213,6 +215,7 @@ export class FileTally {
       path,
       gzip,
       bytes,
+      sha256: "",
       bomStripped: false,
       lines: 0,
       blankLines: 0,

@@ -345,6 +345,7 @@ export async function readSessions(located: LocatedFile, ctx: SessionsContext): 
   try {
     const read = await readLines(located.readPath, located.path, located.gzip, onLine, ctx.onBytes);
     quality.bomStripped = read.bomStripped;
+    quality.sha256 = read.sha256;
   } finally {
     duplicates.close();
   }

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ListenTable } from "../listens/types.ts";
+import { GENRE_RULE_MODEL } from "../models/registry.ts";
 import { type LoggedDecisionRecord, readDecisionRecords, toAnalysisRecord } from "../serve/log-export.ts";
 import { analyzeExperiment } from "./analyze.ts";
 import { defaultReplayStart, parseFromTime } from "./replay.ts";
@@ -14,7 +15,10 @@ export interface AnalyzeCommandOptions {
   /** Delivery the replayed listens came from: fills each user's pre-experiment skip rate (CUPED). */
   data?: string;
   out?: string;
-  /** Default: "naive" when such a variant exists (the service's default experiment), else analyzeExperiment's default. */
+  /**
+   * Default: the genre rule's variant (GENRE_RULE_MODEL, "naive") when the log holds it (the service's
+   * default experiment), else analyzeExperiment's default.
+   */
   control?: string;
   /** ISO time the experiment started in the delivery's clock (default: see `preExperimentCutoff`). */
   from?: string;
@@ -156,7 +160,7 @@ export async function runAnalyzeCommand(options: AnalyzeCommandOptions): Promise
   }
   // The service's default experiment is the naive rule vs the bundle's model: the rule is the control.
   if (analyzeOptions.control === undefined && analyzeOptions.weights === undefined) {
-    if (records.some((r) => r.variant === "naive")) analyzeOptions.control = "naive";
+    if (records.some((r) => r.variant === GENRE_RULE_MODEL)) analyzeOptions.control = GENRE_RULE_MODEL;
   }
   const analysis = analyzeExperiment(records, analyzeOptions);
   const out = resolve(options.out ?? "out/abtest");

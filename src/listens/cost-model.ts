@@ -31,6 +31,22 @@ export const DEFAULT_COST_MODEL: Readonly<CostModel> = Object.freeze({
   bitrateKbps: 160,
 });
 
+/** The cost model as command-line flags give it (`--cost-waste-per-mb`, `--cost-stall`, `--bitrate-kbps`). */
+export interface CostFlags {
+  costWastePerMb?: number;
+  costStall?: number;
+  bitrateKbps?: number;
+}
+
+/** The cost model of the command-line flags, each missing one taken from DEFAULT_COST_MODEL. */
+export function costModelFromFlags(flags: CostFlags): CostModel {
+  return {
+    wastePerMb: flags.costWastePerMb ?? DEFAULT_COST_MODEL.wastePerMb,
+    stall: flags.costStall ?? DEFAULT_COST_MODEL.stall,
+    bitrateKbps: flags.bitrateKbps ?? DEFAULT_COST_MODEL.bitrateKbps,
+  };
+}
+
 const FIELDS = ["wastePerMb", "stall", "bitrateKbps"] as const;
 
 /** Throws an Error naming `where` and the field when a cost model cannot price decisions. */

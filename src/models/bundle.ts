@@ -13,11 +13,12 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { basename, join, sep } from "node:path";
+import { join, sep } from "node:path";
 import { z } from "zod";
 import { publishDirectorySync } from "../base/atomic-write.ts";
+import { fingerprintOf } from "../data/fingerprint.ts";
 import { type CostModel, validateCostModel } from "../listens/cost-model.ts";
-import { modelFromJSON } from "./index.ts";
+import { findModelEntry, modelFromJSON } from "./registry.ts";
 import type { Model, ModelJSON, SkipModel } from "./types.ts";
 
 /**
@@ -76,6 +77,30 @@ const policySchema = z.object({
   }),
 });
 
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * What the bundle was trained on, content-addressed (never a host path): the delivery's fingerprint
+ * (src/data/fingerprint.ts) and its files, its event and listen counts and the time its events span.
+ */
+const trainedOnSchema = z.object({
+  fingerprint: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  files: z.array(
+    z.object({
+      name: z.string(),
+      bytes: z.number().int().nonnegative(),
+      sha256: z.string().regex(SHA256_HEX),
+    }),
+  ),
+  events: z.number().int().nonnegative(),
+  listens: z.number().int().nonnegative(),
+  /** First and last event time of the delivery (ISO 8601). */
+  from: z.string(),
+  to: z.string(),
+});
+
+export type TrainedOn = z.infer<typeof trainedOnSchema>;
+
 /**
  * The prefetch policy chosen on the validation period (src/train/policy-choice.ts): "cache-all" serves PLAY
  * for every request, "cache-nothing" SKIP, "model" the threshold rule of `model`. The validation table is
@@ -96,8 +121,8 @@ export interface BundleContents {
   /** The recommended prefetch policy; bundles written before it was recorded have none. */
   policy?: BundlePolicy;
   metrics?: Record<string, unknown>;
-  /** Fingerprint of the training data (see `dataFingerprint`). */
-  dataFingerprint: string;
+  /** The delivery the models were trained on; absent = unknown (for example models fitted in a test). */
+  trainedOn?: TrainedOn | null;
   /** First and last listen time of the training data (ISO 8601). */
   timeRange?: { start: string; end: string } | null;
   notes?: string[];
@@ -117,7 +142,10 @@ const manifestSchema = z.object({
   thresholds: z.record(z.string(), z.number()),
   policy: policySchema.optional(),
   metrics: z.record(z.string(), z.unknown()),
-  dataFingerprint: z.string(),
+  /** null or absent (bundles written before it was recorded): the training delivery is unknown. */
+  trainedOn: trainedOnSchema.nullable().default(null),
+  /** Written before `trainedOn` (a hash of each file's name, size and first 64 KiB); read, never used. */
+  dataFingerprint: z.string().optional(),
   timeRange: z.object({ start: z.string(), end: z.string() }).nullable(),
   notes: z.array(z.string()),
   featureStateFile: z.string(),
@@ -176,6 +204,7 @@ export function saveBundle(dir: string, contents: BundleContents): BundleManifes
   const written: Record<string, Uint8Array> = {};
   for (const name of names) {
     const json = contents.models[name].toJSON();
+    checkRegistryKind(dir, name, json.kind);
     models[name] = { file: `models/${name}.json`, kind: json.kind };
     written[models[name].file] = Buffer.from(JSON.stringify(json));
   }
@@ -191,6 +220,7 @@ export function saveBundle(dir: string, contents: BundleContents): BundleManifes
     files[file] = { sha256: sha256Hex(bytes), bytes: bytes.length };
   }
   if (contents.policy) checkPolicy(dir, contents.policy, contents.models, contents);
+  const trainedOn = contents.trainedOn ? checkTrainedOn(dir, contents.trainedOn) : null;
   const manifest: BundleManifest = {
     formatVersion: BUNDLE_FORMAT_VERSION,
     createdAt: (contents.createdAt ?? new Date()).toISOString(),
@@ -202,7 +232,7 @@ export function saveBundle(dir: string, contents: BundleContents): BundleManifes
     thresholds: { ...(contents.thresholds ?? {}) },
     ...(contents.policy ? { policy: contents.policy } : {}),
     metrics: { ...(contents.metrics ?? {}) },
-    dataFingerprint: contents.dataFingerprint,
+    trainedOn,
     timeRange: contents.timeRange ?? null,
     notes: [...(contents.notes ?? [])],
     featureStateFile: FEATURE_STATE_FILE,
@@ -248,6 +278,29 @@ function checkPolicy(
       `bundle ${dir}: policy.threshold ${policy.threshold} differs from the threshold ${served} served for "${policy.model}": a model has one operating threshold`,
     );
   }
+}
+
+/** A model saved under a name of the registry must be that entry's model (same JSON kind). */
+function checkRegistryKind(dir: string, name: string, kind: unknown): void {
+  const entry = findModelEntry(name);
+  if (entry !== undefined && entry.kind !== kind) {
+    throw new BundleError(
+      `bundle ${dir}: model "${name}" is of kind ${JSON.stringify(kind)}, but the model registry's "${name}" is of kind "${entry.kind}"`,
+    );
+  }
+}
+
+/** Well-formed, and its fingerprint is the one of its files. */
+function checkTrainedOn(dir: string, trainedOn: TrainedOn): TrainedOn {
+  const parsed = trainedOnSchema.safeParse(trainedOn);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BundleError(`bundle ${dir}: trainedOn.${issue.path.join(".")}: ${issue.message}`);
+  }
+  if (fingerprintOf(parsed.data.files) !== parsed.data.fingerprint) {
+    throw new BundleError(`bundle ${dir}: trainedOn.fingerprint is not the fingerprint of trainedOn.files`);
+  }
+  return parsed.data;
 }
 
 function mismatch(dir: string, field: string, expected: unknown, found: unknown): BundleError {
@@ -424,6 +477,20 @@ export function readManifestText(dir: string): string {
 }
 
 /**
+ * The `trainedOn` of a bundle's manifest, read as `readManifestText` reads it; null when the bundle does
+ * not record it (written before it was) or its manifest cannot be read (`loadBundle` says why).
+ */
+export function readTrainedOn(dir: string): TrainedOn | null {
+  try {
+    const raw = JSON.parse(readManifestText(dir)) as { trainedOn?: unknown } | null;
+    const parsed = trainedOnSchema.safeParse(raw?.trainedOn);
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Reads a bundle, refusing (with a message naming the bundle, the field, the expected and the found value)
  * an unknown format version, a feature schema other than `expectedSchema`, or a missing / unreadable file.
  * Every file is checked against the size and sha256 the manifest records before it is parsed; paths must
@@ -486,6 +553,7 @@ export function loadBundle(dir: string, options: { expectedSchema?: FeatureSchem
     throw new BundleError(`bundle ${dir}: defaultModel "${manifest.defaultModel}" is not listed in models`);
   }
   if (manifest.policy) checkPolicy(dir, manifest.policy, manifest.models, manifest);
+  if (manifest.trainedOn) checkTrainedOn(dir, manifest.trainedOn);
   const models: Record<string, SkipModel> = {};
   for (const [name, entry] of Object.entries(manifest.models)) {
     const bytes = readVerified(
@@ -497,6 +565,7 @@ export function loadBundle(dir: string, options: { expectedSchema?: FeatureSchem
     );
     const json = parseJSON(dir, `model file ${entry.file}`, bytes) as ModelJSON;
     if (json?.kind !== entry.kind) throw mismatch(dir, `models.${name}.kind`, entry.kind, json?.kind);
+    checkRegistryKind(dir, name, entry.kind);
     try {
       models[name] = modelFromJSON(json);
     } catch (error) {
@@ -523,26 +592,4 @@ export function loadBundle(dir: string, options: { expectedSchema?: FeatureSchem
     defaultModel: models[manifest.defaultModel],
     featureState,
   };
-}
-
-/**
- * Fingerprint of input files for the manifest: sha256 over each file's name, size and first 64 KiB.
- * Cheap on multi-GB deliveries, and changes when a file is replaced or grows.
- */
-export function dataFingerprint(files: readonly string[]): string {
-  const hash = createHash("sha256");
-  const head = Buffer.alloc(64 * 1024);
-  for (const file of [...files].sort()) {
-    const size = statSync(file).size;
-    const fd = openSync(file, "r");
-    let read = 0;
-    try {
-      read = readSync(fd, head, 0, head.length, 0);
-    } finally {
-      closeSync(fd);
-    }
-    hash.update(`${basename(file)}\0${size}\0`);
-    hash.update(head.subarray(0, read));
-  }
-  return `sha256:${hash.digest("hex")}`;
 }

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { writeFileAtomic } from "../base/atomic-write.ts";
 import { type CostModel, describeCostModel } from "../listens/cost-model.ts";
+import type { ModelRole } from "../models/registry.ts";
 import type { PermutationImportance } from "../train/importance.ts";
 import {
   accuracy,
@@ -41,8 +42,6 @@ import {
 } from "./charts/index.ts";
 import { type Block, type Cell, renderHtmlPage, type Section, type Table, type Verdict } from "./html.ts";
 import { renderVegaLiteSvg } from "./vega.ts";
-
-export type ModelRole = "model" | "baseline" | "majority";
 
 export interface EvaluatedModel {
   name: string;

@@ -5,7 +5,7 @@ import type { EventRecord } from "../data/event-record.ts";
 import { loadCatalog } from "../data/index.ts";
 import { type Catalog, EventCode } from "../data/types.ts";
 import { FEATURE_SCHEMA, type FeatureQuery, FeatureState } from "../features/index.ts";
-import { BundleError, loadBundle, readManifestText, servedThreshold } from "../models/bundle.ts";
+import { BundleError, loadBundle, readTrainedOn, servedThreshold } from "../models/bundle.ts";
 import type { Model, ModelExtras } from "../models/types.ts";
 import type { ListenOutcome, Score, ScoreRequest, Scorer, ServedPolicy } from "./scorer.ts";
 
@@ -223,44 +223,30 @@ export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
 }
 
 /**
- * Where a bundle's catalogue comes from when the server is not told: the delivery the bundle records
- * (`skipwise train` writes a note "delivery <dir>"; a `metrics.delivery` path is read too).
+ * What the refusal says when the server is not told the delivery: a bundle records what it was trained on
+ * by content (`manifest.trainedOn`), never by a host path, so the delivery must be given.
  */
-export function recordedDelivery(dir: string): string | undefined {
-  try {
-    // Read as loadBundle reads it: a FIFO or a link out of the bundle is not followed.
-    const manifest = JSON.parse(readManifestText(dir)) as {
-      metrics?: Record<string, unknown>;
-      notes?: unknown[];
-    };
-    for (const note of manifest.notes ?? []) {
-      const match = typeof note === "string" ? /^delivery (.+)$/.exec(note) : null;
-      if (match) return resolve(dir, match[1]);
-    }
-    for (const key of ["delivery", "data", "dataDir"]) {
-      const value = manifest.metrics?.[key];
-      if (typeof value === "string" && value.length > 0) return resolve(dir, value);
-    }
-  } catch {
-    // An unreadable manifest is reported by loadBundle with the right message.
-  }
-  return undefined;
+function noDeliveryMessage(dir: string): string {
+  const trainedOn = readTrainedOn(dir);
+  const which = trainedOn
+    ? `the delivery it was trained on (fingerprint ${trainedOn.fingerprint}, ${trainedOn.events.toLocaleString("en-US")} events from ${trainedOn.from} to ${trainedOn.to})`
+    : "the delivery it was trained on";
+  return `bundle ${dir}: bundles record no delivery path; pass ${which} with --data <dir> (or SKIPWISE_DATA)`;
 }
 
 /**
  * The loader `skipwise serve` uses for start-up and reloads: the catalogue is read from the delivery
- * (`data`, else the one the bundle records) once and reused while the delivery stays the same.
+ * `data` once and reused while it stays the same. Without `data` every load is refused with what the
+ * bundle says of its delivery.
  */
 export function bundleLoader(options: { data?: string; onCatalog?: (dir: string) => void } = {}) {
   const catalogs = new Map<string, Promise<Catalog>>();
   return async (dir: string): Promise<BundleScorer> => {
-    const data = options.data ?? recordedDelivery(dir);
+    const data = options.data;
     if (!data) {
       // A missing or broken bundle says so first.
       loadBundle(dir, { expectedSchema: FEATURE_SCHEMA });
-      throw new BundleError(
-        `bundle ${dir}: the bundle does not record its delivery; pass the delivery it was trained on with --data <dir>`,
-      );
+      throw new BundleError(noDeliveryMessage(dir));
     }
     const key = resolve(data);
     let catalog = catalogs.get(key);

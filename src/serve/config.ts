@@ -4,7 +4,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 
 export interface ServeConfig {
   bundle: string;
-  /** Delivery the bundle was trained on (its catalogue); default: the path the bundle records. */
+  /** Delivery the bundle was trained on (its catalogue); required to load a bundle (bundles record no path). */
   data?: string;
   db: string;
   host: string;

@@ -1,6 +1,7 @@
 // A/B experiment configuration and sticky per-user assignment.
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { GENRE_RULE_MODEL } from "../models/registry.ts";
 import { type BucketRange, bucketRanges, chooseVariant, growthbookHash } from "./bucketing.ts";
 
 const variantSchema = z.object({
@@ -21,11 +22,14 @@ export const experimentConfigSchema = z.object({
 export type ExperimentConfig = z.infer<typeof experimentConfigSchema>;
 export type VariantConfig = z.infer<typeof variantSchema>;
 
-/** The default experiment: the reference's two arms, naive rule vs the bundle's default model, 50/50. */
+/**
+ * The default experiment: the reference's two arms, the genre rule (GENRE_RULE_MODEL, "naive") vs the
+ * bundle's default model, 50/50; each variant is named after its model.
+ */
 export function defaultExperiment(modelNames: readonly string[], defaultModel: string): ExperimentConfig {
   const variants: VariantConfig[] = [];
-  if (modelNames.includes("naive") && defaultModel !== "naive") {
-    variants.push({ name: "naive", model: "naive", weight: 0.5 });
+  if (modelNames.includes(GENRE_RULE_MODEL) && defaultModel !== GENRE_RULE_MODEL) {
+    variants.push({ name: GENRE_RULE_MODEL, model: GENRE_RULE_MODEL, weight: 0.5 });
   }
   variants.push({ name: defaultModel, model: defaultModel, weight: variants.length > 0 ? 0.5 : 1 });
   return { name: "skipwise-ab", variants, shadow: false };

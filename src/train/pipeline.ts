@@ -6,13 +6,12 @@ import type { Catalog, EventTable } from "../data/types.ts";
 import { type CostModel, DEFAULT_COST_MODEL, validateCostModel } from "../listens/cost-model.ts";
 import type { ListenTable } from "../listens/types.ts";
 import {
-  GradientBoostedTrees,
   type GradientBoostedTreesParams,
-  LinearSVM,
-  LogisticRegression,
-  MajorityModel,
-  NaiveGenreModel,
-  PreviousOutcomeModel,
+  MODEL_NAMES,
+  type ModelName,
+  type ModelParams,
+  type ModelRole,
+  modelEntry,
   type SkipModel,
 } from "../models/index.ts";
 import { buildDataset, type Dataset } from "./dataset.ts";
@@ -34,12 +33,6 @@ import {
 } from "./split.ts";
 import { chooseThreshold, type ThresholdChoice } from "./threshold.ts";
 
-/** "model" = a learner; "baseline" = a fixed rule; "majority" = the base-rate predictor the verdict compares to. */
-export type TrainedRole = "model" | "baseline" | "majority";
-
-export const MODEL_NAMES = ["naive", "majority", "previous", "logistic", "svm", "gbdt"] as const;
-export type ModelName = (typeof MODEL_NAMES)[number];
-
 export interface TrainingOptions {
   /** The delivery's session events the listens came from (the state learns from them as the service does). */
   events?: EventTable;
@@ -60,7 +53,7 @@ export interface TrainingOptions {
 
 export interface FittedModel {
   name: ModelName;
-  role: TrainedRole;
+  role: ModelRole;
   model: SkipModel;
   /** P(skip) on the validation rows (by the model fitted on train only) and on the test rows (by `model`). */
   validationP: Float64Array;
@@ -91,15 +84,6 @@ export interface TrainingRun {
   snapshotAtTestStart: Buffer;
 }
 
-const ROLE: Record<ModelName, TrainedRole> = {
-  naive: "baseline",
-  majority: "majority",
-  previous: "baseline",
-  logistic: "model",
-  svm: "model",
-  gbdt: "model",
-};
-
 /** Tuned on the validation parts of the real deliveries: slower learning and larger leaves than the learner's defaults. */
 export const TRAINING_GBDT: Partial<GradientBoostedTreesParams> = Object.freeze({
   learningRate: 0.05,
@@ -120,38 +104,30 @@ export const LARGE_TRAINING_GBDT: Partial<GradientBoostedTreesParams> = Object.f
   earlyStoppingRounds: 20,
 });
 
-function makeModel(name: ModelName, gbdt: Partial<GradientBoostedTreesParams>, trainingRows = 0): SkipModel {
-  switch (name) {
-    case "naive":
-      return new NaiveGenreModel();
-    case "majority":
-      return new MajorityModel();
-    case "previous":
-      return new PreviousOutcomeModel();
-    case "logistic":
-      return new LogisticRegression();
-    case "svm":
-      return new LinearSVM({ classWeight: "balanced" });
-    case "gbdt":
-      return new GradientBoostedTrees({
-        ...TRAINING_GBDT,
-        ...(trainingRows > LARGE_TRAINING_ROWS ? LARGE_TRAINING_GBDT : {}),
-        ...gbdt,
-      });
-  }
-}
+/** Training's own parameters, by model name (the others take the registry's defaults). */
+const TRAINING_PARAMS: {
+  [N in ModelName]?: (gbdt: Partial<GradientBoostedTreesParams>, rows: number) => ModelParams[N];
+} = {
+  gbdt: (gbdt, rows) => ({
+    ...TRAINING_GBDT,
+    ...(rows > LARGE_TRAINING_ROWS ? LARGE_TRAINING_GBDT : {}),
+    ...gbdt,
+  }),
+};
 
-export function parseModelNames(list: string): ModelName[] {
-  const names = list
-    .split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const name of names) {
-    if (!(MODEL_NAMES as readonly string[]).includes(name)) {
-      throw new Error(`unknown model "${name}" (known: ${MODEL_NAMES.join(", ")})`);
-    }
-  }
-  return names as ModelName[];
+/**
+ * A model of the registry with training's parameters; for a refit, with those the fit on the training part
+ * chose (`refitParams` of its entry: the tree count).
+ */
+function makeModel(
+  name: ModelName,
+  gbdt: Partial<GradientBoostedTreesParams>,
+  trainingRows = 0,
+  fittedOnTrain?: SkipModel,
+): SkipModel {
+  const entry = modelEntry(name);
+  const refit = fittedOnTrain ? entry.capabilities.refitParams?.(fittedOnTrain) : undefined;
+  return entry.create({ ...TRAINING_PARAMS[name]?.(gbdt, trainingRows), ...refit } as ModelParams[ModelName]);
 }
 
 function hasBothClasses(y: Uint8Array): boolean {
@@ -203,24 +179,16 @@ export function trainModels(
     const started = performance.now();
     model.fit(Xtrain, ytrain, {
       featureNames: dataset.featureNames,
-      validation: name === "gbdt" ? { X: Xvalid, y: yvalid } : undefined,
+      validation: modelEntry(name).capabilities.usesValidation ? { X: Xvalid, y: yvalid } : undefined,
       onProgress: (d, t) => progress(`fit ${name}`, d, t),
     });
     const validationP = model.predictProba(Xvalid);
     let served = model;
     if (refit) {
       // The validation part has done its work (tree count, thresholds): learn from it too.
-      const trees = model instanceof GradientBoostedTrees ? Math.max(1, model.treeCount) : 0;
-      served = makeModel(
-        name,
-        trees > 0 ? { ...options.gbdt, nEstimators: trees, earlyStoppingRounds: 0 } : (options.gbdt ?? {}),
-        ytrain.length,
-      );
+      served = makeModel(name, options.gbdt ?? {}, ytrain.length, model);
       // The linear models start from their training-period optimum: the refit's is close by.
-      const warmStart =
-        model instanceof LogisticRegression || model instanceof LinearSVM
-          ? model.standardizedCoefficients()
-          : undefined;
+      const warmStart = modelEntry(name).capabilities.warmStart?.(model);
       served.fit(Xrefit, yrefit, {
         featureNames: dataset.featureNames,
         warmStart,
@@ -229,7 +197,7 @@ export function trainModels(
     }
     const fitSeconds = (performance.now() - started) / 1000;
     const testP = served.predictProba(Xtest);
-    const role = ROLE[name];
+    const role = modelEntry(name).role;
     const choice = role === "model" ? chooseThreshold(yvalid, validationP, validCosts) : null;
     fitted.push({
       name,

@@ -16,9 +16,10 @@ import { percent } from "../base/format.ts";
 import { sortedQuantile } from "../base/statistics.ts";
 import type { Catalog } from "../data/types.ts";
 import { type CostModel, costModelOf, type ListenCosts, listenCosts } from "../listens/cost-model.ts";
+import type { ModelName } from "../models/index.ts";
 import { Rng } from "../models/random.ts";
 import type { Dataset } from "./dataset.ts";
-import type { ModelName, TrainingRun } from "./pipeline.ts";
+import type { TrainingRun } from "./pipeline.ts";
 import { chooseThreshold, decisionCosts } from "./threshold.ts";
 
 export type PolicyKind = "cache-all" | "cache-nothing" | "model";

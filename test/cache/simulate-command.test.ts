@@ -12,7 +12,7 @@ import { buildListens } from "../../src/listens/index.ts";
 import { generateDelivery } from "../../src/synth/index.ts";
 import { trainModels } from "../../src/train/pipeline.ts";
 import { timeSplit } from "../../src/train/split.ts";
-import { saveTrainingBundle } from "../../src/train/train-command.ts";
+import { saveTrainingBundle } from "../../src/train/training-bundle.ts";
 import { sharedDelivery } from "../helpers/shared-data.ts";
 
 class Collector extends Writable {
@@ -209,6 +209,45 @@ describe("cache simulate from a bundle", () => {
         progress: false,
       }),
     ).rejects.toThrow(/records no prefetch policy .*retrain it/);
+  });
+
+  it("knows its delivery by content: a copy elsewhere is the same delivery, no warning", async () => {
+    const copy = join(dir, "elsewhere", "delivery-copy");
+    cpSync(data, copy, { recursive: true });
+    const stdout = new Collector();
+    const { simulation } = await runCacheSimulateCommand({
+      data: copy,
+      bundle,
+      out: join(dir, "copy-out"),
+      capacityMb: [],
+      stdout,
+      progress: false,
+    });
+    expect(simulation.listens).toBe(testRows);
+    expect(stdout.text).not.toMatch(/warning|note:/);
+  });
+
+  it("reads a bundle written before trainedOn: provenance unknown, said so, simulated as before", async () => {
+    const old = join(dir, "pre-trained-on-bundle");
+    cpSync(bundle, old, { recursive: true });
+    const manifestPath = join(old, "manifest.json");
+    const { trainedOn: _trainedOn, ...manifest } = JSON.parse(readFileSync(manifestPath, "utf8"));
+    const legacy = { dataFingerprint: `sha256:${"0".repeat(64)}`, notes: [`delivery ${data}`] };
+    writeFileSync(manifestPath, JSON.stringify({ ...manifest, ...legacy }));
+    const stdout = new Collector();
+    const { simulation } = await runCacheSimulateCommand({
+      data,
+      bundle: old,
+      out: join(dir, "old-out"),
+      capacityMb: [],
+      stdout,
+      progress: false,
+    });
+    expect(simulation.listens).toBe(testRows);
+    expect(stdout.text).toContain(
+      `note: bundle ${old} does not record the delivery it was trained on (written before manifest.trainedOn)`,
+    );
+    expect(stdout.text).not.toMatch(/warning/);
   });
 
   it("warns when the bundle was trained on another delivery, and rejects bad options", async () => {

@@ -12,7 +12,7 @@ import { resolveServeConfig } from "../../src/serve/config.ts";
 import { type RunningServer, runServe } from "../../src/serve/server.ts";
 import { generateDelivery } from "../../src/synth/index.ts";
 import { trainModels } from "../../src/train/pipeline.ts";
-import { saveTrainingBundle } from "../../src/train/train-command.ts";
+import { saveTrainingBundle } from "../../src/train/training-bundle.ts";
 
 export interface ReplayFixture {
   dir: string;

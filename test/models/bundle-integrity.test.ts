@@ -63,7 +63,6 @@ function contents(): BundleContents {
     defaultModel: "gbdt",
     threshold: 0.4,
     thresholds: { logistic: 0.5, majority: 0.5 },
-    dataFingerprint: "sha256:abc",
     featureState: Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]),
     createdAt: new Date("2024-05-01T12:00:00.000Z"),
   };
@@ -323,12 +322,11 @@ describe("bundle paths and file kinds", () => {
       const probe = join(root, "probe.mts");
       writeFileSync(
         probe,
-        `const { loadBundle } = await import(${JSON.stringify(pathToFileURL("src/models/bundle.ts").href)});
-const { recordedDelivery } = await import(${JSON.stringify(pathToFileURL("src/serve/bundle-scorer.ts").href)});
+        `const { loadBundle, readTrainedOn } = await import(${JSON.stringify(pathToFileURL("src/models/bundle.ts").href)});
 for (const dir of process.argv.slice(2)) {
   let message = "loaded";
   try { loadBundle(dir); } catch (error) { message = error.message; }
-  console.log(JSON.stringify({ message, delivery: recordedDelivery(dir) ?? null }));
+  console.log(JSON.stringify({ message, trainedOn: readTrainedOn(dir) }));
 }
 `,
       );
@@ -343,7 +341,7 @@ for (const dir of process.argv.slice(2)) {
       expect(results.map((r) => r.message)).toEqual(
         Object.values(cases).map((file, i) => `bundle ${dirs[i]}: ${file} is a FIFO, not a regular file`),
       );
-      expect(results.map((r) => r.delivery)).toEqual([null, null, null]);
+      expect(results.map((r) => r.trainedOn)).toEqual([null, null, null]);
     },
     45_000,
   );

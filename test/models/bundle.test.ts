@@ -2,12 +2,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { fingerprintOf } from "../../src/data/fingerprint.ts";
 import {
   BUNDLE_FORMAT_VERSION,
   type BundleContents,
-  dataFingerprint,
   loadBundle,
   saveBundle,
+  type TrainedOn,
 } from "../../src/models/bundle.ts";
 import { GradientBoostedTrees, MajorityModel } from "../../src/models/index.ts";
 import { logisticData } from "./fixtures.ts";
@@ -22,6 +23,21 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
+function trainedOn(): TrainedOn {
+  const files = [
+    { name: "users.jsonl", bytes: 120, sha256: "1".repeat(64) },
+    { name: "sessions.jsonl.gz", bytes: 4096, sha256: "2".repeat(64) },
+  ];
+  return {
+    fingerprint: fingerprintOf(files),
+    files,
+    events: 900,
+    listens: 300,
+    from: "2023-01-01T00:00:00.000Z",
+    to: "2023-06-30T00:00:00.000Z",
+  };
+}
+
 function contents(): BundleContents {
   const { X, y } = logisticData(500, 1, 0, [1, -1, 0.5], [1, 1, 1], [0, 0, 0]);
   return {
@@ -34,7 +50,7 @@ function contents(): BundleContents {
     threshold: 0.42,
     thresholds: { majority: 0.5 },
     metrics: { auc: 0.8 },
-    dataFingerprint: "sha256:abc",
+    trainedOn: trainedOn(),
     timeRange: { start: "2023-01-01T00:00:00.000Z", end: "2023-06-30T00:00:00.000Z" },
     notes: ["unit test"],
     featureState: Buffer.from([1, 2, 3, 250]),
@@ -142,13 +158,55 @@ describe("bundles", () => {
     expect(existsSync(join(root, "b"))).toBe(false);
   });
 
-  it("fingerprints data files by name, size and head", () => {
-    const a = join(root, "a.jsonl");
-    writeFileSync(a, '{"x":1}\n');
-    const f1 = dataFingerprint([a]);
-    expect(f1).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(dataFingerprint([a])).toBe(f1);
-    writeFileSync(a, '{"x":2}\n');
-    expect(dataFingerprint([a])).not.toBe(f1);
+  it("records what it was trained on as a typed, content-addressed field (no host path)", () => {
+    const dir = join(root, "bundle");
+    saveBundle(dir, contents());
+    const b = loadBundle(dir);
+    expect(b.manifest.trainedOn).toEqual(trainedOn());
+    expect(b.manifest.dataFingerprint).toBeUndefined();
+    expect(b.manifest.notes).toEqual(["unit test"]);
+    // Unknown provenance is recorded as null.
+    saveBundle(dir, { ...contents(), trainedOn: undefined });
+    expect(loadBundle(dir).manifest.trainedOn).toBeNull();
+    // A fingerprint that is not the one of its files is refused, saving and loading.
+    const forged = { ...trainedOn(), fingerprint: `sha256:${"f".repeat(64)}` };
+    expect(() => saveBundle(join(root, "b"), { ...contents(), trainedOn: forged })).toThrow(
+      `bundle ${join(root, "b")}: trainedOn.fingerprint is not the fingerprint of trainedOn.files`,
+    );
+    saveBundle(dir, contents());
+    const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...m, trainedOn: forged }));
+    expect(() => loadBundle(dir)).toThrow(
+      `bundle ${dir}: trainedOn.fingerprint is not the fingerprint of trainedOn.files`,
+    );
+  });
+
+  it("still loads a bundle written before trainedOn (free-text note, head fingerprint): provenance unknown", () => {
+    const dir = join(root, "bundle");
+    saveBundle(dir, contents());
+    const { trainedOn: _trainedOn, ...m } = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    const old = { ...m, dataFingerprint: `sha256:${"c".repeat(64)}`, notes: ["delivery /data/old"] };
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify(old));
+    const b = loadBundle(dir, { expectedSchema: schema });
+    expect(b.manifest.trainedOn).toBeNull();
+    expect(b.manifest.dataFingerprint).toBe(old.dataFingerprint);
+    expect(Object.keys(b.models)).toEqual(["gbdt", "majority"]);
+  });
+
+  it("refuses a model saved or listed under a registry name of another kind", () => {
+    const c = contents();
+    expect(() =>
+      saveBundle(join(root, "b"), { ...c, models: { ...c.models, svm: c.models.majority } }),
+    ).toThrow(
+      `bundle ${join(root, "b")}: model "svm" is of kind "majority", but the model registry's "svm" is of kind "linear-svm"`,
+    );
+    const dir = join(root, "bundle");
+    saveBundle(dir, { ...c, models: { gbdt: c.models.gbdt, other: c.models.majority } });
+    const m = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+    const models = { gbdt: m.models.gbdt, logistic: m.models.other };
+    writeFileSync(join(dir, "manifest.json"), JSON.stringify({ ...m, models }));
+    expect(() => loadBundle(dir)).toThrow(
+      `bundle ${dir}: model "logistic" is of kind "majority", but the model registry's "logistic" is of kind "logistic"`,
+    );
   });
 });

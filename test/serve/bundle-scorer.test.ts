@@ -1,7 +1,9 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BundleScorer, recordedDelivery, scorerFromBundle } from "../../src/serve/bundle-scorer.ts";
+import { fingerprintOf } from "../../src/data/fingerprint.ts";
+import { readTrainedOn } from "../../src/models/bundle.ts";
+import { BundleScorer, bundleLoader, scorerFromBundle } from "../../src/serve/bundle-scorer.ts";
 import { REFERENCE_TRACK, type SavedWorld, savedWorld, tinyCatalog } from "./fixture.ts";
 
 describe("BundleScorer over a saved bundle", () => {
@@ -50,16 +52,34 @@ describe("BundleScorer over a saved bundle", () => {
     );
   });
 
-  it("finds the delivery a bundle records", () => {
-    expect(recordedDelivery(saved.bundleDir)).toBeUndefined();
-    const manifestPath = join(saved.bundleDir, "manifest.json");
-    const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
-    writeFileSync(
-      manifestPath,
-      JSON.stringify({ ...manifest, notes: ["trained on 2 cores", "delivery /data/x"] }),
+  it("never takes a delivery path from a bundle: without --data the loader asks for it, naming the recorded fingerprint", async () => {
+    const dir = saved.bundleDir;
+    expect(readTrainedOn(dir)).toBeNull();
+    await expect(bundleLoader()(dir)).rejects.toThrow(
+      `bundle ${dir}: bundles record no delivery path; pass the delivery it was trained on with --data <dir> (or SKIPWISE_DATA)`,
     );
-    expect(recordedDelivery(saved.bundleDir)).toBe("/data/x");
-    writeFileSync(manifestPath, JSON.stringify(manifest));
+    const manifestPath = join(dir, "manifest.json");
+    const text = readFileSync(manifestPath, "utf8");
+    const files = [{ name: "sessions.jsonl", bytes: 12, sha256: "a".repeat(64) }];
+    const trainedOn = {
+      fingerprint: fingerprintOf(files),
+      files,
+      events: 1234,
+      listens: 600,
+      from: "2023-01-01T00:00:00.000Z",
+      to: "2023-02-01T00:00:00.000Z",
+    };
+    // Old bundles' free-text provenance is not followed either.
+    const legacy = { notes: ["delivery /data/x"], metrics: { delivery: "/data/x" } };
+    writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(text), ...legacy, trainedOn }));
+    try {
+      expect(readTrainedOn(dir)).toEqual(trainedOn);
+      await expect(bundleLoader()(dir)).rejects.toThrow(
+        `bundle ${dir}: bundles record no delivery path; pass the delivery it was trained on (fingerprint ${trainedOn.fingerprint}, 1,234 events from 2023-01-01T00:00:00.000Z to 2023-02-01T00:00:00.000Z) with --data <dir> (or SKIPWISE_DATA)`,
+      );
+    } finally {
+      writeFileSync(manifestPath, text);
+    }
   });
 
   it("refuses a threshold outside [0, 1] and a default model it does not hold", () => {

@@ -199,7 +199,6 @@ export function savedWorld(): SavedWorld {
     defaultModel: "gbdt",
     threshold: 0.5,
     thresholds: { naive: 0.5, logistic: 0.45 },
-    dataFingerprint: "tiny-world",
     featureState: world.state.snapshot(),
   });
   const restored = loadBundle(bundleDir).models;

@@ -143,7 +143,6 @@ describe("the policy travels in the bundle manifest", () => {
       threshold: 0.5,
       thresholds,
       policy,
-      dataFingerprint: "tiny-world",
       featureState: world.state.snapshot(),
     });
     return dir;

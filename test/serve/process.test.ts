@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getText, postJson, tempDir, waitUntil } from "./helpers.ts";
-import { trainRealBundle } from "./real-bundle.ts";
+import { REAL_DELIVERY, trainRealBundle } from "./real-bundle.ts";
 
 const BIN = resolve(import.meta.dirname, "../../bin/skipwise.js");
 
@@ -17,8 +17,10 @@ interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** `skipwise serve` on the real delivery's catalogue (bundles record no delivery path). */
 function spawnServe(args: string[]): Promise<Child> {
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--log-level", "warn", ...args], {
+  const argv = [BIN, "serve", "--data", REAL_DELIVERY, "--port", "0", "--log-level", "warn", ...args];
+  const child = spawn(process.execPath, argv, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

@@ -59,8 +59,7 @@ export async function trainRealBundle(dir: string, options: RealBundleOptions = 
     defaultModel,
     threshold: options.threshold ?? 0.5,
     thresholds: { naive: 0.5, logistic: 0.45 },
-    metrics: { delivery: REAL_DELIVERY, trainRows: dataset.X.rows },
-    dataFingerprint: "test",
+    metrics: { trainRows: dataset.X.rows },
     featureState: dataset.state.snapshot(),
   });
 }

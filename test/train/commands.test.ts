@@ -1,6 +1,7 @@
 // `skipwise train` and `skipwise evaluate` as a user runs them: real delivery in, bundle / report out.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -41,7 +42,21 @@ describe("skipwise train", () => {
     expect(bundle.manifest.thresholds.naive).toBe(0.5);
     expect(bundle.manifest.metrics.testStart).toBe("2023-03-11T02:59:25.073Z");
     expect(bundle.manifest.timeRange?.end).toBe("2023-03-11T02:59:25.073Z");
-    expect(bundle.manifest.dataFingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // What it was trained on, by content: every file's size and sha256 (checked here independently), no path.
+    const trainedOn = bundle.manifest.trainedOn;
+    const data = sharedDelivery("2023L-v2");
+    expect(trainedOn?.fingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(trainedOn?.files).toEqual(
+      readdirSync(data)
+        .sort()
+        .map((name) => {
+          const bytes = readFileSync(join(data, name));
+          return { name, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+        }),
+    );
+    expect(trainedOn?.events).toBeGreaterThan(trainedOn?.listens ?? Number.POSITIVE_INFINITY);
+    expect(Date.parse(trainedOn?.from ?? "")).toBeLessThan(Date.parse(trainedOn?.to ?? ""));
+    expect(readFileSync(join(out, "manifest.json"), "utf8")).not.toContain(data);
     expect(stdout.text).toMatch(/gbdt\s+test ROC AUC 0\.7\d\d/);
     expect(stdout.text).toContain("(split by time)");
     // The policy chosen on the validation period is in the manifest, with its cost model and table.

@@ -5,9 +5,10 @@ import { loadDelivery } from "../../src/data/index.ts";
 import { FeatureState } from "../../src/features/index.ts";
 import { DEFAULT_COST_MODEL } from "../../src/listens/cost-model.ts";
 import { buildListens } from "../../src/listens/index.ts";
+import { MODEL_NAMES, type ModelName, parseModelNames } from "../../src/models/registry.ts";
 import { computeVerdict } from "../../src/report/evaluation.ts";
 import { rocAuc, rocAucCi } from "../../src/train/metrics.ts";
-import { MODEL_NAMES, type ModelName, parseModelNames, trainModels } from "../../src/train/pipeline.ts";
+import { trainModels } from "../../src/train/pipeline.ts";
 import { selectValues } from "../../src/train/split.ts";
 import { sharedDelivery } from "../helpers/shared-data.ts";
 

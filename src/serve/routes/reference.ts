@@ -1,5 +1,6 @@
 // The reference service's routes: same bodies and answers, so existing clients keep working.
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { GENRE_RULE_MODEL } from "../../models/registry.ts";
 import type { DecisionCore } from "../decision-core.ts";
 import { ModelMissingError } from "../errors.ts";
 import { abtestSchema, type ReferenceBody, referenceSchema } from "../schemas.ts";
@@ -13,8 +14,9 @@ export async function referenceRoutes(app: FastifyInstance, { core }: { core: De
     { schema: { ...referenceSchema, summary: "Naive genre rule" } },
     (request) => {
       const { scorer } = core;
-      if (!scorer.modelNames.includes("naive")) throw new ModelMissingError(scorer.bundleVersion, "naive");
-      return predictWith(core, request, "naive");
+      if (!scorer.modelNames.includes(GENRE_RULE_MODEL))
+        throw new ModelMissingError(scorer.bundleVersion, GENRE_RULE_MODEL);
+      return predictWith(core, request, GENRE_RULE_MODEL);
     },
   );
 
