@@ -8,7 +8,7 @@ import { correlationMatrix } from "../train/metrics.ts";
 import type { TrainingRun } from "../train/pipeline.ts";
 import { testPeriodOutcomes } from "../train/policy-choice.ts";
 import type { ReferenceResult } from "../train/reference-protocol.ts";
-import { selectRows, selectValues } from "../train/split.ts";
+import { rowsOf, selectValues } from "../train/split.ts";
 import type { EvaluatedModel, EvaluationInput } from "./evaluation.ts";
 
 function partRange(startMs: Float64Array, rows: Int32Array): { from: string; to: string } {
@@ -24,7 +24,7 @@ export function evaluationInput(
 ): EvaluationInput {
   const { dataset, split } = run;
   const yTest = selectValues(dataset.y, split.test);
-  const Xtest = selectRows(dataset.X, split.test);
+  const Xtest = rowsOf(dataset.X, split.test);
   const names = dataset.featureNames;
   const models: EvaluatedModel[] = run.fitted.map((f) => {
     const thresholds = f.threshold === 0.5 ? [0.5] : [f.threshold, 0.5];
@@ -77,7 +77,7 @@ export function evaluationInput(
     },
     models,
     featureNames: names,
-    correlation: correlationMatrix(selectRows(dataset.X, split.train), { maxRows: 50_000 }),
+    correlation: correlationMatrix(rowsOf(dataset.X, split.train), { maxRows: 50_000 }),
     cost: best?.choice ? { model: best.name, choice: best.choice, costModel: run.costModel } : undefined,
     policy: { choice: run.policy, ...testPeriodOutcomes(run, delivery.catalog) },
     verdictOptions: { model: run.best },
