@@ -4,7 +4,7 @@
 import type { Catalog } from "../data/types.ts";
 import { genreRuleSkip } from "../models/baselines.ts";
 import type { Model } from "../models/types.ts";
-import type { Dataset } from "../train/dataset.ts";
+import type { TrainingDataset } from "../train/pipeline.ts";
 import { selectRows } from "../train/split.ts";
 import type { CacheListen, ModelScores } from "./types.ts";
 
@@ -24,7 +24,7 @@ export interface CacheInputs {
 
 /** `rows`: the dataset rows to replay (for example the test part of a time split), in time order. */
 export function cacheInputsFromDataset(
-  dataset: Dataset,
+  dataset: TrainingDataset,
   catalog: Catalog,
   rows: Int32Array,
   models: readonly ThresholdedModel[],

@@ -9,7 +9,7 @@ import { loadDelivery } from "../data/index.ts";
 import { type CostModel, costModelFromFlags } from "../listens/cost-model.ts";
 import { buildListens } from "../listens/index.ts";
 import { parseModelNames } from "../models/registry.ts";
-import type { Dataset } from "../train/dataset.ts";
+import type { TrainingDataset } from "../train/pipeline.ts";
 import { trainModels } from "../train/pipeline.ts";
 import { bundleCostModel, fromBundle, isReplayedModel } from "./bundle-source.ts";
 import { cacheInputsFromDataset, type ThresholdedModel } from "./inputs.ts";
@@ -73,7 +73,7 @@ export async function runCacheSimulateCommand(options: CacheCommandOptions): Pro
       onProgress: progress?.megabytes("ingest"),
     });
     const listens = buildListens(delivery.events, delivery.catalog);
-    let dataset: Dataset;
+    let dataset: TrainingDataset;
     let rows: Int32Array;
     let models: ThresholdedModel[];
     let source: string;

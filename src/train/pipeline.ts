@@ -15,6 +15,10 @@ import {
   type SkipModel,
 } from "../models/index.ts";
 import { buildDataset, type Dataset } from "./dataset.ts";
+
+/** A dataset as training keeps it. */
+export type TrainingDataset = Omit<Dataset, "state">;
+
 import { rocAuc } from "./metrics.ts";
 import {
   choosePolicy,
@@ -66,7 +70,8 @@ export interface FittedModel {
 }
 
 export interface TrainingRun {
-  dataset: Dataset;
+  /** The rows (without the final feature state, which training does not need and which is freed). */
+  dataset: TrainingDataset;
   split: TimeSplit;
   fitted: FittedModel[];
   /**
@@ -149,7 +154,7 @@ export function trainModels(
   if (listens.length === 0) throw new Error("no listens to train on: the delivery holds no play events");
 
   const split = timeSplit(listens.startMs.subarray(0, listens.length), options.split ?? DEFAULT_SPLIT);
-  const dataset = buildDataset(listens, catalog, {
+  const { state: _finalState, ...dataset } = buildDataset(listens, catalog, {
     events: options.events,
     snapshotAtMs: split.testStartMs,
     onProgress: (d, t) => progress("features", d, t),
