@@ -66,11 +66,15 @@ export function fitPlatt(decision: Float64Array, y: Uint8Array, weight?: Float64
       g1 += fi * d1;
       g2 += d1;
     }
-    if (Math.abs(g1) < 1e-5 && Math.abs(g2) < 1e-5) break;
+    // Platt's absolute 1e-5 on gradient sums, or 1e-9 per unit of weight: summed over millions of rows the
+    // absolute test sits below the sums' rounding noise and Newton would run all 100 iterations.
+    const gradTol = Math.max(1e-5, 1e-9 * (prior0 + prior1));
+    if (Math.abs(g1) < gradTol && Math.abs(g2) < gradTol) break;
     const det = h11 * h22 - h21 * h21;
     const dA = -(h22 * g1 - h21 * g2) / det;
     const dB = -(-h21 * g1 + h11 * g2) / det;
     const gd = g1 * dA + g2 * dB;
+    const previous = fval;
     let step = 1;
     let moved = false;
     while (step >= minStep) {
@@ -87,6 +91,7 @@ export function fitPlatt(decision: Float64Array, y: Uint8Array, weight?: Float64
       step /= 2;
     }
     if (!moved) break;
+    if (previous - fval <= 1e-13 * Math.abs(previous)) break;
   }
   return { A, B };
 }
