@@ -90,7 +90,8 @@ export class LogisticRegression implements SkipModel {
     }
     const lambda = 1 / (p.C * totalWeight);
     const d = cols + 1; // last entry = intercept
-    const objective = (beta: Float64Array, grad: Float64Array): number => {
+    /** The objective and its gradient at β; also each row's curvature wᵢpᵢ(1 − pᵢ)/Σw when asked. */
+    const objective = (beta: Float64Array, grad: Float64Array, curvature?: Float64Array): number => {
       grad.fill(0);
       let loss = 0;
       view.sweep(
@@ -98,10 +99,12 @@ export class LogisticRegression implements SkipModel {
         (i, m) => {
           const wi = w === null ? 1 : w[i];
           const yi = y[i];
-          // One exponential for both the loss and its derivative: e = e^{−|m|}.
+          // One exponential for the loss, its derivative and the curvature: e = e^{−|m|}.
           const e = Math.exp(-Math.abs(m));
           loss += wi * (Math.max(m, 0) + Math.log1p(e) - yi * m);
-          return wi * ((m >= 0 ? 1 / (1 + e) : e / (1 + e)) - yi);
+          const pr = m >= 0 ? 1 / (1 + e) : e / (1 + e);
+          if (curvature !== undefined) curvature[i] = (wi * pr * (1 - pr)) / totalWeight;
+          return wi * (pr - yi);
         },
         grad,
       );
@@ -140,7 +143,7 @@ export class LogisticRegression implements SkipModel {
     w: Float64Array | null,
     totalWeight: number,
     lambda: number,
-    objective: (beta: Float64Array, grad: Float64Array) => number,
+    objective: (beta: Float64Array, grad: Float64Array, curvature?: Float64Array) => number,
     warmStart: Float64Array | undefined,
     onProgress: ((done: number, total: number) => void) | undefined,
   ): Float64Array {
@@ -149,17 +152,18 @@ export class LogisticRegression implements SkipModel {
     let beta = warmStart?.length === d ? Float64Array.from(warmStart) : new Float64Array(d);
     const grad = new Float64Array(d);
     const gradTrial = new Float64Array(d);
-    let value = objective(beta, grad);
     const H = new Float64Array(d * d);
     // A regular sample of the rows estimates the Hessian on many rows; the gradient stays exact.
     const stride = hessianStride(rows, d);
+    // Exact curvature per row at the current β, for H·v when H is estimated. The objective fills it: the
+    // line search's last evaluation is the accepted step, so it always holds the current β's.
+    const curvature = stride > 1 ? new Float64Array(rows) : undefined;
+    let value = objective(beta, grad, curvature);
     const sampleRows = new Int32Array(Math.ceil(rows / stride));
     for (let k = 0; k < sampleRows.length; k++) sampleRows[k] = k * stride;
     const zs = standardizedRows(X, this.scaler, sampleRows, sampleRows.length);
     const sampleWeight = new Float64Array(sampleRows.length);
     const scale = rows / sampleRows.length / totalWeight;
-    // Exact curvature per row at the current β (wᵢ pᵢ (1 − pᵢ) / Σw), for H·v when H is estimated.
-    const curvature = stride > 1 ? new Float64Array(rows) : null;
     const hessianTimes = (v: Float64Array, out: Float64Array) => {
       out.fill(0);
       view.sweep(v, (i, m) => (curvature as Float64Array)[i] * m, out);
@@ -184,18 +188,9 @@ export class LogisticRegression implements SkipModel {
       for (let a = 0; a < cols; a++) H[a * d + a] += lambda;
       H[cols * d + cols] += 1e-12;
       let step: Float64Array;
-      if (curvature === null) step = choleskySolve(H, grad, d);
+      if (curvature === undefined) step = choleskySolve(H, grad, d);
       else {
         // H was estimated from the sample: conjugate gradients on the exact H, preconditioned by it.
-        view.sweep(
-          beta,
-          (i, m) => {
-            const pr = sigmoid(m);
-            curvature[i] = ((w === null ? 1 : w[i]) * pr * (1 - pr)) / totalWeight;
-            return 0;
-          },
-          null,
-        );
         // Forcing term √‖g‖∞ (Eisenstat–Walker): loose far from the optimum, tight near it (superlinear).
         const forcing = Math.min(0.1, Math.sqrt(gmax));
         step = preconditionedNewtonStep(hessianTimes, grad, choleskyFactor(H, d), d, forcing);
@@ -206,7 +201,7 @@ export class LogisticRegression implements SkipModel {
       for (let tries = 0; tries < 40; tries++) {
         const trial = new Float64Array(d);
         for (let j = 0; j < d; j++) trial[j] = beta[j] - t * step[j];
-        const v = objective(trial, gradTrial);
+        const v = objective(trial, gradTrial, curvature);
         if (v <= value) {
           beta = trial;
           value = v;

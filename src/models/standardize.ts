@@ -53,35 +53,27 @@ export function fitStandardizer(X: Matrix, enabled: boolean): Standardizer {
 
 /** Standardised, imputed copy of X (row-major Float32Array, same shape). */
 export function standardizedCopy(X: Matrix, s: Standardizer): Float32Array {
-  return standardizeRange(X, s, 0, X.rows, new Float32Array(X.rows * X.cols));
-}
-
-/** Rows first..first+count−1 of X, standardised and imputed, into out (row-major, from 0). */
-function standardizeRange(
-  X: Matrix,
-  s: Standardizer,
-  first: number,
-  count: number,
-  out: Float32Array,
-): Float32Array {
-  const { cols, data } = X;
-  const { mean, shift, invScale } = s;
-  for (let k = 0; k < count; k++) {
-    const base = (first + k) * cols;
-    const o = k * cols;
-    for (let j = 0; j < cols; j++) {
-      const x = data[base + j];
-      out[o + j] = ((Number.isNaN(x) ? mean[j] : x) - shift[j]) * invScale[j];
-    }
-  }
+  const out = new Float32Array(X.rows * X.cols);
+  for (let i = 0; i < X.rows; i++) standardizeRow(X, s, i, out, i * X.cols);
   return out;
 }
 
 /** Standardised copies of the listed rows, in list order (row-major, count × cols). */
 export function standardizedRows(X: Matrix, s: Standardizer, rows: Int32Array, count: number): Float32Array {
   const out = new Float32Array(count * X.cols);
-  for (let k = 0; k < count; k++) standardizeRange(X, s, rows[k], 1, out.subarray(k * X.cols));
+  for (let k = 0; k < count; k++) standardizeRow(X, s, rows[k], out, k * X.cols);
   return out;
+}
+
+/** Row i of X, standardised and imputed, into out[at..at + cols). */
+function standardizeRow(X: Matrix, s: Standardizer, i: number, out: Float32Array, at: number): void {
+  const { cols, data } = X;
+  const { mean, shift, invScale } = s;
+  const base = i * cols;
+  for (let j = 0; j < cols; j++) {
+    const x = data[base + j];
+    out[at + j] = ((Number.isNaN(x) ? mean[j] : x) - shift[j]) * invScale[j];
+  }
 }
 
 /**
