@@ -121,3 +121,20 @@ export function imbalanced(n: number, seed: number): Dataset {
   }
   return { X: { rows: n, cols: 2, data }, y };
 }
+
+/** Column names of `ruleColumnsData`: the baselines read genre_match and session_prev_skipped. */
+export const RULE_COLUMN_NAMES = ["a", "genre_match", "session_prev_skipped", "b"];
+
+/**
+ * 600 rows every model kind can fit: a logistic signal, genre_match and session_prev_skipped as 0/1 flags
+ * (the latter missing on every 10th row), and column b missing on every 9th row.
+ */
+export function ruleColumnsData(seed: number): Dataset {
+  const { X, y } = logisticData(600, seed, 0, [1, 0.5, 0.8, -1], [1, 1, 1, 1], [0, 0, 0, 0]);
+  for (let i = 0; i < X.rows; i++) {
+    X.data[i * 4 + 1] = X.data[i * 4 + 1] > 0 ? 1 : 0;
+    X.data[i * 4 + 2] = i % 10 === 0 ? Number.NaN : X.data[i * 4 + 2] > 0 ? 1 : 0;
+    if (i % 9 === 0) X.data[i * 4 + 3] = Number.NaN;
+  }
+  return { X, y };
+}

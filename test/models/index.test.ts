@@ -11,19 +11,10 @@ import {
   PreviousOutcomeModel,
   type SkipModel,
 } from "../../src/models/index.ts";
-import { logisticData } from "./fixtures.ts";
+import { RULE_COLUMN_NAMES, ruleColumnsData } from "./fixtures.ts";
 
-const names = ["a", "genre_match", "session_prev_skipped", "b"];
-
-function dataset() {
-  const { X, y } = logisticData(600, 1, 0, [1, 0.5, 0.8, -1], [1, 1, 1, 1], [0, 0, 0, 0]);
-  for (let i = 0; i < X.rows; i++) {
-    X.data[i * 4 + 1] = X.data[i * 4 + 1] > 0 ? 1 : 0;
-    X.data[i * 4 + 2] = i % 10 === 0 ? Number.NaN : X.data[i * 4 + 2] > 0 ? 1 : 0;
-    if (i % 9 === 0) X.data[i * 4 + 3] = Number.NaN;
-  }
-  return { X, y };
-}
+const names = RULE_COLUMN_NAMES;
+const dataset = () => ruleColumnsData(1);
 
 function allModels(): SkipModel[] {
   return [

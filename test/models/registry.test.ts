@@ -15,19 +15,10 @@ import {
   parseModelNames,
 } from "../../src/models/index.ts";
 import { entryOfKind, findModelEntry } from "../../src/models/registry.ts";
-import { logisticData } from "./fixtures.ts";
+import { RULE_COLUMN_NAMES, ruleColumnsData } from "./fixtures.ts";
 
-const names = ["a", "genre_match", "session_prev_skipped", "b"];
-
-function dataset() {
-  const { X, y } = logisticData(600, 5, 0, [1, 0.5, 0.8, -1], [1, 1, 1, 1], [0, 0, 0, 0]);
-  for (let i = 0; i < X.rows; i++) {
-    X.data[i * 4 + 1] = X.data[i * 4 + 1] > 0 ? 1 : 0;
-    X.data[i * 4 + 2] = i % 10 === 0 ? Number.NaN : X.data[i * 4 + 2] > 0 ? 1 : 0;
-    if (i % 9 === 0) X.data[i * 4 + 3] = Number.NaN;
-  }
-  return { X, y };
-}
+const names = RULE_COLUMN_NAMES;
+const dataset = () => ruleColumnsData(5);
 
 describe("the model registry", () => {
   it("names the models as users type them, once each, in training order", () => {
