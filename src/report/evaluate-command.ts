@@ -27,9 +27,10 @@ export interface EvaluateCommandOptions extends TrainingFlags {
 }
 
 /**
- * Loads the delivery, runs the reference protocol, then trains. The reference protocol goes first so its
- * own listens and rows are freed before the feature matrix exists, and the delivery comes back without
- * its events (the report needs the catalogue and the folder only): on a production delivery each costs
+ * Loads the delivery, runs the reference protocol, trains, and saves the bundle when asked. The reference
+ * protocol goes first so its own listens and rows are freed before the feature matrix exists, and the
+ * delivery comes back without its events (the report needs the catalogue and the folder only; the bundle,
+ * which records the event count, is written before they are dropped): on a production delivery each costs
  * some hundreds of MB at the peak.
  */
 async function loadAndTrain(
@@ -49,6 +50,10 @@ async function loadAndTrain(
     }
   }
   const run = trainWithFlags(delivery, options, progress);
+  if (options.bundleOut) {
+    progress.update("save bundle", 0, 1);
+    saveTrainingBundle(resolve(options.bundleOut), run, delivery);
+  }
   return { delivery: { ...delivery, events: emptyEvents() }, run, reference };
 }
 
@@ -75,10 +80,6 @@ export async function runEvaluateCommand(options: EvaluateCommandOptions): Promi
     mkdirSync(out, { recursive: true });
     await writeFileAtomic(join(out, "report.html"), report.html);
     await writeFileAtomic(join(out, "metrics.json"), report.metricsJson);
-    if (options.bundleOut) {
-      progress.update("save bundle", 0, 1);
-      saveTrainingBundle(resolve(options.bundleOut), run, delivery);
-    }
     progress.stop();
     const v = report.metrics.verdict;
     stdout.write(

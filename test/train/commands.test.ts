@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { loadDelivery } from "../../src/data/index.ts";
 import { FEATURE_SCHEMA } from "../../src/features/index.ts";
 import { loadBundle } from "../../src/models/bundle.ts";
 import { runEvaluateCommand } from "../../src/report/evaluate-command.ts";
@@ -127,5 +128,22 @@ describe("skipwise evaluate", () => {
       "logistic",
       "gbdt",
     ]);
+  });
+
+  it("--bundle-out records the delivery's whole event count (the report drops the events, the bundle may not)", async () => {
+    const work = mkdtempSync(join(tmpdir(), "skipwise-evaluate-bundle-"));
+    const data = sharedDelivery("2023L-v2");
+    await runEvaluateCommand({
+      data,
+      out: join(work, "report"),
+      bundleOut: join(work, "bundle"),
+      models: "naive,majority,logistic",
+      reference: false,
+      stdout: capture(),
+    });
+    const { events } = await loadDelivery(data);
+    const trainedOn = loadBundle(join(work, "bundle"), { expectedSchema: FEATURE_SCHEMA }).manifest.trainedOn;
+    expect(events.length).toBeGreaterThan(0);
+    expect(trainedOn?.events).toBe(events.length);
   });
 });
