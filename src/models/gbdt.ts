@@ -2,8 +2,10 @@ import { availableParallelism } from "node:os";
 import { binMatrix, fitBinMapper, MAX_BINS } from "./gbdt/binning.ts";
 import { type Forest, flattenForest, predictRawBatch, predictRawOne } from "./gbdt/forest.ts";
 import { TreeGrower } from "./gbdt/grow.ts";
-import { PARALLEL_MIN_ROWS, sharedArray } from "./gbdt/parallel.ts";
+import { EXACT_SUM_ROWS, gradientScales } from "./gbdt/loss.ts";
+import { PARALLEL_MIN_ROWS } from "./gbdt/threads.ts";
 import { type Tree, treeFromJSON, treeOutput, treeToJSON } from "./gbdt/tree.ts";
+import { BoostingWorkspace } from "./gbdt/workspace.ts";
 import { Rng } from "./random.ts";
 import type { FitOptions, Matrix, ModelJSON, SkipModel } from "./types.ts";
 import {
@@ -143,6 +145,8 @@ export class GradientBoostedTrees implements SkipModel {
           ? "balanced"
           : { 0: 1, 1: p.scalePosWeight },
     );
+    // The fixed-point gradient sums are exact up to this many rows (gbdt/loss.ts).
+    if (rows >= EXACT_SUM_ROWS) throw new ModelInputError(`gbdt: at most ${EXACT_SUM_ROWS - 1} rows per fit`);
     const mapper = fitBinMapper(X, p.maxBins, p.binSampleRows, p.seed);
     const threads = p.threads > 0 ? Math.floor(p.threads) : availableParallelism();
     // Helper threads read the bins and gradients in place: they live on shared memory when there are any.
@@ -158,10 +162,9 @@ export class GradientBoostedTrees implements SkipModel {
     }
     this.baseScore = Math.log(pos / neg);
 
-    const raw = new Float64Array(rows).fill(this.baseScore);
-    const grad = parallel ? sharedArray(Float32Array, rows) : new Float32Array(rows);
-    const hess = parallel ? sharedArray(Float32Array, rows) : new Float32Array(rows);
-    const grower = new TreeGrower(binned.bins, rows, mapper, grad, hess, {
+    const workspace = new BoostingWorkspace(binned.bins, rows, mapper, y, weights, threads, p.maxLeaves);
+    workspace.memory.raw.fill(this.baseScore);
+    const grower = new TreeGrower(workspace, mapper, {
       growth: p.growth,
       maxLeaves: p.maxLeaves,
       maxDepth: p.maxDepth ?? (p.growth === "depthwise" ? 6 : Number.POSITIVE_INFINITY),
@@ -170,31 +173,30 @@ export class GradientBoostedTrees implements SkipModel {
       minSamplesLeaf: p.minSamplesLeaf,
       minSplitGain: p.minSplitGain,
       learningRate: p.learningRate,
-      threads: parallel ? threads : 1,
     });
     try {
-      this.boost(X, y, options, weights, grower, raw, grad, hess);
+      this.boost(X, y, options, weights, workspace, grower);
     } finally {
-      this.fitThreads = grower.close();
+      this.fitThreads = workspace.close();
     }
     return this;
   }
 
   private boost(
     X: Matrix,
-    y: Uint8Array,
+    _y: Uint8Array,
     options: FitOptions | undefined,
     weights: Float64Array | null,
+    workspace: BoostingWorkspace,
     grower: TreeGrower,
-    raw: Float64Array,
-    grad: Float32Array,
-    hess: Float32Array,
   ): void {
     const p = this.params;
     const { rows, cols } = X;
     const rng = new Rng(p.seed);
     const allFeatures = grower.features;
     const nColsUsed = Math.max(1, Math.round(cols * p.colsampleByTree));
+    const raw = workspace.memory.raw;
+    const scales = gradientScales(weights);
 
     const validation = options?.validation;
     const valRaw = validation ? new Float64Array(validation.X.rows).fill(this.baseScore) : null;
@@ -205,7 +207,7 @@ export class GradientBoostedTrees implements SkipModel {
     this.validationLoss = [];
 
     for (let iter = 0; iter < p.nEstimators; iter++) {
-      logisticGradients(raw, y, weights, grad, hess);
+      workspace.gradients(scales);
       let used = rows;
       const subsampled = p.subsample < 1;
       if (subsampled) {
@@ -224,7 +226,7 @@ export class GradientBoostedTrees implements SkipModel {
       if (subsampled) {
         for (let i = 0; i < rows; i++) raw[i] += treeOutput(tree, X.data, i * cols);
       } else {
-        grower.addLeafValues(tree, raw);
+        grower.addLeafValues(tree);
       }
       this.trees.push(tree);
 
@@ -308,34 +310,6 @@ export class GradientBoostedTrees implements SkipModel {
     model.trees = trees.map((tree, t) => treeFromJSON(tree, cols, `state.trees[${t}]`));
     model.forest = flattenForest(model.trees, model.baseScore);
     return model;
-  }
-}
-
-/**
- * Gradient and hessian of the logistic loss at the raw scores. 1 / (1 + e^−z) needs no branch: it is 0 or 1
- * (not NaN) when e^−z overflows or underflows.
- */
-function logisticGradients(
-  raw: Float64Array,
-  y: Uint8Array,
-  weights: Float64Array | null,
-  grad: Float32Array,
-  hess: Float32Array,
-): void {
-  const n = raw.length;
-  if (weights === null) {
-    for (let i = 0; i < n; i++) {
-      const p = 1 / (1 + Math.exp(-raw[i]));
-      grad[i] = p - y[i];
-      hess[i] = Math.max(p * (1 - p), 1e-16);
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const p = 1 / (1 + Math.exp(-raw[i]));
-      const w = weights[i];
-      grad[i] = w * (p - y[i]);
-      hess[i] = w * Math.max(p * (1 - p), 1e-16);
-    }
   }
 }
 

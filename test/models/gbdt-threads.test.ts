@@ -1,7 +1,7 @@
-// The GBDT's histogram threads (src/models/gbdt/parallel.ts) change how fast it fits, never what: the same
+// The GBDT's boosting threads (src/models/gbdt/threads.ts) change how fast it fits, never what: the same
 // seed gives bit-identical trees with 1, 2 or 3 threads, with and without row and column subsampling.
 import { describe, expect, it } from "vitest";
-import { PARALLEL_MIN_ROWS } from "../../src/models/gbdt/parallel.ts";
+import { PARALLEL_MIN_ROWS } from "../../src/models/gbdt/threads.ts";
 import { GradientBoostedTrees } from "../../src/models/gbdt.ts";
 import { Rng } from "../../src/models/random.ts";
 import type { Matrix } from "../../src/models/types.ts";

@@ -1,7 +1,23 @@
 import type { BinMapper } from "./binning.ts";
-import { type HistogramInputs, KERNEL_COUNTED, KERNEL_NODE, KERNEL_ROOT, runKernel } from "./histogram.ts";
-import { HistogramThreads, PARALLEL_MIN_NODE_ROWS, PARALLEL_MIN_ROWS, sharedArray } from "./parallel.ts";
+import {
+  ARG_FEATURES,
+  ARG_LEAVES,
+  ARG_MISSING_BIN,
+  ARG_MISSING_LEFT,
+  ARG_SPLIT_BIN,
+  ARG_SPLIT_FEATURE,
+  type BoostingMemory,
+  JOB_COUNTED_HISTOGRAM,
+  JOB_LEAVES,
+  JOB_NODE_HISTOGRAM,
+  JOB_PARTITION,
+  JOB_ROOT_HISTOGRAM,
+  partRange,
+} from "./jobs.ts";
+import { joinParts } from "./partition.ts";
+import { PARALLEL_MIN_NODE_ROWS, PARALLEL_MIN_ROWS } from "./threads.ts";
 import { packTree, type Tree } from "./tree.ts";
+import type { BoostingWorkspace } from "./workspace.ts";
 
 export interface GrowParams {
   growth: "leafwise" | "depthwise";
@@ -18,8 +34,6 @@ export interface GrowParams {
   /** A split must reduce the loss by more than this. */
   minSplitGain: number;
   learningRate: number;
-  /** Threads building histograms (1 = this one only); needs bins, grad and hess on SharedArrayBuffers. */
-  threads?: number;
 }
 
 /** A leaf that may still be split: its rows are rowIdx[begin, end). */
@@ -51,87 +65,66 @@ interface Candidate {
  */
 export const EXACT_COUNT_ROWS = 16_384;
 
+/** Nodes with fewer rows are partitioned on the grower's thread alone (a partition pass is cheap per row). */
+const PARTITION_PARALLEL_ROWS = 32_768;
+
 /**
  * Grows regression trees on gradient/hessian pairs over a column-major binned matrix, with per-node
  * histograms of (Σg, Σh, count) per bin. Only the smaller child's histogram is built from rows; the
- * larger child's is the parent's minus it (computed in the parent's buffer).
+ * larger child's is the parent's minus it (computed in the parent's buffer). Histograms, partitions and
+ * leaf updates run on the workspace's threads.
  */
 export class TreeGrower {
-  readonly rowIdx: Int32Array;
-  private readonly scratch: Int32Array;
-  private readonly og: Float32Array;
-  private readonly oh: Float32Array;
+  private readonly memory: BoostingMemory;
   private readonly binOffset: Int32Array;
   private readonly histSize: number;
   private readonly pool: Float64Array[] = [];
   private leaves: Candidate[] = [];
-  private readonly inputs: HistogramInputs;
-  private readonly threads: HistogramThreads | null;
-  features: Int32Array;
+  private readonly starts: Int32Array;
+  private active: Int32Array;
 
   constructor(
-    private readonly bins: Uint8Array,
-    private readonly rows: number,
+    private readonly workspace: BoostingWorkspace,
     private readonly mapper: BinMapper,
-    private readonly grad: Float32Array,
-    private readonly hess: Float32Array,
     private readonly params: GrowParams,
   ) {
-    const cols = mapper.valueBins.length;
-    const shared = [bins, grad, hess].every((a) => a.buffer instanceof SharedArrayBuffer);
-    const threads = shared ? Math.max(1, Math.floor(params.threads ?? 1)) : 1;
-    this.rowIdx = threads > 1 ? sharedArray(Int32Array, rows) : new Int32Array(rows);
-    this.scratch = new Int32Array(rows);
-    this.og = threads > 1 ? sharedArray(Float32Array, rows) : new Float32Array(rows);
-    this.oh = threads > 1 ? sharedArray(Float32Array, rows) : new Float32Array(rows);
-    this.binOffset = new Int32Array(cols + 1);
-    for (let f = 0; f < cols; f++) this.binOffset[f + 1] = this.binOffset[f] + mapper.valueBins[f] + 1;
-    this.histSize = this.binOffset[cols] * 3;
-    this.features = new Int32Array(cols);
-    for (let f = 0; f < cols; f++) this.features[f] = f;
-    this.inputs = {
-      bins,
-      rows,
-      grad,
-      hess,
-      binOffset: threads > 1 ? Int32Array.from(this.binOffset) : this.binOffset,
-      valueBins: Int32Array.from(mapper.valueBins),
-      rowIdx: this.rowIdx,
-      og: this.og,
-      oh: this.oh,
-    };
-    // Live histograms: one per open leaf, plus the one being built.
-    this.threads =
-      threads > 1 && rows >= PARALLEL_MIN_ROWS
-        ? new HistogramThreads(this.inputs, cols, this.histSize, params.maxLeaves + 2, threads)
-        : null;
+    this.memory = workspace.memory;
+    this.binOffset = this.memory.binOffset;
+    this.histSize = this.memory.histSize;
+    this.active = this.memory.features.slice();
+    this.starts = new Int32Array(this.memory.partLeft.length + 1);
   }
 
-  /** Stops the histogram threads (call once the fit is done); returns how many threads built histograms. */
-  close(): number {
-    const used = this.threads !== null && this.threads.jobs > 0 ? this.threads.size : 1;
-    this.threads?.close();
-    return used;
+  /** The rows a tree grows on: the caller fills the first `used` before `grow`. */
+  get rowIdx(): Int32Array {
+    return this.memory.rowIdx;
+  }
+
+  /** The features splits may use (ascending). */
+  get features(): Int32Array {
+    return this.active;
+  }
+
+  set features(list: Int32Array) {
+    this.active = list.slice();
+    this.memory.features.set(list);
+    this.memory.args[ARG_FEATURES] = list.length;
   }
 
   private takeHist(): Float64Array {
-    return this.threads?.take() ?? this.pool.pop() ?? new Float64Array(this.histSize);
+    return this.pool.pop() ?? new Float64Array(this.histSize);
   }
 
   private releaseHist(c: Candidate): void {
     if (c.hist !== null) {
-      if (this.threads?.owns(c.hist)) this.threads.release(c.hist);
-      else this.pool.push(c.hist);
+      this.pool.push(c.hist);
       c.hist = null;
     }
   }
 
-  /** One kernel over every active feature: split over the threads for large nodes. */
-  private histograms(kind: number, hist: Float64Array, begin: number, end: number): void {
-    const t = this.threads;
-    if (t !== null && end - begin >= PARALLEL_MIN_NODE_ROWS && t.run(kind, hist, this.features, begin, end))
-      return;
-    runKernel(kind, this.inputs, hist, this.features, 0, this.features.length, begin, end);
+  /** One histogram kernel over every active feature, on every thread for large nodes. */
+  private histograms(job: number, hist: Float64Array, begin: number, end: number): void {
+    this.workspace.run(job, begin, end, PARALLEL_MIN_NODE_ROWS, hist);
   }
 
   /**
@@ -150,7 +143,7 @@ export class TreeGrower {
     const gain: number[] = [0];
     let sumG = 0;
     let sumH = 0;
-    const { grad, hess, rowIdx } = this;
+    const { grad, hess, rowIdx } = this.memory;
     for (let k = 0; k < used; k++) {
       const r = rowIdx[k];
       sumG += grad[r];
@@ -240,13 +233,18 @@ export class TreeGrower {
     return packTree({ feature, threshold, left, right, missingRight, value, gain, depth });
   }
 
-  /** Adds each leaf's value to `raw` for the rows that reached it during the last `grow`. */
-  addLeafValues(tree: Tree, raw: Float64Array): void {
-    const { rowIdx } = this;
-    for (const c of this.leaves) {
-      const v = tree.value[c.node];
-      for (let k = c.begin; k < c.end; k++) raw[rowIdx[k]] += v;
-    }
+  /** Adds each leaf's value to the workspace's raw scores for the rows that reached it in the last `grow`. */
+  addLeafValues(tree: Tree): void {
+    const m = this.memory;
+    let used = 0;
+    this.leaves.forEach((c, l) => {
+      m.leafBegin[l] = c.begin;
+      m.leafEnd[l] = c.end;
+      m.leafValue[l] = tree.value[c.node];
+      if (c.end > used) used = c.end;
+    });
+    m.args[ARG_LEAVES] = this.leaves.length;
+    this.workspace.run(JOB_LEAVES, 0, used, PARALLEL_MIN_ROWS);
   }
 
   private newCandidate(
@@ -307,12 +305,11 @@ export class TreeGrower {
 
   /** Root histogram over rows 0..used−1 in order (no gather needed). */
   private buildRootHistogram(hist: Float64Array, used: number): void {
-    this.histograms(KERNEL_ROOT, hist, 0, used);
+    this.histograms(JOB_ROOT_HISTOGRAM, hist, 0, used);
   }
 
   private buildHistogram(hist: Float64Array, begin: number, end: number): void {
-    this.gather(begin, end);
-    this.histograms(KERNEL_NODE, hist, begin, end);
+    this.histograms(JOB_NODE_HISTOGRAM, hist, begin, end);
   }
 
   private buildNodeHistogram(c: Candidate): void {
@@ -328,24 +325,13 @@ export class TreeGrower {
   }
 
   private buildHistogramWithCounts(hist: Float64Array, begin: number, end: number): void {
-    this.gather(begin, end);
-    this.histograms(KERNEL_COUNTED, hist, begin, end);
-  }
-
-  /** Gathers the node's gradients once so the per-column passes read them sequentially. */
-  private gather(begin: number, end: number): void {
-    const { grad, hess, rowIdx, og, oh } = this;
-    const n = end - begin;
-    for (let k = 0; k < n; k++) {
-      const r = rowIdx[begin + k];
-      og[k] = grad[r];
-      oh[k] = hess[r];
-    }
+    this.histograms(JOB_COUNTED_HISTOGRAM, hist, begin, end);
   }
 
   /** parent ← parent − child over the active features. */
   private subtract(parent: Float64Array, child: Float64Array): void {
-    const { binOffset, features } = this;
+    const { binOffset } = this;
+    const features = this.active;
     const vb = this.mapper.valueBins;
     for (let fi = 0; fi < features.length; fi++) {
       const f = features[fi];
@@ -358,7 +344,8 @@ export class TreeGrower {
   private findBestSplit(c: Candidate): void {
     const p = this.params;
     const hist = c.hist as Float64Array;
-    const { binOffset, features } = this;
+    const { binOffset } = this;
+    const features = this.active;
     const vb = this.mapper.valueBins;
     const lambda = p.lambda;
     const G = c.sumG;
@@ -448,23 +435,17 @@ export class TreeGrower {
     c.missingRight = bestMissingRight;
   }
 
-  /** Stable partition of the candidate's rows into left then right; returns the boundary. */
+  /** Stable partition of the candidate's rows into left then right (in parts on every thread); returns the boundary. */
   private partition(c: Candidate): number {
-    const { bins, rows, rowIdx, scratch } = this;
-    const f = c.feature;
-    const base = f * rows;
-    const t = c.bin;
-    const missBin = this.mapper.valueBins[f];
-    const missLeft = c.missingRight === 0;
-    let write = c.begin;
-    let spill = 0;
-    for (let k = c.begin; k < c.end; k++) {
-      const r = rowIdx[k];
-      const b = bins[base + r];
-      if (b === missBin ? missLeft : b <= t) rowIdx[write++] = r;
-      else scratch[spill++] = r;
-    }
-    rowIdx.set(scratch.subarray(0, spill), write);
-    return write;
+    const m = this.memory;
+    m.args[ARG_SPLIT_FEATURE] = c.feature;
+    m.args[ARG_SPLIT_BIN] = c.bin;
+    m.args[ARG_MISSING_BIN] = this.mapper.valueBins[c.feature];
+    m.args[ARG_MISSING_LEFT] = c.missingRight === 0 ? 1 : 0;
+    const parts = this.workspace.run(JOB_PARTITION, c.begin, c.end, PARTITION_PARALLEL_ROWS);
+    const { starts } = this;
+    for (let p = 0; p <= parts; p++) starts[p] = partRange(p, parts, c.begin, c.end)[0];
+    starts[parts] = c.end;
+    return joinParts(m.rowIdx, m.scratch, starts, m.partLeft, parts);
   }
 }

@@ -1,7 +1,7 @@
-// Histogram kernels of the tree grower: (Σg, Σh[, count]) per bin for the features features[from..to).
-// Free functions over plain arrays, so the grower's thread and its helper threads (parallel.ts) run the
-// same code on their own feature groups. Each bin sums its rows in row order whichever thread builds it,
-// so a histogram is bit-identical however the features are split.
+// Histogram kernels of the tree grower: (Σg, Σh[, count]) per bin for the active features, over one range of
+// a node's rows. Free functions over plain arrays, so the grower's thread and its helper threads (threads.ts)
+// run the same code, each on its own part of the rows. The gradients are fixed point (loss.ts), so every sum
+// is exact: a bin's total is the same bits whichever thread added which rows, in whatever order.
 
 /** What every kernel reads: the column-major bins, gradients, the node's rows and its gathered gradients. */
 export interface HistogramInputs {
@@ -10,9 +10,9 @@ export interface HistogramInputs {
   grad: Float32Array;
   hess: Float32Array;
   binOffset: Int32Array;
-  valueBins: ArrayLike<number>;
+  valueBins: Int32Array;
   rowIdx: Int32Array;
-  /** The node's gradients in rowIdx[begin..end) order (gathered by the grower before a node kernel). */
+  /** Gradients by position: og[k] = grad[rowIdx[k]] once a node kernel has gathered them. */
   og: Float32Array;
   oh: Float32Array;
 }
@@ -37,9 +37,58 @@ export function zeroFeatures(
   }
 }
 
-/** Runs one kernel (zeroing first) on features[from..to). */
-export function runKernel(
+/** hist ← hist + part over features[0..nf): joins a helper's histogram of other rows into the node's. */
+export function addHistogram(
+  a: HistogramInputs,
+  hist: Float64Array,
+  part: Float64Array,
+  features: Int32Array,
+  nf: number,
+): void {
+  const { binOffset, valueBins } = a;
+  for (let fi = 0; fi < nf; fi++) {
+    const f = features[fi];
+    const off = binOffset[f] * 3;
+    const stop = off + (valueBins[f] + 1) * 3;
+    for (let j = off; j < stop; j++) hist[j] += part[j];
+  }
+}
+
+/** og/oh[k] ← grad/hess[rowIdx[k]] for k in [begin, end), so the per-column passes read them in sequence. */
+export function gatherGradients(a: HistogramInputs, begin: number, end: number): void {
+  const { grad, hess, rowIdx, og, oh } = a;
+  for (let k = begin; k < end; k++) {
+    const r = rowIdx[k];
+    og[k] = grad[r];
+    oh[k] = hess[r];
+  }
+}
+
+/**
+ * One kernel over features[0..nf) and positions [begin, end) (root: rows begin..end−1 in order), into a
+ * zeroed `hist`.
+ */
+export function histogramPart(
   kind: number,
+  a: HistogramInputs,
+  hist: Float64Array,
+  features: Int32Array,
+  nf: number,
+  begin: number,
+  end: number,
+): void {
+  zeroFeatures(a, hist, features, 0, nf);
+  if (kind === KERNEL_ROOT) {
+    rootHistogram(a, hist, features, 0, nf, begin, end);
+    return;
+  }
+  gatherGradients(a, begin, end);
+  if (kind === KERNEL_NODE) nodeHistogram(a, hist, features, 0, nf, begin, end);
+  else countedHistogram(a, hist, features, 0, nf, begin, end);
+}
+
+/** Root histogram over rows begin..end−1 in order (no gather needed). */
+export function rootHistogram(
   a: HistogramInputs,
   hist: Float64Array,
   features: Int32Array,
@@ -48,27 +97,11 @@ export function runKernel(
   begin: number,
   end: number,
 ): void {
-  zeroFeatures(a, hist, features, from, to);
-  if (kind === KERNEL_ROOT) rootHistogram(a, hist, features, from, to, end);
-  else if (kind === KERNEL_NODE) nodeHistogram(a, hist, features, from, to, begin, end);
-  else countedHistogram(a, hist, features, from, to, begin, end);
-}
-
-/** Root histogram over rows 0..used−1 in order (no gather needed). */
-export function rootHistogram(
-  a: HistogramInputs,
-  hist: Float64Array,
-  features: Int32Array,
-  from: number,
-  to: number,
-  used: number,
-): void {
   const { bins, rows, grad, hess, binOffset } = a;
   let fi = from;
   // Eight columns per pass (then four, then one): the row's gradient is loaded once, and the eight
   // independent histogram updates overlap instead of waiting on each other (low-cardinality columns hit
-  // the same bin often). Each bin still sums its rows in row order, so the sums are bit-identical to a
-  // column-at-a-time pass. Eight beat four by ~10 % of fit time at 1 M rows; twelve and sixteen were slower.
+  // the same bin often). Eight beat four by ~10 % of fit time at 1 M rows; twelve and sixteen were slower.
   for (; fi + 7 < to; fi += 8) {
     const o0 = binOffset[features[fi]] * 3;
     const o1 = binOffset[features[fi + 1]] * 3;
@@ -86,7 +119,7 @@ export function rootHistogram(
     const b5 = features[fi + 5] * rows;
     const b6 = features[fi + 6] * rows;
     const b7 = features[fi + 7] * rows;
-    for (let r = 0; r < used; r++) {
+    for (let r = begin; r < end; r++) {
       const g = grad[r];
       const h = hess[r];
       let j = 0;
@@ -125,7 +158,7 @@ export function rootHistogram(
     const b1 = features[fi + 1] * rows;
     const b2 = features[fi + 2] * rows;
     const b3 = features[fi + 3] * rows;
-    for (let r = 0; r < used; r++) {
+    for (let r = begin; r < end; r++) {
       const g = grad[r];
       const h = hess[r];
       let j = o0 + bins[b0 + r] * 3;
@@ -145,7 +178,7 @@ export function rootHistogram(
   for (; fi < to; fi++) {
     const o = binOffset[features[fi]] * 3;
     const b = features[fi] * rows;
-    for (let r = 0; r < used; r++) {
+    for (let r = begin; r < end; r++) {
       const j = o + bins[b + r] * 3;
       hist[j] += grad[r];
       hist[j + 1] += hess[r];
@@ -153,7 +186,7 @@ export function rootHistogram(
   }
 }
 
-/** A node's histogram over rowIdx[begin..end), gradients already gathered into og/oh. */
+/** A node's histogram over rowIdx[begin..end), gradients already gathered into og/oh[begin..end). */
 export function nodeHistogram(
   a: HistogramInputs,
   hist: Float64Array,
@@ -164,7 +197,6 @@ export function nodeHistogram(
   end: number,
 ): void {
   const { bins, rows, binOffset, rowIdx, og, oh } = a;
-  const n = end - begin;
   let fi = from;
   for (; fi + 7 < to; fi += 8) {
     const o0 = binOffset[features[fi]] * 3;
@@ -183,8 +215,8 @@ export function nodeHistogram(
     const b5 = features[fi + 5] * rows;
     const b6 = features[fi + 6] * rows;
     const b7 = features[fi + 7] * rows;
-    for (let k = 0; k < n; k++) {
-      const r = rowIdx[begin + k];
+    for (let k = begin; k < end; k++) {
+      const r = rowIdx[k];
       const g = og[k];
       const h = oh[k];
       let j = 0;
@@ -223,8 +255,8 @@ export function nodeHistogram(
     const b1 = features[fi + 1] * rows;
     const b2 = features[fi + 2] * rows;
     const b3 = features[fi + 3] * rows;
-    for (let k = 0; k < n; k++) {
-      const r = rowIdx[begin + k];
+    for (let k = begin; k < end; k++) {
+      const r = rowIdx[k];
       const g = og[k];
       const h = oh[k];
       let j = o0 + bins[b0 + r] * 3;
@@ -244,8 +276,8 @@ export function nodeHistogram(
   for (; fi < to; fi++) {
     const o = binOffset[features[fi]] * 3;
     const b = features[fi] * rows;
-    for (let k = 0; k < n; k++) {
-      const j = o + bins[b + rowIdx[begin + k]] * 3;
+    for (let k = begin; k < end; k++) {
+      const j = o + bins[b + rowIdx[k]] * 3;
       hist[j] += og[k];
       hist[j + 1] += oh[k];
     }
@@ -263,7 +295,6 @@ export function countedHistogram(
   end: number,
 ): void {
   const { bins, rows, binOffset, rowIdx, og, oh } = a;
-  const n = end - begin;
   let fi = from;
   for (; fi + 7 < to; fi += 8) {
     const o0 = binOffset[features[fi]] * 3;
@@ -282,8 +313,8 @@ export function countedHistogram(
     const b5 = features[fi + 5] * rows;
     const b6 = features[fi + 6] * rows;
     const b7 = features[fi + 7] * rows;
-    for (let k = 0; k < n; k++) {
-      const r = rowIdx[begin + k];
+    for (let k = begin; k < end; k++) {
+      const r = rowIdx[k];
       const g = og[k];
       const h = oh[k];
       let j = 0;
@@ -330,8 +361,8 @@ export function countedHistogram(
     const b1 = features[fi + 1] * rows;
     const b2 = features[fi + 2] * rows;
     const b3 = features[fi + 3] * rows;
-    for (let k = 0; k < n; k++) {
-      const r = rowIdx[begin + k];
+    for (let k = begin; k < end; k++) {
+      const r = rowIdx[k];
       const g = og[k];
       const h = oh[k];
       let j = o0 + bins[b0 + r] * 3;
@@ -355,8 +386,8 @@ export function countedHistogram(
   for (; fi < to; fi++) {
     const o = binOffset[features[fi]] * 3;
     const b = features[fi] * rows;
-    for (let k = 0; k < n; k++) {
-      const j = o + bins[b + rowIdx[begin + k]] * 3;
+    for (let k = begin; k < end; k++) {
+      const j = o + bins[b + rowIdx[k]] * 3;
       hist[j] += og[k];
       hist[j + 1] += oh[k];
       hist[j + 2] += 1;

@@ -1,5 +1,0 @@
-// Entry of a GBDT histogram thread: TypeScript runs through tsx's loader, as in bin/skipwise.js.
-import { register } from "tsx/esm/api";
-
-register();
-await import("./histogram-worker.ts");
