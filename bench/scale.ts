@@ -1,7 +1,8 @@
 // Cost against delivery size (issue 11): generates deliveries at k × production size (users and sessions
-// multiplied; default 1, 3, 10) and runs `skipwise ingest`, `train` and `evaluate` on each as child
+// multiplied; default 1, 3, 10) and runs `skipwise ingest`, the feature build (bench/features.ts, one run:
+// ingest + listens + every feature row), `skipwise train` and `skipwise evaluate` on each as child
 // processes, recording wall time, CPU time and peak RSS per stage (GNU time's counters of the child).
-//   node --import tsx bench/scale.ts [--scales 1,3,10] [--work /tmp/skipwise-scale] [--stages ingest,train,evaluate]
+//   node --import tsx bench/scale.ts [--scales 1,3,10] [--work /tmp/skipwise-scale] [--stages ingest,features,train,evaluate]
 // Prints a table, writes bench/scale.json and the cost-versus-size chart bench/scale.svg. Deliveries are
 // kept in --work and reused when present (generating 10× takes minutes).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -12,11 +13,12 @@ import { writeFileAtomicSync } from "../src/base/atomic-write.ts";
 import { renderVegaLiteSvg } from "../src/report/vega.ts";
 
 const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
+const FEATURES = resolve(import.meta.dirname, "features.ts");
 const { values: args } = parseArgs({
   options: {
     scales: { type: "string", default: "1,3,10" },
     work: { type: "string", default: "/tmp/skipwise-scale" },
-    stages: { type: "string", default: "ingest,train,evaluate" },
+    stages: { type: "string", default: "ingest,features,train,evaluate" },
   },
 });
 const scales = (args.scales ?? "1").split(",").map(Number);
@@ -33,7 +35,10 @@ interface Measure {
 }
 
 /** Runs a command under GNU time; its last stderr line holds "wall user sys maxrss_kb". */
-function timed(command: string[]): {
+function timed(
+  command: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): {
   wallS: number;
   cpuS: number;
   peakRssMb: number;
@@ -42,6 +47,7 @@ function timed(command: string[]): {
 } {
   const run = spawnSync("/usr/bin/time", ["-f", "TIME %e %U %S %M", process.execPath, ...command], {
     encoding: "utf8",
+    env,
     stdio: ["ignore", "ignore", "pipe"],
     maxBuffer: 1 << 26,
   });
@@ -88,11 +94,17 @@ async function main(): Promise<void> {
       const command =
         stage === "ingest"
           ? [BIN, "ingest", delivery, "--out", out]
-          : stage === "train"
-            ? [BIN, "train", "--data", delivery, "--out", out]
-            : [BIN, "evaluate", "--data", delivery, "--out", out];
+          : stage === "features"
+            ? ["--import", "tsx", FEATURES, delivery]
+            : stage === "train"
+              ? [BIN, "train", "--data", delivery, "--out", out]
+              : [BIN, "evaluate", "--data", delivery, "--out", out];
       process.stderr.write(`${k} × production (${events.toLocaleString("en-US")} events): ${stage}…\n`);
-      const m = timed(command);
+      // bench/features.ts as its own child measures one run in this process instead of spawning three.
+      const m = timed(
+        command,
+        stage === "features" ? { ...process.env, SKIPWISE_BENCH_CHILD: "1" } : process.env,
+      );
       if (!m.ok) process.stderr.write(`  ${stage} failed:\n${m.tail}\n`);
       results.push({
         scale: k,

@@ -152,6 +152,10 @@ program
   .option(...COST_FLAGS[0])
   .option(...COST_FLAGS[1])
   .option(...COST_FLAGS[2])
+  .option(
+    "--max-training-rows <n>",
+    "fit on the most recent n listens of the training period (0 = all; default 6000000); the feature state still learns from every event",
+  )
   .option("--export-csv <dir>", "with --protocol seed: write the reference's CSV files here")
   .action(async (opts: Record<string, string>) => {
     if (opts.protocol !== "time" && opts.protocol !== "seed") {
@@ -163,6 +167,7 @@ program
       out: opts.out,
       models: opts.models,
       protocol: opts.protocol,
+      maxTrainingRows: opts.maxTrainingRows,
       ...costFlags(opts),
       exportCsv: opts.exportCsv,
     });
@@ -177,6 +182,10 @@ program
   .option(...COST_FLAGS[0])
   .option(...COST_FLAGS[1])
   .option(...COST_FLAGS[2])
+  .option(
+    "--max-training-rows <n>",
+    "fit on the most recent n listens of the training period (0 = all; default 6000000); the feature state still learns from every event",
+  )
   .option("--bundle-out <dir>", "also write the trained bundle here")
   .option("--no-reference", "leave out the reference protocol comparison")
   .action(async (opts: Record<string, string | boolean>) => {
@@ -185,6 +194,7 @@ program
       data: String(opts.data),
       out: String(opts.out),
       models: opts.models as string | undefined,
+      maxTrainingRows: opts.maxTrainingRows as string | undefined,
       ...costFlags(opts),
       bundleOut: opts.bundleOut as string | undefined,
       reference: opts.reference !== false,

@@ -43,6 +43,19 @@ export interface Delivery {
   quality: QualityReport;
 }
 
+/** An event table with no rows. */
+export function emptyEventTable(): EventTable {
+  return {
+    length: 0,
+    timestampMs: new Float64Array(0),
+    userId: new Int32Array(0),
+    sessionId: new Int32Array(0),
+    trackIndex: new Int32Array(0),
+    kind: new Uint8Array(0),
+    line: new Int32Array(0),
+  };
+}
+
 export interface LoadOptions {
   /** Called as raw file bytes are read (all five files together make up `totalBytes`). */
   onProgress?: (bytesRead: number, totalBytes: number) => void;

@@ -6,7 +6,6 @@ import { join, resolve } from "node:path";
 import { writeFileAtomic } from "../base/atomic-write.ts";
 import { type StageProgress, stageProgress } from "../base/progress.ts";
 import { type Delivery, loadDeliveryWithProgress } from "../data/index.ts";
-import type { EventTable } from "../data/types.ts";
 import type { TrainingRun } from "../train/pipeline.ts";
 import type { ReferenceResult } from "../train/reference-protocol.ts";
 import { referenceProtocol } from "../train/reference-run.ts";
@@ -28,10 +27,10 @@ export interface EvaluateCommandOptions extends TrainingFlags {
 
 /**
  * Loads the delivery, runs the reference protocol, trains, and saves the bundle when asked. The reference
- * protocol goes first so its own listens and rows are freed before the feature matrix exists, and the
- * delivery comes back without its events (the report needs the catalogue and the folder only; the bundle,
- * which records the event count, is written before they are dropped): on a production delivery each costs
- * some hundreds of MB at the peak.
+ * protocol goes first so its own listens and rows are freed before the feature matrix exists, and training
+ * drops the delivery's events once its rows are built (the report needs the catalogue and the folder only;
+ * the run keeps the event count for the bundle): on a production delivery each costs some hundreds of MB
+ * at the peak.
  */
 async function loadAndTrain(
   options: EvaluateCommandOptions,
@@ -54,19 +53,7 @@ async function loadAndTrain(
     progress.update("save bundle", 0, 1);
     saveTrainingBundle(resolve(options.bundleOut), run, delivery);
   }
-  return { delivery: { ...delivery, events: emptyEvents() }, run, reference };
-}
-
-function emptyEvents(): EventTable {
-  return {
-    length: 0,
-    timestampMs: new Float64Array(0),
-    userId: new Int32Array(0),
-    sessionId: new Int32Array(0),
-    trackIndex: new Int32Array(0),
-    kind: new Uint8Array(0),
-    line: new Int32Array(0),
-  };
+  return { delivery, run, reference };
 }
 
 export async function runEvaluateCommand(options: EvaluateCommandOptions): Promise<EvaluationMetrics> {

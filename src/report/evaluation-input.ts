@@ -71,6 +71,11 @@ export function evaluationInput(
       },
       notes: [
         "Every feature vector uses only listens that started before it (point-in-time replay).",
+        ...(run.trainingWindow === null
+          ? []
+          : [
+              `Models were fitted on the most recent ${run.trainingWindow.used.toLocaleString("en-US")} of the training period's ${run.trainingWindow.listens.toLocaleString("en-US")} listens (from ${new Date(run.trainingWindow.fromMs).toISOString()}; --max-training-rows, 0 = all); the feature state learned from every event before them.`,
+            ]),
         `Thresholds minimise the total cost on the validation part under the cost model: ${run.costModel.wastePerMb} per wasted MB (prefetched, skipped: the audio after the skip point) and ${run.costModel.stall} per stall (not prefetched, played out), audio at ${run.costModel.bitrateKbps} kbit/s.`,
         "The prefetch policy (the verdict) is chosen on the validation part from the scores of models fitted on the training part only; the test part only reports.",
       ],

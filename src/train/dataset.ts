@@ -26,12 +26,19 @@ export interface DatasetOptions {
   events?: EventTable;
   /** Also return the state's snapshot taken just before the first event at or after this time. */
   snapshotAtMs?: number;
+  /**
+   * Write rows from this listen on (default 0): the earlier plays are replayed into the state like every
+   * event but get no row, so a training window costs no memory for the listens before it.
+   */
+  fromRow?: number;
   /** Called every `progressEvery` rows and at the end. */
   onProgress?: (done: number, total: number) => void;
   progressEvery?: number;
 }
 
 export interface Dataset {
+  /** Row r is listen `firstListen + r` of the table the dataset was built from. */
+  firstListen: number;
   X: Matrix;
   featureNames: readonly string[];
   schemaVersion: string;
@@ -63,13 +70,18 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
   const n = listens.length;
   const cols = FEATURE_COUNT;
   assertTimeOrder(listens);
+  const first = options.fromRow ?? 0;
+  if (!(Number.isInteger(first) && first >= 0 && first <= n))
+    throw new RangeError(`buildDataset: fromRow must be an integer in [0, ${n}], got ${first}`);
+  const kept = n - first;
   const events = options.events ?? eventsOfListens(listens);
   const state = options.state ?? new FeatureState(catalog, options.featureOptions);
   state.reserve(n);
-  const data = new Float32Array(n * cols);
-  const durationMs = new Float64Array(n);
-  const coldUser = new Uint8Array(n);
-  const coldTrack = new Uint8Array(n);
+  const data = new Float32Array(kept * cols);
+  const durationMs = new Float64Array(kept);
+  const coldUser = new Uint8Array(kept);
+  const coldTrack = new Uint8Array(kept);
+  const scratch = new Float32Array(cols);
   const every = Math.max(1, options.progressEvery ?? 100_000);
   const query = { userId: 0, trackIndex: 0, timestampMs: 0, sessionId: 0 };
   const event = { kind: 0, timestampMs: 0, userId: 0, sessionId: 0, trackIndex: -1 };
@@ -100,10 +112,16 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
       query.trackIndex = track;
       query.timestampMs = t;
       query.sessionId = events.sessionId[e];
-      const cold = state.writeVector(query, data, row * cols);
-      coldUser[row] = cold & COLD_USER ? 1 : 0;
-      coldTrack[row] = cold & COLD_TRACK ? 1 : 0;
-      durationMs[row] = track < catalog.tracks.length ? catalog.tracks[track].durationMs : Number.NaN;
+      if (row >= first) {
+        const r = row - first;
+        const cold = state.writeVector(query, data, r * cols);
+        coldUser[r] = cold & COLD_USER ? 1 : 0;
+        coldTrack[r] = cold & COLD_TRACK ? 1 : 0;
+        durationMs[r] = track < catalog.tracks.length ? catalog.tracks[track].durationMs : Number.NaN;
+      } else {
+        // The vector is not kept, but writing it keeps the state's reads identical to a full build.
+        state.writeVector(query, scratch, 0);
+      }
       row++;
       if (options.onProgress && row >= nextReport && row < n) {
         options.onProgress(row, n);
@@ -126,17 +144,18 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
   options.onProgress?.(n, n);
 
   return {
-    X: { rows: n, cols, data },
+    firstListen: first,
+    X: { rows: kept, cols, data },
     featureNames: FEATURE_SCHEMA.names,
     schemaVersion: FEATURE_SCHEMA.version,
     // Views of the listen table's columns, not copies (the table is not written after it is built).
-    y: listens.skipped.subarray(0, n),
-    startMs: listens.startMs.subarray(0, n),
-    userId: listens.userId.subarray(0, n),
-    trackIndex: listens.trackIndex.subarray(0, n),
-    sessionId: listens.sessionId.subarray(0, n),
-    position: listens.position.subarray(0, n),
-    heardMs: listens.heardMs.subarray(0, n),
+    y: listens.skipped.subarray(first, n),
+    startMs: listens.startMs.subarray(first, n),
+    userId: listens.userId.subarray(first, n),
+    trackIndex: listens.trackIndex.subarray(first, n),
+    sessionId: listens.sessionId.subarray(first, n),
+    position: listens.position.subarray(first, n),
+    heardMs: listens.heardMs.subarray(first, n),
     durationMs,
     coldUser,
     coldTrack,

@@ -48,6 +48,13 @@ export interface TrainingOptions {
   policy?: PolicyOptions;
   gbdt?: Partial<GradientBoostedTreesParams>;
   /**
+   * Fit on at most this many training rows, the most recent ones (default MAX_TRAINING_ROWS; 0 = all).
+   * The feature state still learns from every event; only the earlier listens get no row.
+   */
+  maxTrainingRows?: number;
+  /** Called once the feature rows are built, when the session events are no longer needed (to free them). */
+  onFeaturesBuilt?: () => void;
+  /**
    * Refit every model on train + validation once the validation part has chosen the tree count and the
    * thresholds (default true): the served model then knows every listen before the test period.
    */
@@ -69,7 +76,20 @@ export interface FittedModel {
   fitSeconds: number;
 }
 
+/** The training part's rows the models were fitted on, when a window cut it. */
+export interface TrainingWindow {
+  /** Listens in the training part, and the most recent of them that got rows. */
+  listens: number;
+  used: number;
+  /** Start time of the first row used. */
+  fromMs: number;
+}
+
 export interface TrainingRun {
+  /** Session events replayed into the feature state. */
+  events: number;
+  /** Null when every training listen was used. */
+  trainingWindow: TrainingWindow | null;
   /** The rows (without the final feature state, which training does not need and which is freed). */
   dataset: TrainingDataset;
   split: TimeSplit;
@@ -105,6 +125,13 @@ export const TRAINING_GBDT: Partial<GradientBoostedTreesParams> = Object.freeze(
  * 0.78050 / 0.78294, 119 s; 0.3 = 45 trees, 0.78029 / 0.78244, 95 s (bench/gbdt-learning-rate.ts).
  */
 export const LARGE_TRAINING_ROWS = 500_000;
+
+/**
+ * Training rows fitted on by default: the most recent 6 M (3× production's training part fits whole). Fit
+ * time and memory then grow with the delivery's events, not with its listens times the feature count: a
+ * 10× production delivery (28 M listens) would otherwise hold 7.4 GB of float32 rows.
+ */
+export const MAX_TRAINING_ROWS = 6_000_000;
 export const LARGE_TRAINING_GBDT: Partial<GradientBoostedTreesParams> = Object.freeze({
   learningRate: 0.2,
   nEstimators: 300,
@@ -153,12 +180,27 @@ export function trainModels(
   const names = options.models ?? MODEL_NAMES;
   if (listens.length === 0) throw new Error("no listens to train on: the delivery holds no play events");
 
-  const split = timeSplit(listens.startMs.subarray(0, listens.length), options.split ?? DEFAULT_SPLIT);
+  const fullSplit = timeSplit(listens.startMs.subarray(0, listens.length), options.split ?? DEFAULT_SPLIT);
+  const maxRows = options.maxTrainingRows ?? MAX_TRAINING_ROWS;
+  if (!(Number.isInteger(maxRows) && maxRows >= 0))
+    throw new RangeError(`maxTrainingRows must be a whole number ≥ 0 (0 = all), got ${maxRows}`);
+  const fromRow =
+    maxRows > 0 && fullSplit.train.length > maxRows ? fullSplit.train[fullSplit.train.length - maxRows] : 0;
+  const events = options.events?.length ?? listens.length;
   const { state: _finalState, ...dataset } = buildDataset(listens, catalog, {
     events: options.events,
-    snapshotAtMs: split.testStartMs,
+    snapshotAtMs: fullSplit.testStartMs,
+    fromRow,
     onProgress: (d, t) => progress("features", d, t),
   });
+  // The events are replayed: let the caller free them before the models take their memory.
+  options = { ...options, events: undefined };
+  options.onFeaturesBuilt?.();
+  const split = shiftSplit(fullSplit, fromRow);
+  const trainingWindow: TrainingWindow | null =
+    fromRow > 0
+      ? { listens: fullSplit.train.length, used: split.train.length, fromMs: dataset.startMs[0] }
+      : null;
   for (const part of ["train", "validation", "test"] as const) {
     if (split[part].length === 0) {
       throw new Error(
@@ -173,7 +215,7 @@ export function trainModels(
   const yvalid = selectValues(dataset.y, split.validation);
   const Xtest = rowsOf(dataset.X, split.test);
   const refit = options.refit ?? true;
-  const trainAndValidation = Int32Array.from([...split.train, ...split.validation]);
+  const trainAndValidation = concatRows(split.train, split.validation);
   const Xrefit = refit ? rowsOf(dataset.X, trainAndValidation) : Xtrain;
   const yrefit = refit ? selectValues(dataset.y, trainAndValidation) : ytrain;
   if (!hasBothClasses(ytrain)) throw new Error("the training period holds only one class: nothing to learn");
@@ -248,6 +290,8 @@ export function trainModels(
   );
   const best = policy.kind === "model" && policy.model !== null ? policy.model : byAuc.name;
   return {
+    events,
+    trainingWindow,
     dataset,
     split,
     fitted,
@@ -256,6 +300,29 @@ export function trainModels(
     policy,
     snapshotAtTestStart: dataset.snapshotAt as Buffer,
   };
+}
+
+/** The split's row indices less `fromRow` (rows before it have no row in the dataset). */
+function shiftSplit(split: TimeSplit, fromRow: number): TimeSplit {
+  if (fromRow === 0) return split;
+  const shift = (rows: Int32Array) => {
+    let k = 0;
+    while (k < rows.length && rows[k] < fromRow) k++;
+    return rows.slice(k).map((r) => r - fromRow);
+  };
+  return {
+    ...split,
+    train: shift(split.train),
+    validation: shift(split.validation),
+    test: shift(split.test),
+  };
+}
+
+function concatRows(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** Policy candidates: cache everything, cache nothing, and every fitted model but the majority rule. */

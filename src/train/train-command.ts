@@ -8,7 +8,7 @@ import type { TrainingRun } from "./pipeline.ts";
 import { fmtCost, fmtShare } from "./policy-choice.ts";
 import { referenceProtocol } from "./reference-run.ts";
 import { saveTrainingBundle, testSummary } from "./training-bundle.ts";
-import { type TrainingFlags, trainWithFlags } from "./training-flags.ts";
+import { type TrainingFlags, trainingWindowLine, trainWithFlags } from "./training-flags.ts";
 
 export interface TrainCommandOptions extends TrainingFlags {
   data: string;
@@ -69,6 +69,7 @@ export async function runTrainCommand(options: TrainCommandOptions): Promise<voi
     );
     stdout.write(
       `trained on ${run.split.train.length} listens, validated on ${run.split.validation.length}, tested on ${run.split.test.length} (split by time)\n` +
+        trainingWindowLine(run) +
         `${lines.join("\n")}\n` +
         `${policyLines(run).join("\n")}\n` +
         `default model: ${run.best}${run.policy.kind === "model" ? "" : " (scored and logged only: the policy decides)"}\nbundle: ${out} (manifest ${join(out, "manifest.json")})\n`,

@@ -65,7 +65,7 @@ export function trainedOnOf(delivery: Delivery, run: TrainingRun): TrainedOn {
   const range = delivery.quality.timeRange;
   return {
     ...deliveryFingerprint(delivery.quality),
-    events: delivery.events.length,
+    events: run.events,
     listens: run.dataset.y.length,
     from: range?.first ?? "",
     to: range?.last ?? "",

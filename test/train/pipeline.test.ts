@@ -7,6 +7,7 @@ import { DEFAULT_COST_MODEL } from "../../src/listens/cost-model.ts";
 import { buildListens } from "../../src/listens/index.ts";
 import { MODEL_NAMES, type ModelName, parseModelNames } from "../../src/models/registry.ts";
 import { computeVerdict } from "../../src/report/evaluation.ts";
+import { buildDataset } from "../../src/train/dataset.ts";
 import { rocAuc, rocAucCi } from "../../src/train/metrics.ts";
 import { trainModels } from "../../src/train/pipeline.ts";
 import { selectValues } from "../../src/train/split.ts";
@@ -132,6 +133,68 @@ describe("trainModels on 2023Z-v2 (skips close to coin flips)", async () => {
     expect(aucs.map((a) => a.name).sort()).toEqual(["gbdt", "logistic"]);
     expect(aucs[0].auc).toBeGreaterThan(aucs[1].auc);
     expect(run.best).toBe(aucs[0].name);
+  });
+});
+
+// A training window bounds the rows (and so the memory and fit time) by --max-training-rows, not by the
+// delivery: the models see only the most recent training listens, everything else is unchanged.
+describe("trainModels with a training window (2023L-v2)", async () => {
+  const { catalog, events } = await loadDelivery(sharedDelivery("2023L-v2"));
+  const listens = buildListens(events, catalog);
+  let released = 0;
+  const windowed = trainModels(listens, catalog, {
+    events,
+    models: ["logistic"],
+    maxTrainingRows: 2_000,
+    onFeaturesBuilt: () => released++,
+  });
+  const whole = trainModels(listens, catalog, { events, models: ["logistic"] });
+  const full = buildDataset(listens, catalog, { events });
+
+  it("fits on the most recent rows of the training part; validation and test are the same listens", () => {
+    expect(whole.trainingWindow).toBeNull();
+    expect(windowed.trainingWindow).toEqual({
+      listens: whole.split.train.length,
+      used: 2_000,
+      fromMs: whole.dataset.startMs[whole.split.train.length - 2_000],
+    });
+    expect(windowed.split.train.length).toBe(2_000);
+    const first = windowed.dataset.firstListen;
+    expect(first).toBe(whole.split.train.length - 2_000);
+    expect(windowed.dataset.X.rows).toBe(listens.length - first);
+    for (const part of ["validation", "test"] as const) {
+      expect([...windowed.split[part]].map((r) => r + first)).toEqual([...whole.split[part]]);
+      expect([...windowed.fitted[0].testP]).toHaveLength(whole.split.test.length);
+    }
+    expect(windowed.split.testStartMs).toBe(whole.split.testStartMs);
+  });
+
+  it("the rows it keeps are the full build's, bit for bit, and so is the served state", () => {
+    const first = windowed.dataset.firstListen;
+    const cols = full.X.cols;
+    const kept = full.X.data.subarray(first * cols);
+    expect(
+      Buffer.compare(
+        Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength),
+        Buffer.from(windowed.dataset.X.data.buffer),
+      ),
+    ).toBe(0);
+    expect([...windowed.dataset.y]).toEqual([...full.y.subarray(first)]);
+    expect(windowed.snapshotAtTestStart.equals(whole.snapshotAtTestStart)).toBe(true);
+  });
+
+  it("tells the caller once when the events may be freed, and keeps their count", () => {
+    expect(released).toBe(1);
+    expect(windowed.events).toBe(events.length);
+  });
+
+  it("refuses a negative or fractional window", () => {
+    expect(() => trainModels(listens, catalog, { events, models: ["naive"], maxTrainingRows: -1 })).toThrow(
+      /maxTrainingRows must be a whole number/,
+    );
+    expect(() => trainModels(listens, catalog, { events, models: ["naive"], maxTrainingRows: 1.5 })).toThrow(
+      /maxTrainingRows/,
+    );
   });
 });
 
