@@ -123,3 +123,49 @@ describe("tree growth", () => {
     }
   });
 });
+
+// binMatrix looks bins up in per-cell tables; binColumnValue is the plain binary search over the edges.
+describe("binMatrix", () => {
+  it("gives every value the bin of a binary search over the edges, at edges, their float32 neighbours and the extremes", () => {
+    const rng = new Rng(8);
+    const rows = 20_000;
+    const cols = 5;
+    const data = new Float32Array(rows * cols);
+    const special = [0, -0, 1e-45, -1e-45, 3.4e38, -3.4e38, Infinity, -Infinity, Number.NaN];
+    for (let i = 0; i < rows; i++) {
+      data[i * cols] = rng.normal() * 1e3; // wide
+      data[i * cols + 1] = 1 + rng.next() * 1e-3; // every edge in a few cells (the binary-search path)
+      data[i * cols + 2] = rng.int(6) - 2; // few distinct values, negatives
+      data[i * cols + 3] = Math.exp(rng.normal() * 10); // many binades
+      data[i * cols + 4] = special[rng.int(special.length)];
+    }
+    const X = { rows, cols, data };
+    const mapper = fitBinMapper(X, 255, 5_000, 3);
+    // Probe rows: each edge, its float32 neighbours, and the special values, in every column.
+    const probes: number[] = [...special];
+    for (const e of mapper.edges) {
+      const f = Math.fround(e);
+      probes.push(f, nextFloat32(f, 1), nextFloat32(f, -1));
+    }
+    const P = new Float32Array(probes.length * cols);
+    for (let k = 0; k < probes.length; k++) for (let f = 0; f < cols; f++) P[k * cols + f] = probes[k];
+    for (const M of [X, { rows: probes.length, cols, data: P }]) {
+      const { bins } = binMatrix(M, mapper);
+      let wrong = 0;
+      for (let i = 0; i < M.rows; i++) {
+        for (let f = 0; f < cols; f++) {
+          if (bins[f * M.rows + i] !== binColumnValue(mapper, f, M.data[i * cols + f])) wrong++;
+        }
+      }
+      expect(wrong).toBe(0);
+    }
+  });
+});
+
+function nextFloat32(x: number, direction: 1 | -1): number {
+  const f = new Float32Array([x]);
+  const u = new Int32Array(f.buffer);
+  if (x === 0) return direction * 1e-45;
+  u[0] += (x > 0 ? 1 : -1) * direction;
+  return f[0];
+}

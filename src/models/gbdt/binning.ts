@@ -184,6 +184,44 @@ function countEdgesBelow(edges: Float64Array, start: number, count: number, x: n
   return b;
 }
 
+/**
+ * Cells of the float32 line for the bin lookup: values with the same top 16 bits of their order-preserving
+ * bit pattern (sign, exponent, 7 mantissa bits: a relative width of 2^−7) share a cell. A column's table
+ * gives, per cell, the number of edges below the cell's smallest value, so a value's bin is that count plus
+ * the (usually zero or one) edges inside its cell that are below it: a table read and a comparison or two
+ * instead of an eight-step binary search.
+ */
+const CELL_SHIFT = 16;
+const CELLS = 1 << (32 - CELL_SHIFT);
+/** Rows binned per block: their values (rows × cols floats) stay in cache while each column is done. */
+const BIN_BLOCK_ROWS = 2048;
+
+let cellStarts: Float32Array | null = null;
+
+/** The smallest value of each cell (NaN for cells of NaN bit patterns). */
+function cellStartValues(): Float32Array {
+  if (cellStarts !== null) return cellStarts;
+  const bits = new Uint32Array(CELLS);
+  for (let k = 0; k < CELLS; k++) {
+    const ordered = (k << CELL_SHIFT) >>> 0;
+    // Inverse of orderedBits: positive floats have the top bit set in order space, negatives are inverted.
+    bits[k] = ordered & 0x80000000 ? (ordered ^ 0x80000000) >>> 0 : ~ordered >>> 0;
+  }
+  cellStarts = new Float32Array(bits.buffer);
+  return cellStarts;
+}
+
+/** Per cell, the number of the column's edges below the cell's smallest value (nondecreasing). */
+function cellTable(edges: Float64Array, start: number, count: number, table: Uint8Array): void {
+  const starts = cellStartValues();
+  let b = 0;
+  for (let k = 0; k < CELLS; k++) {
+    const v = starts[k];
+    while (b < count && edges[start + b] < v) b++;
+    table[k] = b;
+  }
+}
+
 /** Column-major bins of X; `shared`: on a SharedArrayBuffer, for the histogram threads. */
 export function binMatrix(X: Matrix, mapper: BinMapper, shared = false): BinnedMatrix {
   const { rows, cols, data } = X;
@@ -191,13 +229,34 @@ export function binMatrix(X: Matrix, mapper: BinMapper, shared = false): BinnedM
     ? new Uint8Array(new SharedArrayBuffer(Math.max(1, rows * cols)))
     : new Uint8Array(rows * cols);
   const { edges, edgeStart, valueBins } = mapper;
-  for (let i = 0; i < rows; i++) {
-    const base = i * cols;
+  const u32 = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const tables = new Uint8Array(cols * CELLS);
+  for (let f = 0; f < cols; f++) {
+    cellTable(edges, edgeStart[f], valueBins[f] - 1, tables.subarray(f * CELLS, (f + 1) * CELLS));
+  }
+  for (let from = 0; from < rows; from += BIN_BLOCK_ROWS) {
+    const to = Math.min(rows, from + BIN_BLOCK_ROWS);
     for (let f = 0; f < cols; f++) {
-      const x = data[base + f];
-      bins[f * rows + i] = Number.isNaN(x)
-        ? valueBins[f]
-        : countEdgesBelow(edges, edgeStart[f], valueBins[f] - 1, x);
+      const missing = valueBins[f];
+      const count = missing - 1;
+      const es = edgeStart[f];
+      const table = f * CELLS;
+      const out = f * rows;
+      for (let i = from; i < to; i++) {
+        const at = i * cols + f;
+        const u = u32[at];
+        if ((u & 0x7fffffff) > 0x7f800000) {
+          bins[out + i] = missing;
+          continue;
+        }
+        const cell = (u & 0x80000000 ? ~u : u | 0x80000000) >>> CELL_SHIFT;
+        let b = tables[table + cell];
+        const hi = cell + 1 < CELLS ? tables[table + cell + 1] : count;
+        const x = data[at];
+        if (hi - b > 8) b += countEdgesBelow(edges, es + b, hi - b, x);
+        else while (b < hi && edges[es + b] < x) b++;
+        bins[out + i] = b;
+      }
     }
   }
   return { rows, cols, bins };
