@@ -3,6 +3,7 @@
 // ingest + listens + every feature row), `skipwise train` and `skipwise evaluate` on each as child
 // processes, recording wall time, CPU time and peak RSS per stage (GNU time's counters of the child).
 //   node --import tsx bench/scale.ts [--scales 1,3,10] [--work /tmp/skipwise-scale] [--stages ingest,features,train,evaluate]
+//     [--max-evaluate-scale 3]   (evaluate only up to 3×: at 10× it takes about as long as train again)
 // Prints a table, writes bench/scale.json and the cost-versus-size chart bench/scale.svg. Deliveries are
 // kept in --work and reused when present (generating 10× takes minutes).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -19,10 +20,13 @@ const { values: args } = parseArgs({
     scales: { type: "string", default: "1,3,10" },
     work: { type: "string", default: "/tmp/skipwise-scale" },
     stages: { type: "string", default: "ingest,features,train,evaluate" },
+    /** Skip `evaluate` above this scale (it takes about as long as train again at 10×). */
+    "max-evaluate-scale": { type: "string", default: "Infinity" },
   },
 });
 const scales = (args.scales ?? "1").split(",").map(Number);
 const stages = (args.stages ?? "").split(",").filter(Boolean);
+const maxEvaluateScale = Number(args["max-evaluate-scale"]);
 
 interface Measure {
   scale: number;
@@ -90,6 +94,7 @@ async function main(): Promise<void> {
     }
     const events = eventsOf(delivery);
     for (const stage of stages) {
+      if (stage === "evaluate" && k > maxEvaluateScale) continue;
       const out = join(work, `out-x${k}-${stage}`);
       const command =
         stage === "ingest"

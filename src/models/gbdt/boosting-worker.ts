@@ -18,7 +18,7 @@ for (;;) {
   seen = Atomics.load(ctrl, CTRL_GENERATION);
   if (memory.args[ARG_JOB] === JOB_STOP) break;
   try {
-    runJobPart(memory, index, hist);
+    runJobPart(memory, hist);
   } catch (error) {
     Atomics.store(ctrl, CTRL_FAILED, 1);
     Atomics.notify(ctrl, CTRL_PENDING);

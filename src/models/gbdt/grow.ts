@@ -12,6 +12,7 @@ import {
   JOB_NODE_HISTOGRAM,
   JOB_PARTITION,
   JOB_ROOT_HISTOGRAM,
+  MAX_CHUNKS,
   partRange,
 } from "./jobs.ts";
 import { joinParts } from "./partition.ts";
@@ -92,7 +93,7 @@ export class TreeGrower {
     this.binOffset = this.memory.binOffset;
     this.histSize = this.memory.histSize;
     this.active = this.memory.features.slice();
-    this.starts = new Int32Array(this.memory.partLeft.length + 1);
+    this.starts = new Int32Array(MAX_CHUNKS + 1);
   }
 
   /** The rows a tree grows on: the caller fills the first `used` before `grow`. */
@@ -442,10 +443,10 @@ export class TreeGrower {
     m.args[ARG_SPLIT_BIN] = c.bin;
     m.args[ARG_MISSING_BIN] = this.mapper.valueBins[c.feature];
     m.args[ARG_MISSING_LEFT] = c.missingRight === 0 ? 1 : 0;
-    const parts = this.workspace.run(JOB_PARTITION, c.begin, c.end, PARTITION_PARALLEL_ROWS);
+    const chunks = this.workspace.run(JOB_PARTITION, c.begin, c.end, PARTITION_PARALLEL_ROWS);
     const { starts } = this;
-    for (let p = 0; p <= parts; p++) starts[p] = partRange(p, parts, c.begin, c.end)[0];
-    starts[parts] = c.end;
-    return joinParts(m.rowIdx, m.scratch, starts, m.partLeft, parts);
+    for (let p = 0; p < chunks; p++) starts[p] = partRange(p, chunks, c.begin, c.end)[0];
+    starts[chunks] = c.end;
+    return joinParts(m.rowIdx, m.scratch, starts, m.partLeft, chunks);
   }
 }

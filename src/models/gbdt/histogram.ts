@@ -65,9 +65,28 @@ export function gatherGradients(a: HistogramInputs, begin: number, end: number):
 }
 
 /**
- * One kernel over features[0..nf) and positions [begin, end) (root: rows begin..end−1 in order), into a
- * zeroed `hist`.
+ * One kernel over features[0..nf) and positions [begin, end) (root: rows begin..end−1 in order), added
+ * into `hist`.
  */
+export function histogramChunk(
+  kind: number,
+  a: HistogramInputs,
+  hist: Float64Array,
+  features: Int32Array,
+  nf: number,
+  begin: number,
+  end: number,
+): void {
+  if (kind === KERNEL_ROOT) {
+    rootHistogram(a, hist, features, 0, nf, begin, end);
+    return;
+  }
+  gatherGradients(a, begin, end);
+  if (kind === KERNEL_NODE) nodeHistogram(a, hist, features, 0, nf, begin, end);
+  else countedHistogram(a, hist, features, 0, nf, begin, end);
+}
+
+/** As histogramChunk, into `hist` with the features' bins zeroed first. */
 export function histogramPart(
   kind: number,
   a: HistogramInputs,
@@ -78,13 +97,7 @@ export function histogramPart(
   end: number,
 ): void {
   zeroFeatures(a, hist, features, 0, nf);
-  if (kind === KERNEL_ROOT) {
-    rootHistogram(a, hist, features, 0, nf, begin, end);
-    return;
-  }
-  gatherGradients(a, begin, end);
-  if (kind === KERNEL_NODE) nodeHistogram(a, hist, features, 0, nf, begin, end);
-  else countedHistogram(a, hist, features, 0, nf, begin, end);
+  histogramChunk(kind, a, hist, features, nf, begin, end);
 }
 
 /** Root histogram over rows begin..end−1 in order (no gather needed). */

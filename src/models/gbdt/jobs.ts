@@ -1,12 +1,15 @@
 // The work a boosting round splits over threads, as one dispatch that the grower's thread and its helpers
-// (threads.ts) both call: part p of P takes the p-th contiguous share of the rows or positions. Every job
-// reads its arguments from shared slots, so a helper needs nothing but the memory it was started with.
+// (threads.ts) both call. A job's rows (or positions) are cut into chunks that the threads take in turn
+// from a shared counter, so a thread that started late or runs slower takes fewer: nobody waits for a fixed
+// half. Every job reads its arguments from shared slots, so a helper needs nothing but the memory it was
+// started with.
 import {
   type HistogramInputs,
-  histogramPart,
+  histogramChunk,
   KERNEL_COUNTED,
   KERNEL_NODE,
   KERNEL_ROOT,
+  zeroFeatures,
 } from "./histogram.ts";
 import { type GradientScales, logisticGradients } from "./loss.ts";
 import { partitionPart, type SplitRule } from "./partition.ts";
@@ -21,7 +24,6 @@ export const JOB_LEAVES = 5;
 
 // Integer argument slots.
 export const ARG_JOB = 0;
-export const ARG_PARTS = 1;
 export const ARG_BEGIN = 2;
 export const ARG_END = 3;
 export const ARG_FEATURES = 4;
@@ -30,7 +32,23 @@ export const ARG_SPLIT_BIN = 6;
 export const ARG_MISSING_BIN = 7;
 export const ARG_MISSING_LEFT = 8;
 export const ARG_LEAVES = 9;
-export const ARG_SIZE = 10;
+/** Chunks of the job, and the next one to take (taken with Atomics.add). */
+export const ARG_CHUNKS = 10;
+export const ARG_NEXT_CHUNK = 11;
+export const ARG_SIZE = 12;
+
+/** Most chunks per job (partLeft holds one count per chunk). */
+export const MAX_CHUNKS = 64;
+/** Fewest rows per chunk: below this the counter costs more than the balance buys. */
+const MIN_CHUNK_ROWS = 4_096;
+/** Chunks per thread aimed at: enough for the balance to even out. */
+const CHUNKS_PER_THREAD = 8;
+
+/** How many chunks a job of n rows on `threads` threads is cut into. */
+export function chunkCount(n: number, threads: number): number {
+  if (threads <= 1) return 1;
+  return Math.max(1, Math.min(MAX_CHUNKS, threads * CHUNKS_PER_THREAD, Math.floor(n / MIN_CHUNK_ROWS)));
+}
 // Float argument slots.
 export const FARG_G_SCALE = 0;
 export const FARG_H_SCALE = 1;
@@ -53,14 +71,14 @@ export interface BoostingMemory extends HistogramInputs {
   leafValue: Float64Array;
   args: Int32Array;
   fargs: Float64Array;
-  /** Per part: left rows of a partition. */
+  /** Per chunk: left rows of a partition. */
   partLeft: Int32Array;
   /** One histogram per helper thread (helper p writes slot p − 1). */
   slab: Float64Array;
   histSize: number;
 }
 
-/** Part p of P of [begin, end): [from, to). */
+/** Part (or chunk) p of P of [begin, end): [from, to). */
 export function partRange(p: number, parts: number, begin: number, end: number): [number, number] {
   const n = end - begin;
   return [begin + Math.floor((p * n) / parts), begin + Math.floor(((p + 1) * n) / parts)];
@@ -69,27 +87,37 @@ export function partRange(p: number, parts: number, begin: number, end: number):
 const rule: SplitRule = { feature: 0, bin: 0, missingBin: 0, missingLeft: false };
 const scales: GradientScales = { g: 1, h: 1 };
 
-/** Runs part p of the job in m.args; histogram jobs write into `hist` (zeroed first). */
-export function runJobPart(m: BoostingMemory, p: number, hist: Float64Array): void {
+/**
+ * Takes chunks of the job in m.args until none is left and runs them; a histogram job adds its chunks'
+ * rows into `hist` (this thread's, zeroed first: the grower adds the threads' histograms up).
+ */
+export function runJobPart(m: BoostingMemory, hist: Float64Array): void {
   const { args } = m;
   const job = args[ARG_JOB];
-  const parts = args[ARG_PARTS];
-  const [from, to] = partRange(p, parts, args[ARG_BEGIN], args[ARG_END]);
-  if (job === JOB_ROOT_HISTOGRAM || job === JOB_NODE_HISTOGRAM || job === JOB_COUNTED_HISTOGRAM) {
-    histogramPart(job, m, hist, m.features, args[ARG_FEATURES], from, to);
-  } else if (job === JOB_PARTITION) {
+  const chunks = args[ARG_CHUNKS];
+  const begin = args[ARG_BEGIN];
+  const end = args[ARG_END];
+  const histogram = job === JOB_ROOT_HISTOGRAM || job === JOB_NODE_HISTOGRAM || job === JOB_COUNTED_HISTOGRAM;
+  if (histogram) zeroFeatures(m, hist, m.features, 0, args[ARG_FEATURES]);
+  if (job === JOB_PARTITION) {
     rule.feature = args[ARG_SPLIT_FEATURE];
     rule.bin = args[ARG_SPLIT_BIN];
     rule.missingBin = args[ARG_MISSING_BIN];
     rule.missingLeft = args[ARG_MISSING_LEFT] === 1;
-    m.partLeft[p] = partitionPart(m.bins, m.rows, m.rowIdx, m.scratch, rule, from, to);
   } else if (job === JOB_GRADIENTS) {
     scales.g = m.fargs[FARG_G_SCALE];
     scales.h = m.fargs[FARG_H_SCALE];
-    const weights = m.weights.length > 0 ? m.weights : null;
-    logisticGradients(m.raw, m.y, weights, m.grad, m.hess, from, to, scales);
-  } else if (job === JOB_LEAVES) {
-    addLeafValuesPart(m, from, to);
+  }
+  const weights = m.weights.length > 0 ? m.weights : null;
+  for (;;) {
+    const c = Atomics.add(args, ARG_NEXT_CHUNK, 1);
+    if (c >= chunks) return;
+    const [from, to] = partRange(c, chunks, begin, end);
+    if (histogram) histogramChunk(job, m, hist, m.features, args[ARG_FEATURES], from, to);
+    else if (job === JOB_PARTITION)
+      m.partLeft[c] = partitionPart(m.bins, m.rows, m.rowIdx, m.scratch, rule, from, to);
+    else if (job === JOB_GRADIENTS) logisticGradients(m.raw, m.y, weights, m.grad, m.hess, from, to, scales);
+    else if (job === JOB_LEAVES) addLeafValuesPart(m, from, to);
   }
 }
 

@@ -1,9 +1,9 @@
-// Boosting on every core: the grower's thread and helper threads each run one part of a job (jobs.ts) over
-// shared memory. The grower blocks on Atomics.wait while its helpers finish (a histogram is needed before
+// Boosting on every core: the grower's thread and helper threads take chunks of a job (jobs.ts) over shared
+// memory. The grower blocks on Atomics.wait while its helpers finish (a histogram is needed before
 // the next split can be chosen), so the fit stays synchronous; the gradients are fixed point, so the sums
 // do not depend on which thread added which rows and the fit is identical to a single-threaded one.
 import { Worker } from "node:worker_threads";
-import { ARG_JOB, ARG_PARTS, type BoostingMemory, JOB_STOP, runJobPart } from "./jobs.ts";
+import { ARG_JOB, type BoostingMemory, JOB_STOP, runJobPart } from "./jobs.ts";
 
 /** Control slots shared with the helpers. */
 export const CTRL_GENERATION = 0;
@@ -74,16 +74,15 @@ export class BoostingThreads {
   }
 
   /**
-   * Runs the job in memory.args on every thread (args[ARG_PARTS] is set here) and returns when all parts
-   * are done; part 0 runs on this thread into `hist`. The caller checks `usable()` first.
+   * Runs the job in memory.args on every thread and returns when its chunks are done; this thread's share
+   * of a histogram job goes into `hist`. The caller checks `usable()` first.
    */
   run(hist: Float64Array): void {
     const { ctrl, memory } = this;
-    memory.args[ARG_PARTS] = this.size;
     Atomics.store(ctrl, CTRL_PENDING, this.workers.length);
     Atomics.add(ctrl, CTRL_GENERATION, 1);
     Atomics.notify(ctrl, CTRL_GENERATION);
-    runJobPart(memory, 0, hist);
+    runJobPart(memory, hist);
     for (;;) {
       const pending = Atomics.load(ctrl, CTRL_PENDING);
       if (pending === 0) {

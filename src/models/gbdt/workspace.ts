@@ -4,12 +4,14 @@ import type { BinMapper } from "./binning.ts";
 import { addHistogram } from "./histogram.ts";
 import {
   ARG_BEGIN,
+  ARG_CHUNKS,
   ARG_END,
   ARG_FEATURES,
   ARG_JOB,
-  ARG_PARTS,
+  ARG_NEXT_CHUNK,
   ARG_SIZE,
   type BoostingMemory,
+  chunkCount,
   FARG_G_SCALE,
   FARG_H_SCALE,
   FARG_SIZE,
@@ -17,6 +19,7 @@ import {
   JOB_GRADIENTS,
   JOB_NODE_HISTOGRAM,
   JOB_ROOT_HISTOGRAM,
+  MAX_CHUNKS,
   runJobPart,
 } from "./jobs.ts";
 import type { GradientScales } from "./loss.ts";
@@ -82,7 +85,7 @@ export class BoostingWorkspace {
       leafValue: f64(leaves),
       args: i32(ARG_SIZE),
       fargs: f64(FARG_SIZE),
-      partLeft: i32(Math.max(1, threads)),
+      partLeft: i32(MAX_CHUNKS),
       slab: f64(histSize * helpers),
       histSize,
     };
@@ -91,17 +94,20 @@ export class BoostingWorkspace {
   }
 
   /**
-   * Runs `job` over [begin, end) (rows or rowIdx positions): in parts on every thread when it spans at
-   * least `minRows`, else here alone. A histogram job builds the node's histogram into `hist`. Returns the
-   * number of parts (partitionParts reads it).
+   * Runs `job` over [begin, end) (rows or rowIdx positions): in chunks on every thread when it spans at
+   * least `minRows`, else here alone in one chunk. A histogram job builds the node's histogram into
+   * `hist`. Returns the number of chunks (a partition's join reads it).
    */
   run(job: number, begin: number, end: number, minRows: number, hist: Float64Array = NO_HISTOGRAM): number {
     const m = this.memory;
     m.args[ARG_JOB] = job;
     m.args[ARG_BEGIN] = begin;
     m.args[ARG_END] = end;
+    m.args[ARG_NEXT_CHUNK] = 0;
     const t = this.threads;
     if (t !== null && end - begin >= minRows && t.usable()) {
+      const chunks = chunkCount(end - begin, t.size);
+      m.args[ARG_CHUNKS] = chunks;
       t.run(hist);
       if (job === JOB_ROOT_HISTOGRAM || job === JOB_NODE_HISTOGRAM || job === JOB_COUNTED_HISTOGRAM) {
         const nf = m.args[ARG_FEATURES];
@@ -109,10 +115,10 @@ export class BoostingWorkspace {
           addHistogram(m, hist, m.slab.subarray((p - 1) * m.histSize, p * m.histSize), m.features, nf);
         }
       }
-      return t.size;
+      return chunks;
     }
-    m.args[ARG_PARTS] = 1;
-    runJobPart(m, 0, hist);
+    m.args[ARG_CHUNKS] = 1;
+    runJobPart(m, hist);
     return 1;
   }
 
