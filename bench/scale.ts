@@ -4,6 +4,7 @@
 // processes, recording wall time, CPU time and peak RSS per stage (GNU time's counters of the child).
 //   node --import tsx bench/scale.ts [--scales 1,3,10] [--work /tmp/skipwise-scale] [--stages ingest,features,train,evaluate]
 //     [--max-evaluate-scale 3]   (evaluate only up to 3×: at 10× it takes about as long as train again)
+//     [--merge]                  (keep bench/scale.json's other (size, stage) rows; every row names its commit)
 // Prints a table, writes bench/scale.json and the cost-versus-size chart bench/scale.svg. Deliveries are
 // kept in --work and reused when present (generating 10× takes minutes).
 import { execFileSync, spawnSync } from "node:child_process";
@@ -15,6 +16,12 @@ import { renderVegaLiteSvg } from "../src/report/vega.ts";
 
 const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
 const FEATURES = resolve(import.meta.dirname, "features.ts");
+const COMMIT = execFileSync("git", ["rev-parse", "--short", "HEAD"], {
+  cwd: import.meta.dirname,
+  encoding: "utf8",
+}).trim();
+const STAGES = ["ingest", "features", "train", "evaluate"];
+const stageOrder = (stage: string) => STAGES.indexOf(stage);
 const { values: args } = parseArgs({
   options: {
     scales: { type: "string", default: "1,3,10" },
@@ -22,6 +29,7 @@ const { values: args } = parseArgs({
     stages: { type: "string", default: "ingest,features,train,evaluate" },
     /** Skip `evaluate` above this scale (it takes about as long as train again at 10×). */
     "max-evaluate-scale": { type: "string", default: "Infinity" },
+    merge: { type: "boolean", default: false },
   },
 });
 const scales = (args.scales ?? "1").split(",").map(Number);
@@ -29,6 +37,7 @@ const stages = (args.stages ?? "").split(",").filter(Boolean);
 const maxEvaluateScale = Number(args["max-evaluate-scale"]);
 
 interface Measure {
+  commit: string;
   scale: number;
   events: number;
   stage: string;
@@ -112,6 +121,7 @@ async function main(): Promise<void> {
       );
       if (!m.ok) process.stderr.write(`  ${stage} failed:\n${m.tail}\n`);
       results.push({
+        commit: COMMIT,
         scale: k,
         events,
         stage,
@@ -127,15 +137,23 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `\n${"size".padEnd(8)} ${"events".padStart(12)} ${"stage".padEnd(10)} ${"wall s".padStart(8)} ${"CPU s".padStart(8)} ${"peak RSS MB".padStart(12)}`,
+    `\n${"size".padEnd(8)} ${"commit".padEnd(8)} ${"events".padStart(12)} ${"stage".padEnd(10)} ${"wall s".padStart(8)} ${"CPU s".padStart(8)} ${"peak RSS MB".padStart(12)}`,
   );
   for (const r of results) {
     console.log(
-      `${`${r.scale}×`.padEnd(8)} ${r.events.toLocaleString("en-US").padStart(12)} ${r.stage.padEnd(10)} ${r.wallS.toFixed(1).padStart(8)} ${r.cpuS.toFixed(1).padStart(8)} ${r.peakRssMb.toFixed(0).padStart(12)}${r.ok ? "" : "  FAILED"}`,
+      `${`${r.scale}×`.padEnd(8)} ${r.commit.padEnd(8)} ${r.events.toLocaleString("en-US").padStart(12)} ${r.stage.padEnd(10)} ${r.wallS.toFixed(1).padStart(8)} ${r.cpuS.toFixed(1).padStart(8)} ${r.peakRssMb.toFixed(0).padStart(12)}${r.ok ? "" : "  FAILED"}`,
     );
   }
   const dir = import.meta.dirname;
   const json = join(dir, "scale.json");
+  if (args.merge && existsSync(json)) {
+    const measured = new Set(results.map((r) => `${r.scale}/${r.stage}`));
+    const kept = (JSON.parse(readFileSync(json, "utf8")) as { results: Measure[] }).results.filter(
+      (r) => !measured.has(`${r.scale}/${r.stage}`),
+    );
+    results.unshift(...kept);
+    results.sort((a, b) => a.scale - b.scale || stageOrder(a.stage) - stageOrder(b.stage));
+  }
   writeFileAtomicSync(json, `${JSON.stringify({ bench: "scale", results }, null, 2)}\n`);
   const chart = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",

@@ -66,7 +66,8 @@ export function trainedOnOf(delivery: Delivery, run: TrainingRun): TrainedOn {
   return {
     ...deliveryFingerprint(delivery.quality),
     events: run.events,
-    listens: run.dataset.y.length,
+    // Every listen the delivery gave, also those before a training window (they taught the state).
+    listens: run.dataset.firstListen + run.dataset.y.length,
     from: range?.first ?? "",
     to: range?.last ?? "",
   };
