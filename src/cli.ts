@@ -154,7 +154,7 @@ program
   .option(...COST_FLAGS[2])
   .option(
     "--max-training-rows <n>",
-    "fit on the most recent n listens of the training period (0 = all; default 6000000); the feature state still learns from every event",
+    "fit on the most recent n listens of the training period (0 = all; default 4000000); the feature state still learns from every event",
   )
   .option("--export-csv <dir>", "with --protocol seed: write the reference's CSV files here")
   .action(async (opts: Record<string, string>) => {
@@ -184,7 +184,7 @@ program
   .option(...COST_FLAGS[2])
   .option(
     "--max-training-rows <n>",
-    "fit on the most recent n listens of the training period (0 = all; default 6000000); the feature state still learns from every event",
+    "fit on the most recent n listens of the training period (0 = all; default 4000000); the feature state still learns from every event",
   )
   .option("--bundle-out <dir>", "also write the trained bundle here")
   .option("--no-reference", "leave out the reference protocol comparison")
