@@ -3,7 +3,7 @@ import { binMatrix, fitBinMapper } from "../../src/models/gbdt/binning.ts";
 import {
   addHistogram,
   type HistogramInputs,
-  histogramPart,
+  histogramChunk,
   KERNEL_COUNTED,
   KERNEL_NODE,
   KERNEL_ROOT,
@@ -78,7 +78,7 @@ describe("GBDT histogram kernels", () => {
     for (const features of [all, Int32Array.from([0, 2, 3, 5, 6, 7, 8, 9, 11, 12])]) {
       const nf = features.length;
       const root = new Float64Array(size);
-      histogramPart(KERNEL_ROOT, inputs, root, features, nf, 0, rows);
+      histogramChunk(KERNEL_ROOT, inputs, root, features, nf, 0, rows, true);
       expect(
         mismatches(
           root,
@@ -88,7 +88,7 @@ describe("GBDT histogram kernels", () => {
       // Each kernel zeroes the active features' bins first: a reused buffer gives the same sums.
       const node = new Float64Array(size);
       for (const f of features) node.fill(7, binOffset[f] * 3, binOffset[f + 1] * 3);
-      histogramPart(KERNEL_NODE, inputs, node, features, nf, 100, 100 + used);
+      histogramChunk(KERNEL_NODE, inputs, node, features, nf, 100, 100 + used, true);
       expect(
         mismatches(
           node,
@@ -96,7 +96,7 @@ describe("GBDT histogram kernels", () => {
         ),
       ).toBe(0);
       const counted = new Float64Array(size);
-      histogramPart(KERNEL_COUNTED, inputs, counted, features, nf, 100, 100 + used);
+      histogramChunk(KERNEL_COUNTED, inputs, counted, features, nf, 100, 100 + used, true);
       expect(
         mismatches(
           counted,
@@ -118,21 +118,21 @@ describe("GBDT histogram kernels", () => {
     const features = Int32Array.from({ length: cols }, (_, f) => f);
     for (let k = 0; k < rows; k++) inputs.rowIdx[k] = k;
     const whole = new Float64Array(size);
-    histogramPart(KERNEL_COUNTED, inputs, whole, features, cols, 0, rows);
+    histogramChunk(KERNEL_COUNTED, inputs, whole, features, cols, 0, rows, true);
     const joined = new Float64Array(size);
-    histogramPart(KERNEL_COUNTED, inputs, joined, features, cols, 0, 1000);
+    histogramChunk(KERNEL_COUNTED, inputs, joined, features, cols, 0, 1000, true);
     for (const [a, b] of [
       [1000, 2201],
       [2201, rows],
     ]) {
       const part = new Float64Array(size);
-      histogramPart(KERNEL_COUNTED, inputs, part, features, cols, a, b);
+      histogramChunk(KERNEL_COUNTED, inputs, part, features, cols, a, b, true);
       addHistogram(inputs, joined, part, features, cols);
     }
     expect(mismatches(joined, whole)).toBe(0);
     rng.shuffle(inputs.rowIdx);
     const shuffled = new Float64Array(size);
-    histogramPart(KERNEL_COUNTED, inputs, shuffled, features, cols, 0, rows);
+    histogramChunk(KERNEL_COUNTED, inputs, shuffled, features, cols, 0, rows, true);
     expect(mismatches(shuffled, whole)).toBe(0);
     // The fixed point is fine: no gradient moved by more than a unit (2^-23 of the largest weight, 3.5).
     const p = raw.map((z) => 1 / (1 + Math.exp(-z)));

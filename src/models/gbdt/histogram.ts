@@ -66,7 +66,7 @@ export function gatherGradients(a: HistogramInputs, begin: number, end: number):
 
 /**
  * One kernel over features[0..nf) and positions [begin, end) (root: rows begin..end−1 in order), added
- * into `hist`.
+ * into `hist` (its features' bins zeroed first when `zeroFirst`).
  */
 export function histogramChunk(
   kind: number,
@@ -76,7 +76,9 @@ export function histogramChunk(
   nf: number,
   begin: number,
   end: number,
+  zeroFirst = false,
 ): void {
+  if (zeroFirst) zeroFeatures(a, hist, features, 0, nf);
   if (kind === KERNEL_ROOT) {
     rootHistogram(a, hist, features, 0, nf, begin, end);
     return;
@@ -84,20 +86,6 @@ export function histogramChunk(
   gatherGradients(a, begin, end);
   if (kind === KERNEL_NODE) nodeHistogram(a, hist, features, 0, nf, begin, end);
   else countedHistogram(a, hist, features, 0, nf, begin, end);
-}
-
-/** As histogramChunk, into `hist` with the features' bins zeroed first. */
-export function histogramPart(
-  kind: number,
-  a: HistogramInputs,
-  hist: Float64Array,
-  features: Int32Array,
-  nf: number,
-  begin: number,
-  end: number,
-): void {
-  zeroFeatures(a, hist, features, 0, nf);
-  histogramChunk(kind, a, hist, features, nf, begin, end);
 }
 
 /** Root histogram over rows begin..end−1 in order (no gather needed). */
