@@ -175,7 +175,7 @@ export class GradientBoostedTrees implements SkipModel {
       learningRate: p.learningRate,
     });
     try {
-      this.boost(X, y, options, weights, workspace, grower);
+      this.boost(X, options, weights, workspace, grower);
     } finally {
       this.fitThreads = workspace.close();
     }
@@ -184,7 +184,6 @@ export class GradientBoostedTrees implements SkipModel {
 
   private boost(
     X: Matrix,
-    _y: Uint8Array,
     options: FitOptions | undefined,
     weights: Float64Array | null,
     workspace: BoostingWorkspace,

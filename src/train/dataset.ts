@@ -39,6 +39,8 @@ export interface DatasetOptions {
 export interface Dataset {
   /** Row r is listen `firstListen + r` of the table the dataset was built from. */
   firstListen: number;
+  /** Session events replayed into the state. */
+  eventCount: number;
   X: Matrix;
   featureNames: readonly string[];
   schemaVersion: string;
@@ -145,6 +147,7 @@ export function buildDataset(listens: ListenTable, catalog: Catalog, options: Da
 
   return {
     firstListen: first,
+    eventCount: events.length,
     X: { rows: kept, cols, data },
     featureNames: FEATURE_SCHEMA.names,
     schemaVersion: FEATURE_SCHEMA.version,

@@ -86,8 +86,6 @@ export interface TrainingWindow {
 }
 
 export interface TrainingRun {
-  /** Session events replayed into the feature state. */
-  events: number;
   /** Null when every training listen was used. */
   trainingWindow: TrainingWindow | null;
   /** The rows (without the final feature state, which training does not need and which is freed). */
@@ -126,6 +124,12 @@ export const TRAINING_GBDT: Partial<GradientBoostedTreesParams> = Object.freeze(
  */
 export const LARGE_TRAINING_ROWS = 500_000;
 
+export const LARGE_TRAINING_GBDT: Partial<GradientBoostedTreesParams> = Object.freeze({
+  learningRate: 0.2,
+  nEstimators: 300,
+  earlyStoppingRounds: 20,
+});
+
 /**
  * Training rows fitted on by default: the most recent 4 M (production's 1.97 M training rows fit whole). Fit
  * time and memory then grow with the delivery's events, not with its listens times the feature count: a 10×
@@ -133,11 +137,6 @@ export const LARGE_TRAINING_ROWS = 500_000;
  * peaked at 11.7 GiB (bench/scale at 5898711), too close to the 12 GB it must stay under.
  */
 export const MAX_TRAINING_ROWS = 4_000_000;
-export const LARGE_TRAINING_GBDT: Partial<GradientBoostedTreesParams> = Object.freeze({
-  learningRate: 0.2,
-  nEstimators: 300,
-  earlyStoppingRounds: 20,
-});
 
 /** Training's own parameters, by model name (the others take the registry's defaults). */
 const TRAINING_PARAMS: {
@@ -187,7 +186,6 @@ export function trainModels(
     throw new RangeError(`maxTrainingRows must be a whole number ≥ 0 (0 = all), got ${maxRows}`);
   const fromRow =
     maxRows > 0 && fullSplit.train.length > maxRows ? fullSplit.train[fullSplit.train.length - maxRows] : 0;
-  const events = options.events?.length ?? listens.length;
   const { state: _finalState, ...dataset } = buildDataset(listens, catalog, {
     events: options.events,
     snapshotAtMs: fullSplit.testStartMs,
@@ -291,7 +289,6 @@ export function trainModels(
   );
   const best = policy.kind === "model" && policy.model !== null ? policy.model : byAuc.name;
   return {
-    events,
     trainingWindow,
     dataset,
     split,

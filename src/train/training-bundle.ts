@@ -65,7 +65,7 @@ export function trainedOnOf(delivery: Delivery, run: TrainingRun): TrainedOn {
   const range = delivery.quality.timeRange;
   return {
     ...deliveryFingerprint(delivery.quality),
-    events: run.events,
+    events: run.dataset.eventCount,
     // Every listen the delivery gave, also those before a training window (they taught the state).
     listens: run.dataset.firstListen + run.dataset.y.length,
     from: range?.first ?? "",

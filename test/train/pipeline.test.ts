@@ -185,7 +185,7 @@ describe("trainModels with a training window (2023L-v2)", async () => {
 
   it("tells the caller once when the events may be freed, and keeps their count", () => {
     expect(released).toBe(1);
-    expect(windowed.events).toBe(events.length);
+    expect(windowed.dataset.eventCount).toBe(events.length);
   });
 
   it("refuses a negative or fractional window", () => {

@@ -24,18 +24,22 @@ export const JOB_LEAVES = 5;
 
 // Integer argument slots.
 export const ARG_JOB = 0;
-export const ARG_BEGIN = 2;
-export const ARG_END = 3;
-export const ARG_FEATURES = 4;
-export const ARG_SPLIT_FEATURE = 5;
-export const ARG_SPLIT_BIN = 6;
-export const ARG_MISSING_BIN = 7;
-export const ARG_MISSING_LEFT = 8;
-export const ARG_LEAVES = 9;
+export const ARG_BEGIN = 1;
+export const ARG_END = 2;
+export const ARG_FEATURES = 3;
+export const ARG_SPLIT_FEATURE = 4;
+export const ARG_SPLIT_BIN = 5;
+export const ARG_MISSING_BIN = 6;
+export const ARG_MISSING_LEFT = 7;
+export const ARG_LEAVES = 8;
 /** Chunks of the job, and the next one to take (taken with Atomics.add). */
-export const ARG_CHUNKS = 10;
-export const ARG_NEXT_CHUNK = 11;
-export const ARG_SIZE = 12;
+export const ARG_CHUNKS = 9;
+export const ARG_NEXT_CHUNK = 10;
+export const ARG_SIZE = 11;
+// Float argument slots.
+export const FARG_G_SCALE = 0;
+export const FARG_H_SCALE = 1;
+export const FARG_SIZE = 2;
 
 /** Most chunks per job (partLeft holds one count per chunk). */
 export const MAX_CHUNKS = 64;
@@ -49,10 +53,11 @@ export function chunkCount(n: number, threads: number): number {
   if (threads <= 1) return 1;
   return Math.max(1, Math.min(MAX_CHUNKS, threads * CHUNKS_PER_THREAD, Math.floor(n / MIN_CHUNK_ROWS)));
 }
-// Float argument slots.
-export const FARG_G_SCALE = 0;
-export const FARG_H_SCALE = 1;
-export const FARG_SIZE = 2;
+
+/** Whether the job builds a histogram (each thread into its own, added up by the grower). */
+export function isHistogramJob(job: number): boolean {
+  return job === JOB_ROOT_HISTOGRAM || job === JOB_NODE_HISTOGRAM || job === JOB_COUNTED_HISTOGRAM;
+}
 
 /** Everything a job reads or writes: on SharedArrayBuffers when there are helper threads. */
 export interface BoostingMemory extends HistogramInputs {
@@ -97,7 +102,7 @@ export function runJobPart(m: BoostingMemory, hist: Float64Array): void {
   const chunks = args[ARG_CHUNKS];
   const begin = args[ARG_BEGIN];
   const end = args[ARG_END];
-  const histogram = job === JOB_ROOT_HISTOGRAM || job === JOB_NODE_HISTOGRAM || job === JOB_COUNTED_HISTOGRAM;
+  const histogram = isHistogramJob(job);
   if (histogram) zeroFeatures(m, hist, m.features, 0, args[ARG_FEATURES]);
   if (job === JOB_PARTITION) {
     rule.feature = args[ARG_SPLIT_FEATURE];

@@ -15,10 +15,8 @@ import {
   FARG_G_SCALE,
   FARG_H_SCALE,
   FARG_SIZE,
-  JOB_COUNTED_HISTOGRAM,
+  isHistogramJob,
   JOB_GRADIENTS,
-  JOB_NODE_HISTOGRAM,
-  JOB_ROOT_HISTOGRAM,
   MAX_CHUNKS,
   runJobPart,
 } from "./jobs.ts";
@@ -109,7 +107,7 @@ export class BoostingWorkspace {
       const chunks = chunkCount(end - begin, t.size);
       m.args[ARG_CHUNKS] = chunks;
       t.run(hist);
-      if (job === JOB_ROOT_HISTOGRAM || job === JOB_NODE_HISTOGRAM || job === JOB_COUNTED_HISTOGRAM) {
+      if (isHistogramJob(job)) {
         const nf = m.args[ARG_FEATURES];
         for (let p = 1; p < t.size; p++) {
           addHistogram(m, hist, m.slab.subarray((p - 1) * m.histSize, p * m.histSize), m.features, nf);
