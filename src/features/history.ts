@@ -2,8 +2,7 @@
 // with that artist, its genres and the track itself — each smoothed toward the level above it.
 import type { CatalogIndex } from "./catalog-index.ts";
 import { PairIndex } from "./pair-index.ts";
-import { COL } from "./schema.ts";
-import { smoothedRate } from "./smoothing.ts";
+import { VectorReads, writeHistoryColumns } from "./reads.ts";
 import { type Columns, column } from "./snapshot.ts";
 import { FULL_TALLY, Tally, type TallyKind } from "./tally.ts";
 import type { FeatureFamily, FeatureOptions } from "./types.ts";
@@ -32,6 +31,7 @@ export class HistoryFamily
   private userGenreTally = new Tally(16, COUNTS_ONLY);
   private userTrack = new PairIndex();
   private userTrackTally = new Tally(16, COUNTS_AND_LIKES);
+  private readonly reads = new VectorReads();
 
   /** `users` = user slots addressable from the start. */
   constructor(
@@ -101,133 +101,69 @@ export class HistoryFamily
     return track < 0 ? 0 : this.tracks.listens[track];
   }
 
+  /** Fills the history part of `r` for a user slot (-1 unknown), a track (-1 unknown) and a premium status. */
+  read(user: number, track: number, premium: number, r: VectorReads): void {
+    const g = this.global;
+    r.globalListens = g.listens[0];
+    r.globalSkips = g.skips[0];
+    r.globalLikes = g.likes[0];
+    r.globalHeardCount = g.heardCount[0];
+    r.globalHeardSum = g.heardSum[0];
+    const u = this.users;
+    const known = user >= 0 && user < u.size;
+    r.userKnown = known;
+    r.userListens = known ? u.listens[user] : 0;
+    r.userSkips = known ? u.skips[user] : 0;
+    r.userLikes = known ? u.likes[user] : 0;
+    r.userHeardCount = known ? u.heardCount[user] : 0;
+    r.userHeardSum = known ? u.heardSum[user] : 0;
+    const status = known && (premium === 0 || premium === 1) ? user * 2 + premium : -1;
+    r.statusListens = status < 0 ? 0 : this.userStatus.listens[status];
+    r.statusSkips = status < 0 ? 0 : this.userStatus.skips[status];
+    r.setGenreCount(0);
+    r.userArtistFound = false;
+    r.userTrackFound = false;
+    if (track < 0) {
+      r.trackListens = r.trackSkips = r.trackHeardCount = r.trackHeardSum = 0;
+      r.artistListens = r.artistSkips = 0;
+      return;
+    }
+    const t = this.tracks;
+    r.trackListens = t.listens[track];
+    r.trackSkips = t.skips[track];
+    r.trackHeardCount = t.heardCount[track];
+    r.trackHeardSum = t.heardSum[track];
+    const artist = this.index.trackArtist[track];
+    r.artistListens = this.artists.listens[artist];
+    r.artistSkips = this.artists.skips[artist];
+    if (!known) return;
+    const ua = this.userArtist.find(user, artist);
+    r.userArtistFound = ua >= 0;
+    r.userArtistListens = ua < 0 ? 0 : this.userArtistTally.listens[ua];
+    r.userArtistSkips = ua < 0 ? 0 : this.userArtistTally.skips[ua];
+    const genres = this.index.artistGenres;
+    const from = this.index.artistGenreStart[artist];
+    r.setGenreCount(this.index.artistGenreStart[artist + 1] - from);
+    for (let i = 0; i < r.genreCount; i++) {
+      const slot = this.userGenre.find(user, genres[from + i]);
+      r.genreFound[i] = slot < 0 ? 0 : 1;
+      r.genreListens[i] = slot < 0 ? 0 : this.userGenreTally.listens[slot];
+      r.genreSkips[i] = slot < 0 ? 0 : this.userGenreTally.skips[slot];
+    }
+    const ut = this.userTrack.find(user, track);
+    r.userTrackFound = ut >= 0;
+    r.userTrackListens = ut < 0 ? 0 : this.userTrackTally.listens[ut];
+    r.userTrackSkips = ut < 0 ? 0 : this.userTrackTally.skips[ut];
+    r.userTrackLikes = ut < 0 ? 0 : this.userTrackTally.likes[ut];
+  }
+
   /**
    * Writes the history columns; returns the user's smoothed skip rate (the prior of its pairs).
    * `premium` = the user's status now (1 / 0 / NaN unknown).
    */
   write(user: number, track: number, premium: number, out: Float32Array, base: number): number {
-    const o = this.options;
-    const g = this.global;
-    const globalRate = smoothedRate(g.skips[0], g.listens[0], o.globalPrior, o.globalPriorStrength);
-    const globalHeard = smoothedRate(
-      g.heardSum[0],
-      g.heardCount[0],
-      1 - o.globalPrior,
-      o.globalPriorStrength,
-    );
-    const globalLike = smoothedRate(g.likes[0], g.listens[0], 0, o.globalPriorStrength);
-    out[base + COL.globalSkipRate] = globalRate;
-
-    const u = this.users;
-    const known = user >= 0 && user < u.size;
-    const uListens = known ? u.listens[user] : 0;
-    const userRate = smoothedRate(known ? u.skips[user] : 0, uListens, globalRate, o.priorStrength);
-    out[base + COL.userSkipRate] = userRate;
-    const status = known && (premium === 0 || premium === 1) ? user * 2 + premium : -1;
-    out[base + COL.userStatusSkipRate] =
-      status < 0
-        ? userRate
-        : smoothedRate(
-            this.userStatus.skips[status],
-            this.userStatus.listens[status],
-            userRate,
-            o.pairPriorStrength,
-          );
-    out[base + COL.userListens] = uListens;
-    out[base + COL.userHeardFraction] = known
-      ? smoothedRate(u.heardSum[user], u.heardCount[user], globalHeard, o.priorStrength)
-      : globalHeard;
-    out[base + COL.userLikeRate] = smoothedRate(
-      known ? u.likes[user] : 0,
-      uListens,
-      globalLike,
-      o.priorStrength,
-    );
-
-    const ps = o.pairPriorStrength;
-    if (track < 0) {
-      out[base + COL.trackSkipRate] = globalRate;
-      out[base + COL.trackListens] = 0;
-      out[base + COL.trackHeardFraction] = globalHeard;
-      out[base + COL.artistSkipRate] = globalRate;
-      out[base + COL.artistListens] = 0;
-      out[base + COL.userArtistSkipRate] = userRate;
-      out[base + COL.userArtistListens] = 0;
-      out[base + COL.userGenreSkipRate] = userRate;
-      out[base + COL.userGenreListens] = 0;
-      out[base + COL.userGenreLogitSum] = 0;
-      out[base + COL.userTrackSkipRate] = userRate;
-      out[base + COL.userTrackListens] = 0;
-      out[base + COL.likedBefore] = 0;
-      return userRate;
-    }
-    const t = this.tracks;
-    out[base + COL.trackSkipRate] = smoothedRate(
-      t.skips[track],
-      t.listens[track],
-      globalRate,
-      o.priorStrength,
-    );
-    out[base + COL.trackListens] = t.listens[track];
-    out[base + COL.trackHeardFraction] = smoothedRate(
-      t.heardSum[track],
-      t.heardCount[track],
-      globalHeard,
-      o.priorStrength,
-    );
-    const artist = this.index.trackArtist[track];
-    const a = this.artists;
-    out[base + COL.artistSkipRate] = smoothedRate(
-      a.skips[artist],
-      a.listens[artist],
-      globalRate,
-      o.priorStrength,
-    );
-    out[base + COL.artistListens] = a.listens[artist];
-
-    const ua = known ? this.userArtist.find(user, artist) : -1;
-    const uaListens = ua < 0 ? 0 : this.userArtistTally.listens[ua];
-    out[base + COL.userArtistSkipRate] = smoothedRate(
-      ua < 0 ? 0 : this.userArtistTally.skips[ua],
-      uaListens,
-      userRate,
-      ps,
-    );
-    out[base + COL.userArtistListens] = uaListens;
-
-    let genreListens = 0;
-    let genreSkips = 0;
-    // Sum over the track's genres of how far the user's smoothed log-odds for that genre sit from
-    // their overall log-odds: genre effects that add up (a track has several genres) stay additive.
-    let taste = 0;
-    if (known) {
-      const genres = this.index.artistGenres;
-      const userLogit = logit(userRate);
-      for (let i = this.index.artistGenreStart[artist]; i < this.index.artistGenreStart[artist + 1]; i++) {
-        const slot = this.userGenre.find(user, genres[i]);
-        if (slot < 0) continue;
-        const listens = this.userGenreTally.listens[slot];
-        const skips = this.userGenreTally.skips[slot];
-        genreListens += listens;
-        genreSkips += skips;
-        taste += logit(smoothedRate(skips, listens, userRate, ps)) - userLogit;
-      }
-    }
-    out[base + COL.userGenreSkipRate] = smoothedRate(genreSkips, genreListens, userRate, ps);
-    out[base + COL.userGenreListens] = genreListens;
-    out[base + COL.userGenreLogitSum] = taste;
-
-    const ut = known ? this.userTrack.find(user, track) : -1;
-    const utListens = ut < 0 ? 0 : this.userTrackTally.listens[ut];
-    out[base + COL.userTrackSkipRate] = smoothedRate(
-      ut < 0 ? 0 : this.userTrackTally.skips[ut],
-      utListens,
-      userRate,
-      ps,
-    );
-    out[base + COL.userTrackListens] = utListens;
-    out[base + COL.likedBefore] = ut >= 0 && this.userTrackTally.likes[ut] > 0 ? 1 : 0;
-    return userRate;
+    this.read(user, track, premium, this.reads);
+    return writeHistoryColumns(this.reads, this.options, track, premium, out, base);
   }
 
   /** Tallies under "global.", "users.", ... and pair tables under "userArtist." ... (`first`, `second`, counts). */
@@ -295,10 +231,6 @@ function pairTable(columns: Columns, prefix: string, kind: TallyKind): [PairInde
   if (first.length !== tally.size || second.length !== tally.size)
     throw new Error(`"${prefix}" pairs and counts differ in length`);
   return [PairIndex.fromPairs(first, second), tally];
-}
-
-function logit(p: number): number {
-  return Math.log(p / (1 - p));
 }
 
 function addPair(

@@ -1,13 +1,9 @@
 // Session context: where in its session a listen sits and how the session went so far. The state
 // keeps its own record of every session it observed; a request may override position, previous
 // outcome and session start (a client knows them even when the server never saw the session).
-import { COL } from "./schema.ts";
-import { smoothedRate } from "./smoothing.ts";
+import { VectorReads, writeSessionColumns } from "./reads.ts";
 import { type Columns, column, sameRows } from "./snapshot.ts";
 import type { FeatureFamily, SessionOverride } from "./types.ts";
-
-/** 24 hours. */
-export const MAX_SESSION_ELAPSED_MS = 86_400_000;
 
 export class SessionFamily
   implements
@@ -31,6 +27,7 @@ export class SessionFamily
   /** Outcome of the latest observed listen: 1 skipped, 0 played out. */
   private lastSkipped: Uint8Array;
   private lastHeardFraction: Float64Array;
+  private readonly reads = new VectorReads();
 
   constructor(capacity = 1024) {
     this.sessionIds = new Int32Array(capacity);
@@ -80,6 +77,18 @@ export class SessionFamily
     this.lastHeardFraction = copy(this.lastHeardFraction, new Float64Array(capacity));
   }
 
+  /** Fills the session part of `r` from the record of `sessionId` (none: not recorded). */
+  read(sessionId: number | undefined, r: VectorReads): void {
+    const slot = sessionId === undefined ? undefined : this.slotOf.get(sessionId);
+    r.sessionRecorded = slot !== undefined;
+    if (slot === undefined) return;
+    r.sessionListens = this.listens[slot];
+    r.sessionSkips = this.skips[slot];
+    r.sessionLastSkipped = this.lastSkipped[slot];
+    r.sessionLastHeardFraction = this.lastHeardFraction[slot];
+    r.sessionStartMs = this.startMs[slot];
+  }
+
   /**
    * Writes the session columns. Without a record or override the listen opens a new session
    * (position 0, nothing before it). `userRate` is the prior of the session's skip rate.
@@ -93,31 +102,8 @@ export class SessionFamily
     out: Float32Array,
     base: number,
   ): void {
-    const slot = sessionId === undefined ? undefined : this.slotOf.get(sessionId);
-    const recorded = slot !== undefined;
-    const position = override?.position ?? (recorded ? this.listens[slot] : 0);
-    // Counts are known when the record covers every listen before this one (or there are none).
-    const countsKnown = recorded ? this.listens[slot] === position : position === 0;
-    const skips = countsKnown ? (recorded ? this.skips[slot] : 0) : Number.NaN;
-    const hasPrevious = recorded && countsKnown && this.listens[slot] > 0;
-    let prevSkipped = hasPrevious ? this.lastSkipped[slot] : Number.NaN;
-    let prevFraction = hasPrevious ? this.lastHeardFraction[slot] : Number.NaN;
-    if (override?.previousSkipped !== undefined) {
-      prevSkipped = override.previousSkipped === null ? Number.NaN : override.previousSkipped ? 1 : 0;
-      if (!countsKnown || override.previousSkipped === null) prevFraction = Number.NaN;
-    }
-    const start = override?.sessionStartMs ?? (recorded ? this.startMs[slot] : timestampMs);
-
-    out[base + COL.sessionPosition] = position;
-    out[base + COL.sessionSkips] = skips;
-    out[base + COL.sessionPlays] = countsKnown ? position - skips : Number.NaN;
-    out[base + COL.sessionPrevSkipped] = prevSkipped;
-    out[base + COL.sessionPrevHeardFraction] = prevFraction;
-    out[base + COL.sessionSkipRate] = countsKnown
-      ? smoothedRate(skips, position, userRate, pairPriorStrength)
-      : userRate;
-    // Capped like the user gap: a session record older than a day reads as a day-long session.
-    out[base + COL.sessionElapsedMs] = Math.min(Math.max(timestampMs - start, 0), MAX_SESSION_ELAPSED_MS);
+    this.read(sessionId, this.reads);
+    writeSessionColumns(this.reads, override, timestampMs, userRate, pairPriorStrength, out, base);
   }
 
   columns(): Columns {

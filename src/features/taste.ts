@@ -2,7 +2,8 @@
 // what the user skipped (standardised audio features, squared distances to the two smoothed means).
 // Users differ in which sound they skip; the per-user rates above cannot see that.
 import type { CatalogIndex } from "./catalog-index.ts";
-import { COL, TASTE_DIMENSIONS } from "./schema.ts";
+import { VectorReads, writeTasteColumns } from "./reads.ts";
+import { TASTE_DIMENSIONS } from "./schema.ts";
 import { type Columns, column, sameRows } from "./snapshot.ts";
 import type { FeatureFamily } from "./types.ts";
 
@@ -26,6 +27,7 @@ export class TasteFamily
   private readonly globalPlayedSum = new Float64Array(K);
   private readonly globalSkippedSum = new Float64Array(K);
   private readonly globalCounts = new Uint32Array(2);
+  private readonly reads = new VectorReads();
 
   /** `users` = user slots addressable from the start. */
   constructor(
@@ -75,42 +77,28 @@ export class TasteFamily
     this.globalCounts[skipped]++;
   }
 
+  /** Fills the taste part of `r` for a user slot (-1 unknown). */
+  read(user: number, r: VectorReads): void {
+    const known = user >= 0 && user < this.playedCount.length;
+    r.tastePlayedCount = known ? this.playedCount[user] : 0;
+    r.tasteSkippedCount = known ? this.skippedCount[user] : 0;
+    const at = user * K;
+    for (let k = 0; k < K; k++) {
+      r.tastePlayedSum[k] = known ? this.playedSum[at + k] : 0;
+      r.tasteSkippedSum[k] = known ? this.skippedSum[at + k] : 0;
+    }
+    r.tasteGlobalPlayed = this.globalCounts[0];
+    r.tasteGlobalSkipped = this.globalCounts[1];
+    r.tasteGlobalPlayedSum.set(this.globalPlayedSum);
+    r.tasteGlobalSkippedSum.set(this.globalSkippedSum);
+  }
+
   /** `user` = slot or -1; unknown user → distances to the global means; unknown track → NaN. */
   write(user: number, track: number, strength: number, out: Float32Array, base: number): void {
-    if (track < 0) {
-      out[base + COL.tastePlayed] = Number.NaN;
-      out[base + COL.tasteSkipped] = Number.NaN;
-      out[base + COL.tasteScore] = Number.NaN;
-      return;
-    }
-    const known = user >= 0 && user < this.playedCount.length;
-    const nPlayed = known ? this.playedCount[user] : 0;
-    const nSkipped = known ? this.skippedCount[user] : 0;
-    const gPlayed = this.globalCounts[0];
-    const gSkipped = this.globalCounts[1];
-    // Smoothed means: (user sum + strength × global mean) / (user count + strength); the global mean is
-    // the catalogue mean (0 after standardising) until something was observed.
-    const wPlayed = gPlayed > 0 ? strength / gPlayed : 0;
-    const wSkipped = gSkipped > 0 ? strength / gSkipped : 0;
-    const dPlayedDen = nPlayed + strength;
-    const dSkippedDen = nSkipped + strength;
-    const x = this.index.trackTaste;
-    const from = track * K;
-    const at = user * K;
-    let dPlayed = 0;
-    let dSkipped = 0;
-    for (let k = 0; k < K; k++) {
-      const v = x[from + k];
-      const ownPlayed = known ? this.playedSum[at + k] : 0;
-      const ownSkipped = known ? this.skippedSum[at + k] : 0;
-      const mp = v - (ownPlayed + wPlayed * this.globalPlayedSum[k]) / dPlayedDen;
-      const ms = v - (ownSkipped + wSkipped * this.globalSkippedSum[k]) / dSkippedDen;
-      dPlayed += mp * mp;
-      dSkipped += ms * ms;
-    }
-    out[base + COL.tastePlayed] = dPlayed / K;
-    out[base + COL.tasteSkipped] = dSkipped / K;
-    out[base + COL.tasteScore] = (dPlayed - dSkipped) / K;
+    const r = this.reads;
+    this.read(user, r);
+    r.userKnown = user >= 0 && user < this.playedCount.length;
+    writeTasteColumns(r, this.index.trackTaste, track < 0 ? -1 : track * K, strength, out, base);
   }
 
   columns(): Columns {

@@ -2,15 +2,29 @@
 // only in events), with each user's latest observed listen start and latest observed premium status.
 // Every per-user table of the other families is indexed by these slots.
 import type { CatalogIndex } from "./catalog-index.ts";
-import { COL } from "./schema.ts";
+import { VectorReads, writeUserColumns } from "./reads.ts";
 import { type Columns, column, sameRows } from "./snapshot.ts";
 import type { FeatureFamily } from "./types.ts";
 
-/** 30 days: longer gaps read as this one. */
-export const MAX_GAP_HOURS = 720;
-const MS_PER_HOUR = 3_600_000;
 /** `premium` of a slot before any status was observed (then users.jsonl's flag counts). */
-const NO_STATUS = -2;
+export const NO_STATUS = -2;
+
+/**
+ * A user's premium status now (1 / 0 / NaN unknown): the caller's word (`stated`; null = unknown) first,
+ * then the latest status observed (`latest`: 1 / 0 / -1 unknown, NO_STATUS none), then users.jsonl's flag
+ * (`catalogue`: 1 / 0 / -1, -1 for a user it does not hold).
+ */
+export function resolvePremium(
+  stated: boolean | null | undefined,
+  known: boolean,
+  latest: number,
+  catalogue: number,
+): number {
+  if (stated !== undefined) return stated === null ? Number.NaN : stated ? 1 : 0;
+  if (!known) return Number.NaN;
+  const status = latest === NO_STATUS ? catalogue : latest;
+  return status < 0 ? Number.NaN : status;
+}
 
 export class UserFamily
   implements
@@ -26,6 +40,7 @@ export class UserFamily
   private lastMs: Float64Array;
   /** Latest premium status seen per slot: 1 / 0 / -1 unknown, NO_STATUS none seen. */
   private premium: Int8Array;
+  private readonly reads = new VectorReads();
 
   /** Knows the catalogue's users (their slots are their catalogue indexes). */
   constructor(private readonly index: CatalogIndex) {
@@ -78,21 +93,25 @@ export class UserFamily
 
   /** Caller's word first, then the latest observed status, then users.jsonl (end-of-period status). */
   premiumOf(slot: number, stated: boolean | null | undefined): number {
-    if (stated !== undefined) return stated === null ? Number.NaN : stated ? 1 : 0;
-    if (slot < 0) return Number.NaN;
-    let status = this.premium[slot];
-    if (status === NO_STATUS) status = slot < this.catalogUsers ? this.index.premium[slot] : -1;
-    return status < 0 ? Number.NaN : status;
+    if (slot < 0) return resolvePremium(stated, false, NO_STATUS, -1);
+    return resolvePremium(
+      stated,
+      true,
+      this.premium[slot],
+      slot < this.catalogUsers ? this.index.premium[slot] : -1,
+    );
+  }
+
+  /** Fills the user part of `r`: whether the slot exists (-1 = unknown user) and its latest listen. */
+  read(slot: number, r: VectorReads): void {
+    r.userKnown = slot >= 0;
+    r.userLastMs = slot >= 0 ? this.lastMs[slot] : Number.NaN;
   }
 
   /** `slot` = -1 for an unknown user. */
   write(slot: number, timestampMs: number, out: Float32Array, base: number): void {
-    // Capped so that a bundle served long after its data (or a clock far ahead) reads "long ago",
-    // a value training has seen, instead of a gap no model was fitted on.
-    out[base + COL.hoursSinceUserLastListen] =
-      slot >= 0
-        ? Math.min(Math.max((timestampMs - this.lastMs[slot]) / MS_PER_HOUR, 0), MAX_GAP_HOURS)
-        : Number.NaN;
+    this.read(slot, this.reads);
+    writeUserColumns(this.reads, timestampMs, out, base);
   }
 
   columns(): Columns {
