@@ -6,14 +6,13 @@ import { type Catalog, EventCode } from "../data/types.ts";
 import { type FinishedListen, type LiveEvent, LiveListens, type SessionPlace } from "../listens/live.ts";
 import { trackDurations } from "../listens/sequence.ts";
 import { CatalogIndex } from "./catalog-index.ts";
-import { writeContent } from "./content.ts";
 import { HistoryFamily } from "./history.ts";
+import { VectorReads } from "./reads.ts";
 import { FEATURE_COUNT, FEATURE_SCHEMA } from "./schema.ts";
 import { SessionFamily } from "./session.ts";
 import { heardFraction } from "./smoothing.ts";
 import { type Columns, decodeSnapshot, encodeSnapshot, type NamedArray } from "./snapshot.ts";
 import { TasteFamily } from "./taste.ts";
-import { writeTime } from "./time.ts";
 import {
   type ColdStart,
   DEFAULT_FEATURE_OPTIONS,
@@ -21,6 +20,7 @@ import {
   type FeatureOptions,
   type FeatureQuery,
   type ObservedListen,
+  type SessionOverride,
   type StateFamily,
 } from "./types.ts";
 import { UserFamily } from "./users.ts";
@@ -38,9 +38,9 @@ export type {
 } from "./types.ts";
 export { DEFAULT_FEATURE_OPTIONS } from "./types.ts";
 
-/** Bits returned by `writeVector`. */
-export const COLD_USER = 1;
-export const COLD_TRACK = 2;
+export { COLD_TRACK, COLD_USER } from "./vector.ts";
+
+import { COLD_TRACK, COLD_USER, placedContext, writeVectorFromReads } from "./vector.ts";
 
 export interface FeatureVector {
   /** The array written to (the caller's `out`, or a new one of FEATURE_COUNT values). */
@@ -70,8 +70,8 @@ export class FeatureState {
   /** Listens opened by `applyEvent` whose outcome the stream has not decided yet. */
   private live: LiveListens;
   private readonly finished = (listen: FinishedListen): void => this.observe(listen);
-  private readonly context: { position?: number; sessionStartMs?: number; previousSkipped?: boolean | null } =
-    {};
+  private readonly context: SessionOverride = {};
+  private readonly reads = new VectorReads();
 
   constructor(
     readonly catalog: Catalog,
@@ -168,23 +168,23 @@ export class FeatureState {
     const userSlot = users.slotOf(query.userId);
     const track = this.resolveTrack(query);
     const premium = users.premiumOf(userSlot, query.premium);
-    users.write(userSlot, query.timestampMs, values, offset);
-    const userRate = this.history.write(userSlot, track, premium, values, offset);
-    this.taste.write(userSlot, track, this.options.priorStrength, values, offset);
-    writeContent(this.index, users.catalogUser(userSlot), premium, track, values, offset);
-    writeTime(query.timestampMs, values, offset);
-    this.sessions.write(
-      query.sessionId,
+    const reads = this.reads;
+    users.read(userSlot, reads);
+    this.history.read(userSlot, track, premium, reads);
+    this.taste.read(userSlot, reads);
+    this.sessions.read(query.sessionId, reads);
+    const catalogUser = users.catalogUser(userSlot);
+    return writeVectorFromReads(
+      this.index,
+      this.options,
+      query,
       context,
-      query.timestampMs,
-      userRate,
-      this.options.pairPriorStrength,
+      reads,
+      track,
+      catalogUser,
+      premium,
       values,
       offset,
-    );
-    return (
-      (this.history.userListens(userSlot) === 0 ? COLD_USER : 0) |
-      (this.history.trackListens(track) === 0 ? COLD_TRACK : 0)
     );
   }
 
@@ -198,13 +198,7 @@ export class FeatureState {
     if (query.sessionId !== undefined && Number.isFinite(query.sessionId))
       place = this.live.placeOf(t, query.sessionId);
     else this.live.advance(t);
-    if (place === null) return query.context;
-    const stated = query.context;
-    const context = this.context;
-    context.position = stated?.position ?? place.position;
-    context.sessionStartMs = stated?.sessionStartMs ?? place.sessionStartMs;
-    context.previousSkipped = stated?.previousSkipped;
-    return context;
+    return placedContext(query.context, place, this.context);
   }
 
   /** The whole state as bytes; `FeatureState.restore(catalog, bytes)` gives it back exactly. */
