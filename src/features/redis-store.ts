@@ -143,7 +143,7 @@ export class RedisFeatureStore implements FeatureStore {
   ) {
     this.index = index;
     this.tracks = new TrackArguments(index, catalog);
-    index.userIds.forEach((id, i) => this.catalogUsers.set(id, i));
+    for (let i = 0; i < index.userIds.length; i++) this.catalogUsers.set(index.userIds[i], i);
   }
 
   /** Connects and checks that Redis holds state loaded for this catalogue and feature schema. */
