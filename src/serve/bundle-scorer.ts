@@ -1,10 +1,18 @@
-// Scorer over the real pipeline: the bundle's FeatureState (kept learning online from feedback) and its
-// fitted models. One reusable feature row per scorer: the server scores one request at a time.
+// Scorer over the real pipeline: the bundle's feature state (kept learning online from events and feedback,
+// in this process or in Redis) and its fitted models.
 import { resolve } from "node:path";
 import type { EventRecord } from "../data/event-record.ts";
 import { loadCatalog } from "../data/index.ts";
 import { type Catalog, EventCode } from "../data/types.ts";
-import { FEATURE_SCHEMA, type FeatureQuery, FeatureState } from "../features/index.ts";
+import {
+  COLD_TRACK,
+  COLD_USER,
+  FEATURE_COUNT,
+  FEATURE_SCHEMA,
+  type FeatureQuery,
+  FeatureState,
+} from "../features/index.ts";
+import { type FeatureStore, MemoryFeatureStore } from "../features/store.ts";
 import { BundleError, loadBundle, readTrainedOn, servedThreshold } from "../models/bundle.ts";
 import type { Model, ModelExtras } from "../models/types.ts";
 import type { ListenOutcome, Score, ScoreRequest, Scorer, ServedPolicy } from "./scorer.ts";
@@ -19,7 +27,10 @@ export interface ServedModel {
 export interface BundleParts {
   version: string;
   catalog: Catalog;
-  state: FeatureState;
+  /** The in-process state (the embedded default); ignored when `store` is given. */
+  state?: FeatureState;
+  /** Where the online state lives (default: `state`, in this process). */
+  store?: FeatureStore;
   models: readonly ServedModel[];
   defaultModel: string;
   /** Absent (bundles written before the policy was recorded): the default model at its threshold. */
@@ -28,18 +39,23 @@ export interface BundleParts {
   stateOrigin?: string;
 }
 
+/** A request's vector and cold-start bits, once computed. */
+interface ScoredVector {
+  values: Float32Array;
+  cold: number;
+}
+
 export class BundleScorer implements Scorer {
   readonly bundleVersion: string;
   readonly modelNames: readonly string[];
   readonly defaultModel: string;
   readonly policy: ServedPolicy;
   readonly stateOrigin: string;
-  readonly state: FeatureState;
+  readonly store: FeatureStore;
   private readonly catalog: Catalog;
   private readonly models = new Map<string, ServedModel>();
-  private readonly row = new Float32Array(FEATURE_SCHEMA.names.length);
-  private readonly matrix = { rows: 1, cols: FEATURE_SCHEMA.names.length, data: this.row };
-  private readonly query: FeatureQuery = { userId: 0, trackId: "", timestampMs: 0 };
+  /** The vector of each request object in flight: its shadow scores read it instead of asking again. */
+  private readonly vectorsOf = new WeakMap<ScoreRequest, Promise<ScoredVector>>();
 
   constructor(parts: BundleParts) {
     if (parts.models.length === 0) throw new Error(`bundle ${parts.version} holds no model`);
@@ -69,27 +85,37 @@ export class BundleScorer implements Scorer {
     this.stateOrigin = parts.stateOrigin ?? parts.version;
     this.modelNames = [...this.models.keys()];
     this.defaultModel = parts.defaultModel;
-    this.state = parts.state;
+    const store = parts.store ?? (parts.state ? new MemoryFeatureStore(parts.state) : undefined);
+    if (!store) throw new Error(`bundle ${parts.version}: no feature state to serve from`);
+    this.store = store;
     this.catalog = parts.catalog;
   }
 
+  /** The in-process state (tests and the embedded default); throws for a state held elsewhere. */
+  get state(): FeatureState {
+    if (this.store instanceof MemoryFeatureStore) return this.store.state;
+    throw new Error(`bundle ${this.bundleVersion}: its feature state is held in ${this.store.kind}`);
+  }
+
+  get sharedState(): boolean {
+    return this.store.kind !== "memory";
+  }
+
   get stateClockMs(): number {
-    return this.state.clockMs;
+    return this.store.clockMs;
   }
 
   threshold(model: string): number {
     return this.served(model).threshold;
   }
 
-  score(model: string, request: ScoreRequest): Score {
+  async score(model: string, request: ScoreRequest): Promise<Score> {
     const served = this.served(model);
-    const { coldStart } = this.state.vector(this.queryOf(request), this.row);
+    const { values, cold } = await this.vectorOf(request);
     const p = served.model.predictOne
-      ? served.model.predictOne(this.row)
-      : served.model.predictProba(this.matrix)[0];
-    return request.explain
-      ? { probSkip: p, coldStart, features: this.row.slice() }
-      : { probSkip: p, coldStart };
+      ? served.model.predictOne(values)
+      : served.model.predictProba({ rows: 1, cols: values.length, data: values })[0];
+    return scoreOf(p, cold, request.explain === true, values);
   }
 
   /** P(skip) of a model for a given feature vector (FEATURE_SCHEMA order). */
@@ -98,20 +124,26 @@ export class BundleScorer implements Scorer {
     return served.model.predictProba({ rows: 1, cols: features.length, data: features })[0];
   }
 
-  /** Vectors of every request in one matrix, then one `predictProba` call. */
-  scoreBatch(model: string, requests: readonly ScoreRequest[]): Score[] {
+  /** Vectors of every request not scored yet in one store call (one round trip), then one `predictProba`. */
+  async scoreBatch(model: string, requests: readonly ScoreRequest[]): Promise<Score[]> {
     const served = this.served(model);
-    const cols = this.row.length;
+    const cols = FEATURE_COUNT;
+    const missing = requests.filter((request, i) => !this.vectorsOf.has(request) && requests.indexOf(request) === i);
+    if (missing.length > 0) {
+      const data = new Float32Array(missing.length * cols);
+      const computed = this.store.vectors(missing.map((r) => this.queryOf(r)), data);
+      missing.forEach((request, i) => {
+        this.vectorsOf.set(
+          request,
+          computed.then((cold) => ({ values: data.subarray(i * cols, (i + 1) * cols), cold: cold[i] })),
+        );
+      });
+    }
+    const vectors = await Promise.all(requests.map((request) => this.vectorOf(request)));
     const data = new Float32Array(requests.length * cols);
-    const coldStarts = requests.map(
-      (request, i) => this.state.vector(this.queryOf(request), data, i * cols).coldStart,
-    );
+    vectors.forEach(({ values }, i) => data.set(values, i * cols));
     const p = served.model.predictProba({ rows: requests.length, cols, data });
-    return coldStarts.map((coldStart, i) =>
-      requests[i].explain
-        ? { probSkip: p[i], coldStart, features: data.slice(i * cols, (i + 1) * cols) }
-        : { probSkip: p[i], coldStart },
-    );
+    return vectors.map(({ values, cold }, i) => scoreOf(p[i], cold, requests[i].explain === true, values));
   }
 
   /**
@@ -119,10 +151,10 @@ export class BundleScorer implements Scorer {
    * heard-ms later; the stream decides the listen from them exactly as from `POST /v1/events`. Without a
    * session the stream cannot place the listen, so it is observed as a finished listen at once.
    */
-  learn(outcome: ListenOutcome): void {
-    const trackIndex = this.state.trackIndexOf(outcome.trackId);
+  async learn(outcome: ListenOutcome): Promise<void> {
+    const trackIndex = this.trackIndexOf(outcome.trackId);
     if (outcome.sessionId === undefined) {
-      this.state.observe({
+      await this.store.observe({
         userId: outcome.userId,
         trackIndex,
         startMs: outcome.atMs,
@@ -131,31 +163,31 @@ export class BundleScorer implements Scorer {
       });
       return;
     }
-    const event = {
+    const play = {
       kind: EventCode.play as number,
       timestampMs: outcome.atMs,
       userId: outcome.userId,
       sessionId: outcome.sessionId,
       trackIndex,
     };
-    this.state.applyEvent(event);
+    const events = [play];
     if (outcome.skipped) {
-      event.kind = EventCode.skip;
-      event.timestampMs = outcome.atMs + (Number.isFinite(outcome.heardMs) ? outcome.heardMs : 0);
-      this.state.applyEvent(event);
+      const heard = Number.isFinite(outcome.heardMs) ? outcome.heardMs : 0;
+      events.push({ ...play, kind: EventCode.skip, timestampMs: outcome.atMs + heard });
     }
+    await this.store.applyEvents(events);
   }
 
-  applyEvents(events: readonly EventRecord[]): void {
-    const event = { kind: 0, timestampMs: 0, userId: 0, sessionId: 0, trackIndex: -1 };
-    for (const record of events) {
-      event.kind = record.kind;
-      event.timestampMs = record.timestampMs;
-      event.userId = record.userId;
-      event.sessionId = record.sessionId;
-      event.trackIndex = record.trackId === null ? -1 : this.state.trackIndexOf(record.trackId);
-      this.state.applyEvent(event);
-    }
+  async applyEvents(events: readonly EventRecord[]): Promise<void> {
+    await this.store.applyEvents(
+      events.map((record) => ({
+        kind: record.kind,
+        timestampMs: record.timestampMs,
+        userId: record.userId,
+        sessionId: record.sessionId,
+        trackIndex: record.trackId === null ? -1 : this.trackIndexOf(record.trackId),
+      })),
+    );
   }
 
   trackDurationMs(trackId: string): number {
@@ -163,19 +195,37 @@ export class BundleScorer implements Scorer {
     return index === undefined ? Number.NaN : this.catalog.tracks[index].durationMs;
   }
 
-  /** The reused query object, filled from a request. */
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  private trackIndexOf(trackId: string): number {
+    return this.catalog.trackIndex.get(trackId) ?? -1;
+  }
+
+  private vectorOf(request: ScoreRequest): Promise<ScoredVector> {
+    let vector = this.vectorsOf.get(request);
+    if (!vector) {
+      const values = new Float32Array(FEATURE_COUNT);
+      vector = this.store.vectors([this.queryOf(request)], values).then((cold) => ({ values, cold: cold[0] }));
+      this.vectorsOf.set(request, vector);
+    }
+    return vector;
+  }
+
+  /** The feature query of a request. */
   private queryOf(request: ScoreRequest): FeatureQuery {
-    const query = this.query;
     const session = request.session;
-    query.userId = request.userId;
-    query.trackId = request.trackId;
-    query.timestampMs = request.atMs ?? Date.now();
-    query.sessionId = session?.sessionId;
-    query.context =
-      session && (session.position !== undefined || session.previousSkipped !== undefined)
-        ? { position: session.position, previousSkipped: session.previousSkipped }
-        : undefined;
-    return query;
+    return {
+      userId: request.userId,
+      trackId: request.trackId,
+      timestampMs: request.atMs ?? Date.now(),
+      sessionId: session?.sessionId,
+      context:
+        session && (session.position !== undefined || session.previousSkipped !== undefined)
+          ? { position: session.position, previousSkipped: session.previousSkipped }
+          : undefined,
+    };
   }
 
   private served(model: string): ServedModel {
@@ -183,6 +233,11 @@ export class BundleScorer implements Scorer {
     if (!served) throw new Error(`unknown model "${model}" (bundle has ${this.modelNames.join(", ")})`);
     return served;
   }
+}
+
+function scoreOf(probSkip: number, cold: number, explain: boolean, values: Float32Array): Score {
+  const coldStart = { user: (cold & COLD_USER) !== 0, track: (cold & COLD_TRACK) !== 0 };
+  return explain ? { probSkip, coldStart, features: values.slice() } : { probSkip, coldStart };
 }
 
 /** Short, readable version of a bundle (see src/models/bundle.ts): it changes when any file of the bundle does. */

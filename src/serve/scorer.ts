@@ -70,16 +70,27 @@ export interface Scorer {
   readonly defaultModel: string;
   /** Decision threshold of a model: SKIP when P(skip) >= threshold. */
   threshold(model: string): number;
-  score(model: string, request: ScoreRequest): Score;
-  scoreBatch(model: string, requests: readonly ScoreRequest[]): Score[];
+  /**
+   * Scores a request. The feature vector is computed once per request object: its shadow scores (the same
+   * object, other models) read the same vector.
+   */
+  score(model: string, request: ScoreRequest): Promise<Score>;
+  scoreBatch(model: string, requests: readonly ScoreRequest[]): Promise<Score[]>;
   /** Feeds a real outcome into the online feature state so later predictions see it. */
-  learn(outcome: ListenOutcome): void;
+  learn(outcome: ListenOutcome): Promise<void>;
   /** Latest event or request time the online state has seen since the bundle was loaded (-Infinity: none). */
   readonly stateClockMs: number;
   /** Feeds session events (as the delivery states them) into the online feature state, in order. */
-  applyEvents(events: readonly EventRecord[]): void;
+  applyEvents(events: readonly EventRecord[]): Promise<void>;
+  /**
+   * True when the online state lives outside this process (Redis) and outlives it: what the journal holds
+   * is learned there already, so a restart or reload must not learn it again.
+   */
+  readonly sharedState: boolean;
   /** Duration of a catalogue track in ms, NaN when unknown (used for the cache-waste counters). */
   trackDurationMs(trackId: string): number;
+  /** Releases what the scorer holds outside the process (a Redis connection); called once it is swapped out. */
+  close(): Promise<void>;
 }
 
 export type Decision = "PLAY" | "SKIP";

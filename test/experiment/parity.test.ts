@@ -22,15 +22,15 @@ const SKEWED = FEATURE_SCHEMA.names.indexOf("track_skip_rate");
 
 /** A service that adds 0.01 to one feature before scoring: the skew parity exists to catch. */
 class SkewedScorer extends BundleScorer {
-  override score(model: string, request: ScoreRequest): Score {
-    const honest = super.score(model, { ...request, explain: true });
+  override async score(model: string, request: ScoreRequest): Promise<Score> {
+    const honest = await super.score(model, { ...request, explain: true });
     const features = honest.features as Float32Array;
     features[SKEWED] += 0.01;
     return { ...honest, features, probSkip: this.probabilityOf(model, features) };
   }
 
-  override scoreBatch(model: string, requests: readonly ScoreRequest[]): Score[] {
-    return requests.map((r) => this.score(model, r));
+  override scoreBatch(model: string, requests: readonly ScoreRequest[]): Promise<Score[]> {
+    return Promise.all(requests.map((r) => this.score(model, r)));
   }
 }
 

@@ -79,7 +79,7 @@ describe("prediction service routes", () => {
         timestamp_ms: t0,
       });
       expect(recommend.status).toBe(200);
-      const p = scorer.score("gbdt", { userId: user, trackId: "T7", atMs: t0 }).probSkip;
+      const p = (await scorer.score("gbdt", { userId: user, trackId: "T7", atMs: t0 })).probSkip;
       expect(recommend.body).toEqual({ prediction: decide(p, scorer.threshold("gbdt")) });
     }
 
@@ -256,7 +256,7 @@ describe("prediction service routes", () => {
     });
     expect(after.body.prob_skip).not.toBeCloseTo(before.body.prob_skip, 3);
     expect(after.body.prob_skip).toBeCloseTo(
-      twin.score("logistic", { userId: user, trackId: "T6", atMs: at }).probSkip,
+      (await twin.score("logistic", { userId: user, trackId: "T6", atMs: at })).probSkip,
       9,
     );
     expect(userRate(scorer.state)).toBeGreaterThan(rateBefore + 0.015);
