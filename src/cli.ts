@@ -59,7 +59,18 @@ program
     "--data <dir>",
     "delivery the bundle was trained on, for its catalogue (env SKIPWISE_DATA; required: bundles record no path)",
   )
-  .option("--db <file>", "SQLite decision log (env SKIPWISE_DB, default decisions.db)")
+  .option(
+    "--db <file|url>",
+    "decision log: a SQLite file, or postgres://… for PostgreSQL shared by replicas (env SKIPWISE_DB, default decisions.db)",
+  )
+  .option(
+    "--redis <url>",
+    "keep the online feature state in Redis, shared by replicas (redis://…; load it first with `skipwise state load`; env SKIPWISE_REDIS; default: in this process)",
+  )
+  .option(
+    "--redis-prefix <prefix>",
+    "key prefix of the state in Redis (env SKIPWISE_REDIS_PREFIX, default skipwise:)",
+  )
   .option("--host <host>", "listen address (env SKIPWISE_HOST, default 127.0.0.1)")
   .option("--port <n>", "listen port, 0 = any free port (env SKIPWISE_PORT, default 8000)")
   .option("--experiment <file>", "A/B experiment config JSON (env SKIPWISE_EXPERIMENT)")
@@ -101,6 +112,33 @@ program
   .action(async (opts: Record<string, string | undefined>) => {
     const { runServeCommand } = await import("./serve/commands.ts");
     await runServeCommand(opts);
+  });
+
+const stateCommand = program
+  .command("state")
+  .description("Move the online feature state between a bundle and the Redis that replicas share");
+stateCommand
+  .command("load")
+  .description("Write a bundle's feature-state snapshot into Redis (for `skipwise serve --redis`)")
+  .requiredOption("--bundle <dir>", "model bundle written by `skipwise train`")
+  .requiredOption("--data <dir>", "delivery the bundle was trained on (its catalogue)")
+  .requiredOption("--redis <url>", "redis://host:port")
+  .option("--prefix <prefix>", "key prefix (default skipwise:)")
+  .option("--replace", "overwrite a state already under the prefix", false)
+  .action(async (opts: import("./serve/state-command.ts").StateLoadOptions) => {
+    const { runStateLoadCommand } = await import("./serve/state-command.ts");
+    await runStateLoadCommand(opts);
+  });
+stateCommand
+  .command("export")
+  .description("Write the state held in Redis (with what replicas learned) as a feature-state snapshot file")
+  .requiredOption("--data <dir>", "delivery of the bundle the state was loaded from (its catalogue)")
+  .requiredOption("--redis <url>", "redis://host:port")
+  .requiredOption("--out <file>", "snapshot file to write (the bundle's feature-state format)")
+  .option("--prefix <prefix>", "key prefix (default skipwise:)")
+  .action(async (opts: import("./serve/state-command.ts").StateExportOptions) => {
+    const { runStateExportCommand } = await import("./serve/state-command.ts");
+    await runStateExportCommand(opts);
   });
 
 const logCommand = program.command("log").description("Work with the decision log of `skipwise serve`");

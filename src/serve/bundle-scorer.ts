@@ -12,6 +12,7 @@ import {
   type FeatureQuery,
   FeatureState,
 } from "../features/index.ts";
+import { RedisFeatureStore } from "../features/redis-store.ts";
 import { type FeatureStore, MemoryFeatureStore } from "../features/store.ts";
 import { BundleError, loadBundle, readTrainedOn, servedThreshold } from "../models/bundle.ts";
 import type { Model, ModelExtras } from "../models/types.ts";
@@ -128,10 +129,15 @@ export class BundleScorer implements Scorer {
   async scoreBatch(model: string, requests: readonly ScoreRequest[]): Promise<Score[]> {
     const served = this.served(model);
     const cols = FEATURE_COUNT;
-    const missing = requests.filter((request, i) => !this.vectorsOf.has(request) && requests.indexOf(request) === i);
+    const missing = requests.filter(
+      (request, i) => !this.vectorsOf.has(request) && requests.indexOf(request) === i,
+    );
     if (missing.length > 0) {
       const data = new Float32Array(missing.length * cols);
-      const computed = this.store.vectors(missing.map((r) => this.queryOf(r)), data);
+      const computed = this.store.vectors(
+        missing.map((r) => this.queryOf(r)),
+        data,
+      );
       missing.forEach((request, i) => {
         this.vectorsOf.set(
           request,
@@ -141,7 +147,7 @@ export class BundleScorer implements Scorer {
     }
     const vectors = await Promise.all(requests.map((request) => this.vectorOf(request)));
     const data = new Float32Array(requests.length * cols);
-    vectors.forEach(({ values }, i) => data.set(values, i * cols));
+    for (const [i, { values }] of vectors.entries()) data.set(values, i * cols);
     const p = served.model.predictProba({ rows: requests.length, cols, data });
     return vectors.map(({ values, cold }, i) => scoreOf(p[i], cold, requests[i].explain === true, values));
   }
@@ -207,7 +213,9 @@ export class BundleScorer implements Scorer {
     let vector = this.vectorsOf.get(request);
     if (!vector) {
       const values = new Float32Array(FEATURE_COUNT);
-      vector = this.store.vectors([this.queryOf(request)], values).then((cold) => ({ values, cold: cold[0] }));
+      vector = this.store
+        .vectors([this.queryOf(request)], values)
+        .then((cold) => ({ values, cold: cold[0] }));
       this.vectorsOf.set(request, vector);
     }
     return vector;
@@ -243,20 +251,67 @@ function scoreOf(probSkip: number, cold: number, explain: boolean, values: Float
 /** Short, readable version of a bundle (see src/models/bundle.ts): it changes when any file of the bundle does. */
 export { bundleVersionOf } from "../models/bundle.ts";
 
+/** The identity of a bundle's feature-state snapshot: what is journaled under, and loaded into Redis as. */
+export function stateOriginOf(manifest: {
+  files: Record<string, { sha256: string }>;
+  featureStateFile: string;
+}): string {
+  // The snapshot's sha256, checked against these bytes by loadBundle: no need to hash them again.
+  return manifest.files[manifest.featureStateFile].sha256.slice(0, 32);
+}
+
+/** Where a scorer's online state lives: this process (default) or a Redis loaded with the bundle's snapshot. */
+export interface StateSource {
+  redis?: string;
+  redisPrefix?: string;
+}
+
 /**
- * Builds a scorer from a bundle directory and the catalogue its feature state was taken on. Refuses (throws
- * with the bundle and the reason) a wrong format or feature schema, a missing file, a model that cannot be
- * restored, or a feature-state snapshot of another catalogue.
+ * Builds a scorer from a bundle directory and the catalogue its feature state was taken on, its state in this
+ * process. Refuses (throws with the bundle and the reason) a wrong format or feature schema, a missing file,
+ * a model that cannot be restored, or a feature-state snapshot of another catalogue.
  */
 export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
-  const bundle = loadBundle(dir, { expectedSchema: FEATURE_SCHEMA });
-  const { manifest } = bundle;
-  let state: FeatureState;
+  const { parts, featureState } = bundleParts(dir, catalog);
   try {
-    state = FeatureState.restore(catalog, bundle.featureState);
+    return new BundleScorer({ ...parts, state: FeatureState.restore(catalog, featureState) });
   } catch (error) {
     throw new BundleError(`bundle ${dir}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The same scorer with its state in Redis, shared by replicas: Redis must hold the state `skipwise state
+ * load` materialised from this bundle's snapshot (or what was learned on it since).
+ */
+export async function sharedScorerFromBundle(
+  dir: string,
+  catalog: Catalog,
+  source: Required<Pick<StateSource, "redis">> & StateSource,
+): Promise<BundleScorer> {
+  const { parts } = bundleParts(dir, catalog);
+  let store: RedisFeatureStore;
+  try {
+    store = await RedisFeatureStore.open(source.redis, catalog, source.redisPrefix);
+  } catch (error) {
+    throw new BundleError(`bundle ${dir}: ${(error as Error).message}`);
+  }
+  if (store.origin !== parts.stateOrigin) {
+    await store.close();
+    throw new BundleError(
+      `bundle ${dir}: Redis ${source.redis} holds the state loaded from snapshot ${store.origin}, this bundle's is ${parts.stateOrigin}: load this one with \`skipwise state load --bundle ${dir} --replace\``,
+    );
+  }
+  return new BundleScorer({ ...parts, store });
+}
+
+/** A bundle's scorer parts but its state, and the state's snapshot bytes. */
+function bundleParts(
+  dir: string,
+  catalog: Catalog,
+): { parts: BundleParts & { stateOrigin: string }; featureState: Uint8Array } {
+  const bundle = loadBundle(dir, { expectedSchema: FEATURE_SCHEMA });
+  const { manifest } = bundle;
   const models: ServedModel[] = Object.entries(bundle.models).map(([name, model]) => ({
     name,
     model,
@@ -265,16 +320,15 @@ export function scorerFromBundle(dir: string, catalog: Catalog): BundleScorer {
   const policy = manifest.policy
     ? { kind: manifest.policy.kind, model: manifest.policy.model, threshold: manifest.policy.threshold }
     : undefined;
-  return new BundleScorer({
+  const parts = {
     version: bundle.version,
     catalog,
-    state,
     models,
     defaultModel: manifest.defaultModel,
     policy,
-    // The snapshot's sha256, checked against these bytes by loadBundle: no need to hash them again.
-    stateOrigin: manifest.files[manifest.featureStateFile].sha256.slice(0, 32),
-  });
+    stateOrigin: stateOriginOf(manifest),
+  };
+  return { parts, featureState: bundle.featureState };
 }
 
 /**
@@ -294,7 +348,9 @@ function noDeliveryMessage(dir: string): string {
  * `data` once and reused while it stays the same. Without `data` every load is refused with what the
  * bundle says of its delivery.
  */
-export function bundleLoader(options: { data?: string; onCatalog?: (dir: string) => void } = {}) {
+export function bundleLoader(
+  options: { data?: string; onCatalog?: (dir: string) => void } & StateSource = {},
+) {
   const catalogs = new Map<string, Promise<Catalog>>();
   return async (dir: string): Promise<BundleScorer> => {
     const data = options.data;
@@ -312,6 +368,8 @@ export function bundleLoader(options: { data?: string; onCatalog?: (dir: string)
       catalogs.set(key, loading);
       catalog = loading;
     }
+    const redis = options.redis;
+    if (redis) return sharedScorerFromBundle(dir, await catalog, { ...options, redis });
     return scorerFromBundle(dir, await catalog);
   };
 }

@@ -8,6 +8,8 @@ export async function runServeCommand(flags: ServeFlags): Promise<void> {
   const config = resolveServeConfig(flags);
   const load = bundleLoader({
     data: config.data,
+    redis: config.redis,
+    redisPrefix: config.redisPrefix,
     onCatalog: (dir) => process.stderr.write(`skipwise serve: reading the catalogue of ${dir}\n`),
   });
   const server = await runServe(config, load, { handleSignals: true });

@@ -7,6 +7,10 @@ export interface ServeConfig {
   /** Delivery the bundle was trained on (its catalogue); required to load a bundle (bundles record no path). */
   data?: string;
   db: string;
+  /** Redis URL of the shared online feature state (`skipwise state load` fills it); absent = in this process. */
+  redis?: string;
+  /** Key prefix of that state in Redis. */
+  redisPrefix: string;
   host: string;
   port: number;
   /** Path of an experiment config JSON; absent = the bundle's naive vs default model, 50/50. */
@@ -66,6 +70,14 @@ const SETTINGS: Setting[] = [
   { key: "bundle", flag: "--bundle", env: "SKIPWISE_BUNDLE", kind: "string" },
   { key: "data", flag: "--data", env: "SKIPWISE_DATA", kind: "string" },
   { key: "db", flag: "--db", env: "SKIPWISE_DB", kind: "string", default: "decisions.db" },
+  { key: "redis", flag: "--redis", env: "SKIPWISE_REDIS", kind: "string" },
+  {
+    key: "redisPrefix",
+    flag: "--redis-prefix",
+    env: "SKIPWISE_REDIS_PREFIX",
+    kind: "string",
+    default: "skipwise:",
+  },
   { key: "host", flag: "--host", env: "SKIPWISE_HOST", kind: "string", default: "127.0.0.1" },
   { key: "port", flag: "--port", env: "SKIPWISE_PORT", kind: "int", default: 8000, min: 0, max: 65535 },
   { key: "experiment", flag: "--experiment", env: "SKIPWISE_EXPERIMENT", kind: "string" },
