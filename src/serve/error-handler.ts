@@ -1,9 +1,11 @@
 // The one place errors become answers: `{statusCode, error, message, field?}`, with the standard reason phrase.
 import { STATUS_CODES } from "node:http";
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from "fastify";
+import { FeatureStoreUnavailableError } from "../features/redis-store.ts";
 import { DecisionLogClosedError, DecisionLogWriteError } from "./decision-log.ts";
 import {
   DecisionLogUnavailableError,
+  FeatureStateUnavailableError,
   InternalError,
   InvalidFieldError,
   RouteNotFoundError,
@@ -47,6 +49,10 @@ function refusalOf(error: FastifyError | Error, log: FastifyBaseLogger): Refusal
   if (error instanceof DecisionLogWriteError) {
     log.error({ err: error }, "decision not logged");
     return new DecisionLogUnavailableError();
+  }
+  if (error instanceof FeatureStoreUnavailableError) {
+    log.error({ err: error }, "feature state unavailable");
+    return new FeatureStateUnavailableError();
   }
   log.error({ err: error }, "request failed");
   return new InternalError();

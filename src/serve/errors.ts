@@ -162,3 +162,9 @@ export const DecisionLogUnavailableError = createError(
   503,
   () => "decision log unavailable: nothing was recorded; retry later",
 );
+
+export const FeatureStateUnavailableError = createError(
+  "SKIPWISE_FEATURE_STATE_UNAVAILABLE",
+  503,
+  () => "online feature state (Redis) unavailable: retry later",
+);
