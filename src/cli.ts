@@ -244,8 +244,12 @@ program
   .description(
     "Prove a live service computes what training computed: replay the period after the bundle's training end as raw events and predictions, compare every served feature vector and P(skip) with the offline row; exits 1 on any mismatch",
   )
-  .requiredOption("--url <url>", "service base URL, e.g. http://127.0.0.1:8000")
+  .requiredOption(
+    "--url <url>",
+    "service base URL, e.g. http://127.0.0.1:8000; several comma-separated = replicas sharing one state, each request sent to one of them at random",
+  )
   .requiredOption("--data <dir>", "the delivery the served bundle was trained on")
+  .option("--seed <n>", "seed of the random spread over several --url (default 1)")
   .option("--bundle <dir>", "the served bundle (default: the directory the service reports at /ready)")
   .option("--from <time>", "ISO time to replay from (default: the bundle's training end = its test start)")
   .option("--models <list>", "comma-separated models to compare (default: every model of the bundle)")
@@ -257,6 +261,7 @@ program
       bundle: opts.bundle,
       from: opts.from,
       models: opts.models,
+      seed: opts.seed,
     });
     if (result.mismatchedListens > 0) process.exitCode = 1;
   });

@@ -6,7 +6,10 @@ import { ServiceClient } from "./http-client.ts";
 import { checkParity, formatParity, type ParityResult } from "./parity.ts";
 
 export interface ParityCommandOptions {
+  /** The service's URL; several comma-separated = replicas, each request sent to one at random. */
   url: string;
+  /** Seed of that random spread. */
+  seed?: string;
   data: string;
   /** The served bundle's directory; default: the one the service reports at /ready. */
   bundle?: string;
@@ -25,7 +28,12 @@ export async function runParityCommand(options: ParityCommandOptions): Promise<P
     fromMs = Date.parse(options.from);
     if (!Number.isFinite(fromMs)) throw new Error(`--from: not an ISO time: "${options.from}"`);
   }
-  const client = new ServiceClient(options.url, { maxSockets: 1 });
+  const urls = options.url
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean);
+  const clients = urls.map((url) => new ServiceClient(url, { maxSockets: 1 }));
+  const client = clients[0];
   try {
     let bundleDir = options.bundle;
     if (bundleDir === undefined) {
@@ -38,7 +46,8 @@ export async function runParityCommand(options: ParityCommandOptions): Promise<P
     const delivery = await loadDelivery(resolve(options.data));
     const progress = stageProgress(stderr, { unit: "listens" });
     const result = await checkParity({
-      client,
+      client: clients,
+      seed: options.seed === undefined ? undefined : Number(options.seed),
       delivery,
       bundleDir: resolve(bundleDir),
       fromMs,
@@ -52,6 +61,6 @@ export async function runParityCommand(options: ParityCommandOptions): Promise<P
     stdout.write(`${formatParity(result).join("\n")}\n`);
     return result;
   } finally {
-    client.close();
+    for (const c of clients) c.close();
   }
 }

@@ -2,6 +2,7 @@
 // the delivery's raw session events (POST /v1/events) with a prediction (POST /v1/predict, explain) just
 // before each play, and every served vector and probability is compared with the offline row of
 // buildDataset and the bundle model's predictProba for the same listen.
+import { createHash } from "node:crypto";
 import type { Delivery } from "../data/index.ts";
 import { EVENT_KINDS, EventCode } from "../data/types.ts";
 import { FEATURE_SCHEMA } from "../features/index.ts";
@@ -12,7 +13,10 @@ import { selectRows } from "../train/split.ts";
 import type { ServiceClient } from "./http-client.ts";
 
 export interface ParityOptions {
-  client: ServiceClient;
+  /** The service; several = replicas of one service, each request sent to one of them at random. */
+  client: ServiceClient | readonly ServiceClient[];
+  /** Seed of the random spread over several services (default 1). */
+  seed?: number;
   delivery: Delivery;
   bundleDir: string;
   /** Replay from this time (epoch ms); default: the bundle's recorded test start (its training end). */
@@ -51,11 +55,30 @@ export interface ParityResult {
   maxProbDiff: Record<string, number>;
   /** The first few differences, for the report. */
   examples: ParityMismatch[];
+  /**
+   * sha256 of every answer's probability, decision, threshold and cold-start flags, in replay order: two
+   * services fed the same stream answered the same iff their digests are equal.
+   */
+  answerDigest: string;
+  /** Requests sent to each service (one entry per service). */
+  requestsPerService: number[];
 }
 
 interface PredictAnswer {
   prob_skip: number;
+  decision: string;
+  threshold: number;
+  cold_start: { user: boolean; track: boolean };
   features?: Record<string, number | null>;
+}
+
+/** Park–Miller: the spread over replicas is reproducible from its seed. */
+function seededPick(n: number, seed: number): () => number {
+  let s = (Math.abs(Math.floor(seed)) % 2147483646) + 1;
+  return () => {
+    s = (s * 48271) % 2147483647;
+    return s % n;
+  };
 }
 
 /** Float32 values arrive as the shortest double that reads back as them: equal means bit-equal as float32. */
@@ -65,17 +88,32 @@ function sameValue(served: number | null | undefined, offline: number): boolean 
 }
 
 export async function checkParity(options: ParityOptions): Promise<ParityResult> {
-  const { client, delivery } = options;
+  const { delivery } = options;
+  const clients = Array.isArray(options.client) ? options.client : [options.client as ServiceClient];
+  if (clients.length === 0) throw new Error("parity needs at least one service");
+  const pick = seededPick(clients.length, options.seed ?? 1);
+  const requestsPerService = clients.map(() => 0);
+  /** The service for the next request. */
+  const next = (): ServiceClient => {
+    const k = clients.length === 1 ? 0 : pick();
+    requestsPerService[k]++;
+    return clients[k];
+  };
+  const digest = createHash("sha256");
   const bundle = loadBundle(options.bundleDir, { expectedSchema: FEATURE_SCHEMA });
   const { manifest } = bundle;
   const localVersion = bundle.version;
-  const ready = await client.get<{ status: string; bundle_version?: string; state_clock_ms?: number | null }>(
-    "/ready",
+  const readies = await Promise.all(
+    clients.map((client) =>
+      client.get<{ status: string; bundle_version?: string; state_clock_ms?: number | null }>("/ready"),
+    ),
   );
-  if (ready.body.bundle_version !== localVersion) {
-    throw new Error(
-      `the service serves bundle ${String(ready.body.bundle_version)}, but ${options.bundleDir} is ${localVersion}: compare against the bundle it serves`,
-    );
+  for (const ready of readies) {
+    if (ready.body.bundle_version !== localVersion) {
+      throw new Error(
+        `the service serves bundle ${String(ready.body.bundle_version)}, but ${options.bundleDir} is ${localVersion}: compare against the bundle it serves`,
+      );
+    }
   }
   const models = [...(options.models ?? Object.keys(bundle.models))];
   for (const name of models) {
@@ -86,8 +124,8 @@ export async function checkParity(options: ParityOptions): Promise<ParityResult>
   if (!Number.isFinite(fromMs)) {
     throw new Error(`bundle ${options.bundleDir} records no test start: pass --from <time>`);
   }
-  const clock = ready.body.state_clock_ms;
-  if (typeof clock === "number" && clock >= fromMs) {
+  const clock = Math.max(...readies.map((ready) => ready.body.state_clock_ms ?? Number.NEGATIVE_INFINITY));
+  if (clock >= fromMs) {
     throw new Error(
       `the service's feature state has already seen ${new Date(clock).toISOString()}, at or after ${new Date(fromMs).toISOString()}: what it learned online is journaled in its decision log and survives reloads and restarts, so start a service on a fresh --db, then check parity`,
     );
@@ -117,7 +155,7 @@ export async function checkParity(options: ParityOptions): Promise<ParityResult>
   let sentEvents = 0;
   const flush = async () => {
     for (let i = 0; i < pending.length; i += batchSize) {
-      await client.post("/v1/events", { events: pending.slice(i, i + batchSize) });
+      await next().post("/v1/events", { events: pending.slice(i, i + batchSize) });
     }
     sentEvents += pending.length;
     pending = [];
@@ -139,12 +177,16 @@ export async function checkParity(options: ParityOptions): Promise<ParityResult>
         timestamp_ms: t,
         explain: true,
       };
-      const answer = await client.post<{ predictions: PredictAnswer[] }>("/v1/predict/batch", {
+      const answer = await next().post<{ predictions: PredictAnswer[] }>("/v1/predict/batch", {
         items: models.map((model) => ({ ...item, model })),
       });
       const k = row - firstRow;
       let differs = false;
       answer.body.predictions.forEach((prediction, m) => {
+        const c = prediction.cold_start;
+        digest.update(
+          `${prediction.prob_skip}|${prediction.decision}|${prediction.threshold}|${c.user ? 1 : 0}${c.track ? 1 : 0}\n`,
+        );
         const served = prediction.features ?? {};
         for (let j = 0; j < cols; j++) {
           const offline = dataset.X.data[row * cols + j];
@@ -196,6 +238,8 @@ export async function checkParity(options: ParityOptions): Promise<ParityResult>
     probMismatches,
     maxProbDiff,
     examples,
+    answerDigest: digest.digest("hex"),
+    requestsPerService,
   };
 }
 
@@ -214,6 +258,11 @@ export function formatParity(result: ParityResult): string[] {
       ? `  feature mismatches: 0 in each of ${Object.keys(result.featureMismatches).length} features`
       : `  feature mismatches: ${differing.map(([name, n]) => `${name} ${n}`).join(", ")}`,
   ];
+  lines.push(
+    `  answers digest ${result.answerDigest.slice(0, 16)} (probabilities, decisions, thresholds, cold starts)`,
+  );
+  if (result.requestsPerService.length > 1)
+    lines.push(`  requests per service: ${result.requestsPerService.join(", ")} (spread at random)`);
   for (const m of result.examples.slice(0, 5)) {
     lines.push(
       `  e.g. listen ${m.row} (user ${m.userId}, track ${m.trackId}, ${new Date(m.startMs).toISOString()}): ${m.feature} served ${m.served} vs offline ${m.offline}`,
