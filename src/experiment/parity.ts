@@ -89,7 +89,9 @@ function sameValue(served: number | null | undefined, offline: number): boolean 
 
 export async function checkParity(options: ParityOptions): Promise<ParityResult> {
   const { delivery } = options;
-  const clients = Array.isArray(options.client) ? options.client : [options.client as ServiceClient];
+  const clients: readonly ServiceClient[] = Array.isArray(options.client)
+    ? options.client
+    : [options.client as ServiceClient];
   if (clients.length === 0) throw new Error("parity needs at least one service");
   const pick = seededPick(clients.length, options.seed ?? 1);
   const requestsPerService = clients.map(() => 0);
