@@ -52,7 +52,9 @@ export function connectRedis(url: string): ScriptClient {
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
-    enableAutoPipelining: true,
+    // Off: every command and pipeline goes out when issued, so one connection applies learning in the
+    // order the decision log committed it (auto-pipelined commands would wait for the next tick).
+    enableAutoPipelining: false,
     commandTimeout: 5_000,
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
   }) as ScriptClient;

@@ -144,7 +144,12 @@ export class DecisionCore implements ServiceControl {
     this.assigner = new Assigner(experiment);
     this.log.onLearned = (items) => this.bundle.learn(items);
     this.log.onProblem = (problem) => this.reportLogProblem(problem);
-    this.bundle.restoreOnlineState();
+    // An in-process state has relearned the journal when this returns (see applyLearned in served-bundle.ts).
+    this.bundle
+      .restoreOnlineState()
+      .catch((error: Error) =>
+        this.operatorLog.error({ err: error }, "online state could not be restored from the log"),
+      );
     this.metrics.setBundle(this.bundle.scorer.bundleVersion);
     for (const variant of experiment.variants) this.metrics.declareVariant(variant.name, variant.model);
   }
@@ -166,11 +171,13 @@ export class DecisionCore implements ServiceControl {
     const nowMs = Date.now();
     const plan = this.plan(input, nowMs);
     const context: RowContext = { scorer: this.scorer, route, nowMs };
-    const score = context.scorer.score(plan.model, plan.request);
+    const score = await context.scorer.score(plan.model, plan.request);
     const row = this.servedRow(context, plan, score);
-    const shadows = this.shadowVariants(plan).map((variant) =>
-      this.shadowRow(context, plan, variant, context.scorer.score(variant.model, plan.request), row.id),
-    );
+    const shadows: DecisionRow[] = [];
+    for (const variant of this.shadowVariants(plan)) {
+      const shadowScore = await context.scorer.score(variant.model, plan.request);
+      shadows.push(this.shadowRow(context, plan, variant, shadowScore, row.id));
+    }
     await this.commitDecision(row, shadows);
     return { row, score };
   }
@@ -180,7 +187,7 @@ export class DecisionCore implements ServiceControl {
     const nowMs = Date.now();
     const plans = inputs.map((input) => this.plan(input, nowMs));
     const context: RowContext = { scorer: this.scorer, route, nowMs };
-    const scores = scoreByModel(context.scorer, plans);
+    const scores = await scoreByModel(context.scorer, plans);
     const shadowJobs = plans.flatMap((plan, index) =>
       this.shadowVariants(plan).map((variant) => ({
         index,
@@ -189,7 +196,7 @@ export class DecisionCore implements ServiceControl {
         model: variant.model,
       })),
     );
-    const shadowScores = scoreByModel(context.scorer, shadowJobs);
+    const shadowScores = await scoreByModel(context.scorer, shadowJobs);
     const results = plans.map((plan, i) => ({
       row: this.servedRow(context, plan, scores[i]),
       shadows: [] as DecisionRow[],
@@ -393,7 +400,10 @@ export class DecisionCore implements ServiceControl {
 }
 
 /** Scores jobs grouped by model, one `scoreBatch` per model in order of first appearance. */
-function scoreByModel(scorer: Scorer, jobs: readonly { model: string; request: ScoreRequest }[]): Score[] {
+async function scoreByModel(
+  scorer: Scorer,
+  jobs: readonly { model: string; request: ScoreRequest }[],
+): Promise<Score[]> {
   const byModel = new Map<string, number[]>();
   jobs.forEach((job, k) => {
     const group = byModel.get(job.model);
@@ -402,7 +412,7 @@ function scoreByModel(scorer: Scorer, jobs: readonly { model: string; request: S
   });
   const out: Score[] = new Array(jobs.length);
   for (const [model, ks] of byModel) {
-    const scores = scorer.scoreBatch(
+    const scores = await scorer.scoreBatch(
       model,
       ks.map((k) => jobs[k].request),
     );

@@ -344,8 +344,11 @@ export class DecisionLog {
   private catchUpCheckpoint = false;
   /** Set by the owner (the app) to observe commits. */
   onCommit: ((rows: number, seconds: number) => void) | undefined;
-  /** Called synchronously after each commit with what it taught the feature state, in commit order. */
-  onLearned: ((items: LearnedItem[]) => void) | undefined;
+  /**
+   * Called synchronously after each commit with what it taught the feature state, in commit order; the batch
+   * is acknowledged once the promise it returns (the state's update, e.g. in Redis) settles.
+   */
+  onLearned: ((items: LearnedItem[]) => void | Promise<void>) | undefined;
   /** Called once each time the log goes from writable to not (and with null when it recovers). */
   onProblem: ((problem: LogProblem | null) => void) | undefined;
   /** Transactions committed so far (for tests and metrics). */
@@ -747,7 +750,7 @@ export class DecisionLog {
         learned.push(op.learned);
       }
     }
-    if (learned.length > 0) this.onLearned?.(learned);
+    const learning = learned.length > 0 ? this.onLearned?.(learned) : undefined;
     if (this.problemNow !== null) this.setProblem(null);
     if (this.catchUpCheckpoint) {
       this.catchUpCheckpoint = false;
@@ -757,7 +760,8 @@ export class DecisionLog {
         // Best effort: the worker checkpoints again on its next tick.
       }
     }
-    resolve();
+    if (learning) learning.then(resolve, reject);
+    else resolve();
   };
 }
 

@@ -59,14 +59,19 @@ export class ServedBundle {
   }
 
   /** Teaches committed journal items to the served scorer (the decision log's onLearned). */
-  learn(items: Iterable<LearnedItem>): void {
-    applyLearned(this.current, items);
+  learn(items: Iterable<LearnedItem>): Promise<void> {
+    return applyLearned(this.current, items).done;
   }
 
-  /** What earlier runs learned online on this snapshot (feedback, events) is learned again. */
-  restoreOnlineState(): void {
+  /**
+   * What earlier runs learned online on this snapshot (feedback, events) is learned again; a state held in
+   * Redis learned it already and outlives the process.
+   */
+  async restoreOnlineState(): Promise<void> {
+    if (this.current.sharedState) return;
     const origin = this.current.stateOrigin;
-    const relearned = applyLearned(this.current, this.options.log.learnedOn(origin));
+    const { applied: relearned, done } = applyLearned(this.current, this.options.log.learnedOn(origin));
+    await done;
     if (relearned > 0)
       this.options.operatorLog.info({ relearned, origin }, "online state restored from the log");
   }
@@ -77,7 +82,7 @@ export class ServedBundle {
     if (!load) throw new BundleRefusedError("reload is not available: no bundle loader configured");
     if (!target) throw new BundleRefusedError("reload needs a bundle directory");
     const next = await this.loadChecked(load, target);
-    return this.swapIn(next, target);
+    return await this.swapIn(next, target);
   }
 
   private async loadChecked(load: ScorerLoader, dir: string): Promise<Scorer> {
@@ -94,13 +99,15 @@ export class ServedBundle {
     }
   }
 
-  private swapIn(next: Scorer, dir: string): ReloadResult {
+  private async swapIn(next: Scorer, dir: string): Promise<ReloadResult> {
     const { log, metrics, operatorLog } = this.options;
-    const previousVersion = this.current.bundleVersion;
+    const previous = this.current;
+    const previousVersion = previous.bundleVersion;
     // Synchronous from here to the swap: a commit lands either before (journaled, relearned below) or
-    // after (taught to `next` by onLearned), never in between.
-    const relearnedItems = applyLearned(next, log.learnedOn(next.stateOrigin));
-    const onlineState = next.stateOrigin === this.current.stateOrigin ? "kept" : "reset";
+    // after (taught to `next` by onLearned), never in between. A state in Redis is shared: nothing to relearn.
+    const relearned = next.sharedState ? null : applyLearned(next, log.learnedOn(next.stateOrigin));
+    const relearnedItems = relearned?.applied ?? 0;
+    const onlineState = next.stateOrigin === previous.stateOrigin ? "kept" : "reset";
     this.current = next;
     this.currentDir = dir;
     metrics.setBundle(next.bundleVersion);
@@ -109,6 +116,8 @@ export class ServedBundle {
       { bundle: dir, version: next.bundleVersion, previousVersion, onlineState, relearnedItems },
       "bundle reloaded",
     );
+    await relearned?.done;
+    if (previous !== next) await previous.close();
     return { bundleVersion: next.bundleVersion, previousVersion, onlineState, relearnedItems };
   }
 }
@@ -125,22 +134,27 @@ function checkExperiment(experiment: ExperimentConfig, scorer: Scorer): void {
   }
 }
 
-/** Teaches committed items to a scorer, when they were learned on its snapshot; returns how many. */
-function applyLearned(target: Scorer, items: Iterable<LearnedItem>): number {
+/**
+ * Teaches committed items to a scorer, when they were learned on its snapshot. Every call is issued here, in
+ * order, before anything is awaited: an in-process state has learned them all when this returns, and a
+ * Redis store receives them in this order on its one connection. `done` settles once all are applied.
+ */
+function applyLearned(
+  target: Scorer,
+  items: Iterable<LearnedItem>,
+): { applied: number; done: Promise<void> } {
   let applied = 0;
+  const pending: Promise<void>[] = [];
   const events: EventRecord[] = [];
-  const flushEvents = () => {
-    if (events.length > 0) target.applyEvents(events.splice(0));
-  };
   for (const item of items) {
     if (item.origin !== target.stateOrigin) continue;
     if (item.kind === "event") events.push(item.event);
     else {
-      flushEvents();
-      target.learn(item.outcome);
+      if (events.length > 0) pending.push(target.applyEvents(events.splice(0)));
+      pending.push(target.learn(item.outcome));
     }
     applied++;
   }
-  flushEvents();
-  return applied;
+  if (events.length > 0) pending.push(target.applyEvents(events.splice(0)));
+  return { applied, done: Promise.all(pending).then(() => undefined) };
 }
