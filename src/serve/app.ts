@@ -62,6 +62,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   observeRequests(app, metrics);
   app.addHook("onClose", async () => {
     await options.log.close();
+    await core.scorer.close();
   });
   installErrorHandler(app);
   await registerRateLimit(app, options.rateLimit);

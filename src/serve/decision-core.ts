@@ -3,7 +3,13 @@
 // an outcome or an event batch is counted and learned only once the decision log has committed it.
 import type { EventRecord } from "../data/event-record.ts";
 import { DecisionIds } from "./decision-id.ts";
-import type { DecisionLog, DecisionRow, LoggedDecision, LogProblem } from "./decision-log.ts";
+import {
+  type DecisionLog,
+  type DecisionRow,
+  FeedbackAlreadyRecordedError,
+  type LoggedDecision,
+  type LogProblem,
+} from "./decision-log.ts";
 import {
   DecisionNotFoundError,
   DuplicateFeedbackError,
@@ -213,7 +219,7 @@ export class DecisionCore implements ServiceControl {
 
   /** Logs the real outcome of a decision; once committed, counts it (shadows apart) and learns it. */
   async recordFeedback(input: FeedbackInput): Promise<{ decisionId: string; correct: boolean }> {
-    const logged = this.findDecision(input.target);
+    const logged = await this.findDecision(input.target);
     const { row } = logged;
     if (logged.hasFeedback || this.log.feedbackInFlight(row.id)) throw new DuplicateFeedbackError(row.id);
     const scorer = this.scorer;
@@ -223,7 +229,7 @@ export class DecisionCore implements ServiceControl {
     }
     if (input.atMs !== undefined) this.acceptClientTime(input.atMs, "timestamp_ms");
     // Learned, counted and marked as answered only once committed (the log's onLearned teaches the state).
-    await this.log.recordFeedback(
+    const recorded = this.log.recordFeedback(
       {
         decisionId: row.id,
         tsMs: Date.now(),
@@ -237,6 +243,13 @@ export class DecisionCore implements ServiceControl {
       logged,
       { origin: scorer.stateOrigin, outcome: listenOutcome(row, input) },
     );
+    try {
+      await recorded;
+    } catch (error) {
+      // Another replica recorded this decision's feedback first (PostgreSQL log): a duplicate, as here.
+      if (error instanceof FeedbackAlreadyRecordedError) throw new DuplicateFeedbackError(row.id);
+      throw error;
+    }
     this.countOutcomes(logged, input, durationMs);
     return { decisionId: row.id, correct: (row.decision === "SKIP") === input.skipped };
   }
@@ -370,13 +383,13 @@ export class DecisionCore implements ServiceControl {
     }
   }
 
-  private findDecision(target: FeedbackTarget): LoggedDecision {
+  private async findDecision(target: FeedbackTarget): Promise<LoggedDecision> {
     if ("decisionId" in target) {
-      const logged = this.log.find(target.decisionId);
+      const logged = await this.log.find(target.decisionId);
       if (!logged) throw new DecisionNotFoundError(target.decisionId);
       return logged;
     }
-    const logged = this.log.findOpenListen(target.userId, target.trackId, target.sessionId);
+    const logged = await this.log.findOpenListen(target.userId, target.trackId, target.sessionId);
     if (!logged) {
       this.metrics.countUnmatchedFeedback();
       throw new OpenListenNotFoundError(target, this.log.openListenCapacity);

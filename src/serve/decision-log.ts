@@ -302,6 +302,14 @@ export class DecisionLogWriteError extends Error {
   }
 }
 
+/** Another replica recorded feedback for this decision first: refused, nothing learned. */
+export class FeedbackAlreadyRecordedError extends Error {
+  constructor(readonly decisionId: string) {
+    super(`decision ${decisionId} already has feedback`);
+    this.name = "FeedbackAlreadyRecordedError";
+  }
+}
+
 /** Why the log cannot take writes right now; null when it can. */
 export interface LogProblem {
   kind: "write-failed" | "corrupt";
@@ -309,7 +317,41 @@ export interface LogProblem {
   sinceMs: number;
 }
 
-export class DecisionLog {
+/**
+ * The decision log as the service uses it: SQLite (`SqliteDecisionLog`, the embedded default) or PostgreSQL
+ * shared by replicas (`PostgresDecisionLog`, postgres-decision-log.ts). Writes resolve only after COMMIT.
+ */
+export interface DecisionLog {
+  /** The file, or the database URL without its password. */
+  readonly path: string;
+  readonly commits: number;
+  readonly problem: LogProblem | null;
+  readonly isClosed: boolean;
+  readonly openListenCapacity: number;
+  onCommit: ((rows: number, seconds: number) => void) | undefined;
+  onLearned: ((items: LearnedItem[]) => void | Promise<void>) | undefined;
+  onProblem: ((problem: LogProblem | null) => void) | undefined;
+  record(row: DecisionRow, shadows?: DecisionRow[]): Promise<void>;
+  recordFeedback(
+    row: FeedbackRow,
+    logged: LoggedDecision,
+    learned: { origin: string; outcome: ListenOutcome },
+  ): Promise<void>;
+  recordEvents(events: readonly EventRecord[], origin: string): Promise<{ learned: number; repeats: number }>;
+  learnedOn(origin: string): Iterable<LearnedItem>;
+  feedbackInFlight(id: string): boolean;
+  find(id: string): LoggedDecision | null | Promise<LoggedDecision | null>;
+  findOpenListen(
+    userId: number,
+    trackId: string,
+    sessionId: number | null,
+  ): LoggedDecision | null | Promise<LoggedDecision | null>;
+  checkWritable(): boolean;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class SqliteDecisionLog implements DecisionLog {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly insertDecision: Database.Statement;

@@ -3,8 +3,9 @@
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import type { ServeConfig } from "./config.ts";
-import { DecisionLog } from "./decision-log.ts";
+import { type DecisionLog, type DecisionLogOptions, SqliteDecisionLog } from "./decision-log.ts";
 import { readExperimentConfig } from "./experiment.ts";
+import { isPostgresUrl, PostgresDecisionLog } from "./postgres-decision-log.ts";
 import type { Scorer } from "./scorer.ts";
 
 export interface RunningServer {
@@ -21,8 +22,19 @@ export async function runServe(
   options: { handleSignals?: boolean; announce?: (line: string) => void } = {},
 ): Promise<RunningServer> {
   const experiment = config.experiment ? readExperimentConfig(config.experiment) : undefined;
+  if (isPostgresUrl(config.db) && !config.redis) {
+    throw new Error(
+      "--db postgres://… is a decision log shared by replicas: they must share their online state too (--redis redis://…)",
+    );
+  }
   const scorer = await loadScorer(config.bundle);
-  const log = new DecisionLog(config.db, { commitDelayMs: config.commitDelayMs });
+  let log: DecisionLog;
+  try {
+    log = await openDecisionLog(config.db, { commitDelayMs: config.commitDelayMs });
+  } catch (error) {
+    await scorer.close();
+    throw error;
+  }
   let app: FastifyInstance;
   try {
     app = await buildApp({
@@ -95,7 +107,13 @@ export async function runServe(
   }
   // Announced once the signals are handled: whoever waits for this line may send them at once.
   (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(
-    `skipwise serve: listening on ${url} (bundle ${scorer.bundleVersion}, log ${config.db})`,
+    `skipwise serve: listening on ${url} (bundle ${scorer.bundleVersion}, log ${log.path}${config.redis ? `, state in ${config.redis}` : ""})`,
   );
   return { app, url, closed, stop };
+}
+
+/** The decision log a `--db` names: PostgreSQL for a postgres:// URL, else a SQLite file. */
+export async function openDecisionLog(spec: string, options: DecisionLogOptions = {}): Promise<DecisionLog> {
+  if (isPostgresUrl(spec)) return PostgresDecisionLog.open(spec, options);
+  return new SqliteDecisionLog(spec, options);
 }

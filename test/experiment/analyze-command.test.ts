@@ -18,7 +18,7 @@ import {
 } from "../../src/experiment/replay.ts";
 import type { DecisionRecord } from "../../src/experiment/types.ts";
 import type { ListenTable } from "../../src/listens/types.ts";
-import { DecisionLog } from "../../src/serve/decision-log.ts";
+import { SqliteDecisionLog } from "../../src/serve/decision-log.ts";
 import { readDecisionRecords } from "../../src/serve/log-export.ts";
 import { timeSplit } from "../../src/train/split.ts";
 import { type ReplayFixture, startReplayFixture } from "./replay.fixture.ts";
@@ -201,7 +201,7 @@ describe("abtest analyze on a replayed log", () => {
       /does not exist/,
     );
     const empty = join(fixture.dir, "empty.db");
-    await new DecisionLog(empty, { checkpointIntervalMs: 0 }).close();
+    await new SqliteDecisionLog(empty, { checkpointIntervalMs: 0 }).close();
     expect(existsSync(empty)).toBe(true);
     await expect(runAnalyzeCommand({ log: empty, stdout })).rejects.toThrow(/holds no A\/B decisions/);
   });

@@ -12,7 +12,7 @@ import { checkParity } from "../../src/experiment/parity.ts";
 import { FEATURE_SCHEMA } from "../../src/features/index.ts";
 import { buildApp } from "../../src/serve/app.ts";
 import { BundleScorer, scorerFromBundle } from "../../src/serve/bundle-scorer.ts";
-import { DecisionLog } from "../../src/serve/decision-log.ts";
+import { SqliteDecisionLog } from "../../src/serve/decision-log.ts";
 import type { Score, ScoreRequest } from "../../src/serve/scorer.ts";
 import { runTrainCommand } from "../../src/train/train-command.ts";
 import { sharedDelivery } from "../helpers/shared-data.ts";
@@ -58,7 +58,7 @@ describe("skipwise parity against a served 2023L-v2 bundle", () => {
     const bundleDir = join(dir, "bundle");
     const honest = scorerFromBundle(bundleDir, delivery.catalog);
     const scorer = skewed ? Object.setPrototypeOf(honest, SkewedScorer.prototype) : honest;
-    const app = await buildApp({ scorer, bundleDir, log: new DecisionLog(join(dir, `${name}.db`)) });
+    const app = await buildApp({ scorer, bundleDir, log: new SqliteDecisionLog(join(dir, `${name}.db`)) });
     apps.push(app);
     const address = await app.listen({ port: 0, host: "127.0.0.1" });
     return new ServiceClient(address);

@@ -9,7 +9,11 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/serve/app.ts";
 import { scorerFromBundle } from "../../src/serve/bundle-scorer.ts";
-import { DecisionLog, DecisionLogCorruptError } from "../../src/serve/decision-log.ts";
+import {
+  type DecisionLog,
+  DecisionLogCorruptError,
+  SqliteDecisionLog,
+} from "../../src/serve/decision-log.ts";
 import { generateAndTrain, spawnServe } from "../observability/service.ts";
 import { type SavedWorld, savedWorld } from "../serve/fixture.ts";
 import { getText, postJson, tempDir } from "../serve/helpers.ts";
@@ -77,7 +81,7 @@ describe("2 disk full under the decision log", () => {
       ctx.skip();
     }
     const db = join(mount, "decisions.db");
-    const { app, url } = await serve(saved, new DecisionLog(db));
+    const { app, url } = await serve(saved, new SqliteDecisionLog(db));
     const t = saved.world.endMs;
     const predict = (user: number) =>
       postJson(`${url}/v1/predict`, { user_id: user, track_id: "T2", model: "gbdt", timestamp_ms: t });
@@ -201,7 +205,7 @@ describe("4 deadlines", () => {
 
   it("a body that never finishes is cut at the request deadline; CONNECT gets an answer", async () => {
     const dir = tempDir("faults-deadline");
-    const { app, url } = await serve(saved, new DecisionLog(join(dir, "d.db")), {
+    const { app, url } = await serve(saved, new SqliteDecisionLog(join(dir, "d.db")), {
       timeouts: { requestMs: 500, keepAliveMs: 500 },
     });
     try {
@@ -312,7 +316,7 @@ describe("6 corrupt decision logs", () => {
   });
 
   async function filledLog(path: string, rows: number): Promise<void> {
-    const log = new DecisionLog(path, { checkpointIntervalMs: 0 });
+    const log = new SqliteDecisionLog(path, { checkpointIntervalMs: 0 });
     for (let i = 0; i < rows; i++) log.record(row(i));
     await log.flush();
     await log.close();
@@ -349,7 +353,7 @@ describe("6 corrupt decision logs", () => {
       tally.tried++;
       let error: unknown;
       try {
-        await new DecisionLog(path).close();
+        await new SqliteDecisionLog(path).close();
       } catch (e) {
         error = e;
       }
@@ -364,7 +368,7 @@ describe("6 corrupt decision logs", () => {
     const path = join(dir, "runtime.db");
     await filledLog(path, 20_000);
     const problems: unknown[] = [];
-    const log = new DecisionLog(path, { recentCapacity: 1 });
+    const log = new SqliteDecisionLog(path, { recentCapacity: 1 });
     const { app, url } = await serve(saved, log);
     const previous = log.onProblem;
     log.onProblem = (p) => {

@@ -3,7 +3,7 @@ import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import type { DecisionRecord } from "../../src/experiment/types.ts";
-import { DecisionLog, type DecisionRow, type LoggedDecision } from "../../src/serve/decision-log.ts";
+import { type DecisionRow, type LoggedDecision, SqliteDecisionLog } from "../../src/serve/decision-log.ts";
 import {
   type AnalysisRecord,
   exportLogJsonl,
@@ -50,7 +50,7 @@ afterEach(() => {
 describe("DecisionLog", () => {
   it("group-commits everything recorded in one turn into one transaction, visible once awaited", async () => {
     const path = dbPath();
-    const log = new DecisionLog(path);
+    const log = new SqliteDecisionLog(path);
     const promises = Array.from({ length: 200 }, (_, i) => log.record(row(i)));
     expect(new Set(promises).size).toBe(1);
     const reader = new Database(path, { readonly: true });
@@ -66,7 +66,7 @@ describe("DecisionLog", () => {
 
   it("uses WAL with synchronous=NORMAL", async () => {
     const path = dbPath();
-    const log = new DecisionLog(path);
+    const log = new SqliteDecisionLog(path);
     await log.record(row(1));
     const db = new Database(path);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
@@ -77,7 +77,7 @@ describe("DecisionLog", () => {
   it("keeps the WAL bounded under sustained writes: checkpoints off the event loop, then a restart", async () => {
     const path = dbPath();
     let checkpoints = 0;
-    const log = new DecisionLog(path, { checkpointIntervalMs: 20, onCheckpoint: () => checkpoints++ });
+    const log = new SqliteDecisionLog(path, { checkpointIntervalMs: 20, onCheckpoint: () => checkpoints++ });
     let maxWal = 0;
     for (let batch = 0; batch < 60; batch++) {
       for (let i = 0; i < 500; i++) log.record(row(batch * 500 + i, { id: `c${batch}-${i}` }));
@@ -99,7 +99,7 @@ describe("DecisionLog", () => {
 
   it("finds decisions by id and by listen, in memory and after a restart", async () => {
     const path = dbPath();
-    const log = new DecisionLog(path, { recentCapacity: 3, listenCapacity: 3 });
+    const log = new SqliteDecisionLog(path, { recentCapacity: 3, listenCapacity: 3 });
     const shadow = row(2, { id: "s2", served: false, shadowOf: "d2", variant: "b", model: "gbdt" });
     await log.record(row(2), [shadow]);
     for (let i = 10; i < 20; i++) await log.record(row(i));
@@ -128,7 +128,7 @@ describe("DecisionLog", () => {
     await log.close();
     expect(() => log.record(row(99))).toThrow(/closed/);
 
-    const reopened = new DecisionLog(path, { listenCapacity: 3 });
+    const reopened = new SqliteDecisionLog(path, { listenCapacity: 3 });
     expect(reopened.find("d2")?.hasFeedback).toBe(true);
     expect(reopened.find("d19")?.hasFeedback).toBe(false);
     // The last 3 served decisions without feedback are matchable by listen again after the restart.
@@ -142,7 +142,7 @@ describe("DecisionLog", () => {
 describe("DecisionLog duplicate feedback", () => {
   it("refuses a second feedback while the first waits for its commit, also for decisions read back from the database", async () => {
     const path = dbPath();
-    const log = new DecisionLog(path, { recentCapacity: 1 });
+    const log = new SqliteDecisionLog(path, { recentCapacity: 1 });
     await log.record(row(1));
     await log.record(row(2));
     const old = log.find("d1");
@@ -189,7 +189,7 @@ describe("DecisionLog duplicate feedback", () => {
 describe("log export and readers", () => {
   async function filledLog(): Promise<string> {
     const path = dbPath();
-    const log = new DecisionLog(path);
+    const log = new SqliteDecisionLog(path);
     for (let i = 0; i < 20; i++) log.record(row(i));
     await log.record(row(20, { experiment: null, variant: null }));
     const d3 = log.find("d3");

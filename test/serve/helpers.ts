@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type AppOptions, buildApp } from "../../src/serve/app.ts";
-import { DecisionLog } from "../../src/serve/decision-log.ts";
+import { SqliteDecisionLog } from "../../src/serve/decision-log.ts";
 
 export interface Running {
   app: FastifyInstance;
@@ -41,7 +41,7 @@ export async function waitUntil(
 export async function startApp(options: Omit<AppOptions, "log"> & { dbPath?: string }): Promise<Running> {
   const dir = tempDir("serve");
   const dbPath = options.dbPath ?? join(dir, "decisions.db");
-  const app = await buildApp({ processMetrics: false, ...options, log: new DecisionLog(dbPath) });
+  const app = await buildApp({ processMetrics: false, ...options, log: new SqliteDecisionLog(dbPath) });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (!address || typeof address === "string") throw new Error("no TCP address");
