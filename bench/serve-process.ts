@@ -1,5 +1,6 @@
 // `skipwise serve` as a child process for the load benches: a fresh decision log, any free port, the rate
-// limit off (the benches measure the service, not the limiter); resolves once it listens.
+// limit off (the benches measure the service, not the limiter), `extra` flags after those; resolves once it
+// listens.
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 
@@ -9,6 +10,7 @@ export function startServer(
   bundle: string,
   data: string,
   db: string,
+  extra: readonly string[] = [],
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
@@ -27,6 +29,7 @@ export function startServer(
       "warn",
       "--rate-limit",
       "0",
+      ...extra,
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -20,12 +20,12 @@
 //   P.."dl"                    sorted set of open listens' deadlines (start + duration), members
 //                              "<seq, 16 digits>:<session>" so that ties finish in opening order
 //   P.."users", P.."ua", P.."ug", P.."ut", P.."ss", P.."ls"   creation order (the snapshot's slots)
+import { fnv1a32 } from "../base/hash.ts";
 import { EventCode } from "../data/types.ts";
 import { TASTE_DIMENSIONS } from "./schema.ts";
 
-export const FEATURE_STORE_LUA = `
-local P = KEYS[1]
-local G = P .. 'g'
+const BODY = `
+local P, G
 local K = ${TASTE_DIMENSIONS}
 local PLAY, SKIP, LIKE, BUY = ${EventCode.play}, ${EventCode.skip}, ${EventCode.like}, ${EventCode.buy_premium}
 
@@ -206,7 +206,15 @@ end
 
 local function append(out, values) for i = 1, #values do out[#out + 1] = values[i] end end
 
--- What a vector reads, after the stream moved to the query's time (and closed the session's open listen):
+-- The fields a vector reads, built once when the library loads.
+local GLOBAL_FIELDS = { 'n', 's', 'l', 'hc', 'hs', 'tcp', 'tcs' }
+for k = 1, K do GLOBAL_FIELDS[#GLOBAL_FIELDS + 1] = 'gp' .. k end
+for k = 1, K do GLOBAL_FIELDS[#GLOBAL_FIELDS + 1] = 'gq' .. k end
+local USER_FIELDS = { 'slot', 'n', 's', 'l', 'hc', 'hs', 'last', 'pr', 'cp', 'st0n', 'st0s', 'st1n', 'st1s', 'pc', 'sc' }
+for k = 1, K do USER_FIELDS[#USER_FIELDS + 1] = 'p' .. k end
+for k = 1, K do USER_FIELDS[#USER_FIELDS + 1] = 'q' .. k end
+
+-- What a vector reads (as one string of comma-separated fields), after the stream moved to the query's time (and closed the session's open listen):
 -- ARGV t user session ('' = none) track artist genres.
 local function read_vector(a)
   local t, user, session, track, artist = tonumber(a[2]), a[3], a[4], a[5], a[6]
@@ -222,14 +230,8 @@ local function read_vector(a)
     end
   end
   out[1] = redis.call('HGET', G, 'clock')
-  local gf = { 'n', 's', 'l', 'hc', 'hs', 'tcp', 'tcs' }
-  for k = 1, K do gf[#gf + 1] = 'gp' .. k end
-  for k = 1, K do gf[#gf + 1] = 'gq' .. k end
-  append(out, redis.call('HMGET', G, unpack(gf)))
-  local uf = { 'slot', 'n', 's', 'l', 'hc', 'hs', 'last', 'pr', 'cp', 'st0n', 'st0s', 'st1n', 'st1s', 'pc', 'sc' }
-  for k = 1, K do uf[#uf + 1] = 'p' .. k end
-  for k = 1, K do uf[#uf + 1] = 'q' .. k end
-  append(out, redis.call('HMGET', P .. 'u:' .. user, unpack(uf)))
+  append(out, redis.call('HMGET', G, unpack(GLOBAL_FIELDS)))
+  append(out, redis.call('HMGET', P .. 'u:' .. user, unpack(USER_FIELDS)))
   append(out, redis.call('HMGET', P .. 't:' .. track, 'n', 's', 'hc', 'hs'))
   append(out, redis.call('HMGET', P .. 'a:' .. artist, 'n', 's'))
   append(out, redis.call('HMGET', P .. 'ua:' .. user .. ':' .. artist, 'n', 's'))
@@ -242,7 +244,9 @@ local function read_vector(a)
   for _, genre in ipairs(split(a[7])) do
     append(out, redis.call('HMGET', P .. 'ug:' .. user .. ':' .. genre, 'n', 's'))
   end
-  return out
+  -- One comma-separated string (absent = empty): one bulk reply parses far faster than ~80.
+  for i = 1, #out do if out[i] == false then out[i] = '' end end
+  return table.concat(out, ',')
 end
 
 -- A finished listen reported without a session: ARGV user track start skipped heard liked duration artist
@@ -253,10 +257,25 @@ local function observe_listen(a)
     taste = a[11] })
 end
 
-local op = ARGV[1]
-if op == 'event' then apply_event(ARGV)
-elseif op == 'vector' then return read_vector(ARGV)
-elseif op == 'observe' then observe_listen(ARGV)
-else return redis.error_reply('skipwise feature store: unknown operation ' .. tostring(op)) end
-return redis.call('HGET', G, 'clock')
+local function run(keys, args)
+  P = keys[1]
+  G = P .. 'g'
+  local op = args[1]
+  if op == 'event' then apply_event(args)
+  elseif op == 'vector' then return read_vector(args)
+  elseif op == 'observe' then observe_listen(args)
+  else return redis.error_reply('skipwise feature store: unknown operation ' .. tostring(op)) end
+  return redis.call('HGET', G, 'clock')
+end
+`;
+
+/**
+ * Loaded once as a Redis Function library (FUNCTION LOAD): its functions are compiled once, not on every
+ * call as an EVAL script's are (measured: the script spent ~40 µs per call re-creating its ~20 closures and
+ * tables). Named by a hash of its code, so replicas of different versions never replace each other's.
+ */
+export const FEATURE_STORE_FUNCTION = `skipwise_state_${fnv1a32(BODY).toString(16).padStart(8, "0")}`;
+export const FEATURE_STORE_LIBRARY = `#!lua name=skipwise_${fnv1a32(BODY).toString(16).padStart(8, "0")}
+${BODY}
+redis.register_function('${FEATURE_STORE_FUNCTION}', run)
 `;

@@ -7,7 +7,7 @@ import type { Catalog } from "../data/types.ts";
 import type { LiveEvent } from "../listens/live.ts";
 import { CatalogIndex } from "./catalog-index.ts";
 import { VectorReads } from "./reads.ts";
-import { FEATURE_STORE_LUA } from "./redis-lua.ts";
+import { FEATURE_STORE_FUNCTION, FEATURE_STORE_LIBRARY } from "./redis-lua.ts";
 import { FEATURE_COUNT, FEATURE_SCHEMA, TASTE_DIMENSIONS } from "./schema.ts";
 import type { FeatureStore } from "./store.ts";
 import type { FeatureOptions, FeatureQuery, ObservedListen, SessionOverride } from "./types.ts";
@@ -43,12 +43,8 @@ export interface RedisStateMeta {
   loadedAt: string;
 }
 
-interface ScriptClient extends Redis {
-  skipwiseState(prefix: string, ...args: (string | number)[]): Promise<unknown>;
-}
-
 /** Opens a connection with the store's script defined; commands fail fast instead of queueing forever. */
-export function connectRedis(url: string): ScriptClient {
+export function connectRedis(url: string): Redis {
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
@@ -57,8 +53,11 @@ export function connectRedis(url: string): ScriptClient {
     enableAutoPipelining: false,
     commandTimeout: 5_000,
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
-  }) as ScriptClient;
-  redis.defineCommand("skipwiseState", { numberOfKeys: 1, lua: FEATURE_STORE_LUA });
+  });
+  // (Re)loaded on every connection: a Redis restarted without persistence has no functions.
+  redis.on("ready", () => {
+    redis.call("FUNCTION", "LOAD", "REPLACE", FEATURE_STORE_LIBRARY).catch(() => undefined);
+  });
   // A lost connection is reported by the failing commands; the client reconnects by itself.
   redis.on("error", () => {});
   return redis;
@@ -137,7 +136,7 @@ export class RedisFeatureStore implements FeatureStore {
   private readonly context: SessionOverride = {};
 
   private constructor(
-    private readonly redis: ScriptClient,
+    private readonly redis: Redis,
     readonly catalog: Catalog,
     readonly prefix: string,
     readonly meta: RedisStateMeta,
@@ -157,6 +156,7 @@ export class RedisFeatureStore implements FeatureStore {
     const redis = connectRedis(url);
     try {
       await redis.connect();
+      await redis.call("FUNCTION", "LOAD", "REPLACE", FEATURE_STORE_LIBRARY);
       const meta = await readRedisMeta(redis, prefix);
       const index = new CatalogIndex(catalog);
       if (meta === null) {
@@ -193,11 +193,14 @@ export class RedisFeatureStore implements FeatureStore {
 
   async applyEvents(events: readonly LiveEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const pipeline = this.redis.pipeline() as unknown as ScriptClient;
+    const pipeline = this.redis.pipeline();
     for (const e of events) {
       const track = e.trackIndex >= 0 && e.trackIndex < this.index.trackCount ? e.trackIndex : -1;
       const [duration, artist, genres, taste] = this.tracks.of(track);
-      void pipeline.skipwiseState(
+      pipeline.call(
+        "FCALL",
+        FEATURE_STORE_FUNCTION,
+        1,
         this.prefix,
         "event",
         e.kind,
@@ -211,7 +214,7 @@ export class RedisFeatureStore implements FeatureStore {
         taste,
       );
     }
-    const replies = await this.exec(pipeline as unknown as ReturnType<Redis["pipeline"]>);
+    const replies = await this.exec(pipeline);
     for (const reply of replies) this.noteClock(reply as string | null);
   }
 
@@ -238,25 +241,22 @@ export class RedisFeatureStore implements FeatureStore {
 
   async vectors(queries: readonly FeatureQuery[], out: Float32Array): Promise<Uint8Array> {
     const tracks = queries.map((q) => this.trackOf(q));
-    const pipeline = this.redis.pipeline() as unknown as ScriptClient;
-    queries.forEach((q, i) => {
+    const args = queries.map((q, i) => {
       const [, artist, genres] = this.tracks.of(tracks[i]);
       const session = q.sessionId !== undefined && Number.isFinite(q.sessionId) ? String(q.sessionId) : "";
-      void pipeline.skipwiseState(
-        this.prefix,
-        "vector",
-        String(q.timestampMs),
-        String(q.userId),
-        session,
-        tracks[i],
-        artist,
-        genres,
-      );
+      return ["vector", String(q.timestampMs), String(q.userId), session, tracks[i], artist, genres];
     });
-    const replies = await this.exec(pipeline as unknown as ReturnType<Redis["pipeline"]>);
+    let replies: unknown[];
+    if (args.length === 1) replies = [await this.call(...args[0])];
+    else {
+      const pipeline = this.redis.pipeline();
+      for (const a of args) pipeline.call("FCALL", FEATURE_STORE_FUNCTION, 1, this.prefix, ...a);
+      replies = await this.exec(pipeline);
+    }
     const cold = new Uint8Array(queries.length);
     queries.forEach((q, i) => {
-      cold[i] = this.writeFromReply(q, tracks[i], replies[i] as Reply, out, i * FEATURE_COUNT);
+      const fields = (replies[i] as string).split(",").map((x) => (x === "" ? null : x));
+      cold[i] = this.writeFromReply(q, tracks[i], fields, out, i * FEATURE_COUNT);
     });
     return cold;
   }
@@ -366,7 +366,7 @@ export class RedisFeatureStore implements FeatureStore {
 
   private async call(...args: (string | number)[]): Promise<unknown> {
     try {
-      return await this.redis.skipwiseState(this.prefix, ...args);
+      return await this.redis.call("FCALL", FEATURE_STORE_FUNCTION, 1, this.prefix, ...args);
     } catch (error) {
       throw new FeatureStoreUnavailableError(`feature store (Redis): ${(error as Error).message}`, {
         cause: error,
