@@ -145,12 +145,12 @@ const logCommand = program.command("log").description("Work with the decision lo
 logCommand
   .command("export")
   .description("Write the decision log as JSONL (the reference's model_usage_log entries plus outcomes)")
-  .requiredOption("--db <file>", "SQLite decision log")
+  .requiredOption("--db <file|url>", "decision log: a SQLite file, or postgres://… (the log replicas share)")
   .requiredOption("--out <file>", "output .jsonl file")
   .option("--include-shadow", "also export shadow-mode decisions", false)
   .action(async (opts: { db: string; out: string; includeShadow: boolean }) => {
     const { runLogExportCommand } = await import("./serve/commands.ts");
-    runLogExportCommand(opts);
+    await runLogExportCommand(opts);
   });
 
 const numberOption = (value: string, name: string): number => {
@@ -292,7 +292,7 @@ abtestCommand
 abtestCommand
   .command("analyze")
   .description("A/B statistics from the decision log: abtest.html + abtest.json")
-  .requiredOption("--log <db>", "SQLite decision log of `skipwise serve`")
+  .requiredOption("--log <file|url>", "decision log of `skipwise serve`: a SQLite file, or postgres://…")
   .option("--data <dir>", "delivery of the replayed listens: each user's earlier skip rate feeds CUPED")
   .option("--out <dir>", "report folder", "out/abtest")
   .option("--control <variant>", "variant the others are compared against")

@@ -85,6 +85,48 @@ export async function writeFileAtomic(path: string, content: FileContent): Promi
 }
 
 /**
+ * Asynchronous, streaming form: `fill` receives a `write` function to await any number of times (rows read
+ * page by page from a database need not be held in memory); its result is returned once the file is in
+ * place. Errors as in writeFileAtomicSyncWith: `fill`'s own are rethrown unchanged after the temp file is
+ * removed; write, sync and rename errors become "cannot write <path>: …".
+ */
+export async function writeFileAtomicWith<T>(
+  path: string,
+  fill: (write: (chunk: FileContent) => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const temp = siblingPath(path, "tmp");
+  let filling = false;
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(temp, "wx");
+    let result: T;
+    try {
+      const write = async (chunk: FileContent) => {
+        const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+        filling = false;
+        let written = 0;
+        while (written < bytes.length) {
+          written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
+        }
+        filling = true;
+      };
+      filling = true;
+      result = await fill(write);
+      filling = false;
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    await syncDirectory(dirname(path));
+    return result;
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw filling ? error : failure(path, error);
+  }
+}
+
+/**
  * Synchronous, streaming form: `fill` receives a `write` function and may call it any number of times (a
  * large export need not be held in memory); its return value is returned once the file is in place. An
  * error thrown by `fill` itself is rethrown unchanged (after the temp file is removed); write, sync and

@@ -4,13 +4,15 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ListenTable } from "../listens/types.ts";
 import { GENRE_RULE_MODEL } from "../models/registry.ts";
-import { type LoggedDecisionRecord, readDecisionRecords, toAnalysisRecord } from "../serve/log-export.ts";
+import { collectDecisionRecords, type LoggedDecisionRecord, toAnalysisRecord } from "../serve/log-export.ts";
+import { isPostgresUrl, redactedUrl } from "../serve/postgres-decision-log.ts";
 import { analyzeExperiment } from "./analyze.ts";
 import { defaultReplayStart, parseFromTime } from "./replay.ts";
 import { abtestSummary, writeAbtestReport } from "./report.ts";
 import type { AnalyzeOptions, DecisionRecord, ExperimentAnalysis } from "./types.ts";
 
 export interface AnalyzeCommandOptions {
+  /** The decision log: a SQLite file, or a postgres:// URL (the log replicas share). */
   log: string;
   /** Delivery the replayed listens came from: fills each user's pre-experiment skip rate (CUPED). */
   data?: string;
@@ -126,8 +128,9 @@ export async function runAnalyzeCommand(options: AnalyzeCommandOptions): Promise
   listenTimes: boolean;
 }> {
   const stdout = options.stdout ?? process.stdout;
-  const logPath = resolve(options.log);
-  if (!existsSync(logPath)) throw new Error(`--log: decision log ${logPath} does not exist`);
+  const postgres = isPostgresUrl(options.log);
+  const logPath = postgres ? options.log : resolve(options.log);
+  if (!postgres && !existsSync(logPath)) throw new Error(`--log: decision log ${logPath} does not exist`);
   const analyzeOptions: AnalyzeOptions = {};
   if (options.control !== undefined) analyzeOptions.control = options.control;
   if (options.experiment !== undefined) {
@@ -136,13 +139,13 @@ export async function runAnalyzeCommand(options: AnalyzeCommandOptions): Promise
     analyzeOptions.experiment = config.name;
     analyzeOptions.weights = Object.fromEntries(config.variants.map((v) => [v.name, v.weight]));
   }
-  const logged = readDecisionRecords(logPath, { experiment: analyzeOptions.experiment }).filter(
+  const logged = (await collectDecisionRecords(logPath, { experiment: analyzeOptions.experiment })).filter(
     (r) => r.experiment !== null && r.variant !== null,
   );
   const records = logged.map(toDecisionRecord);
   if (records.length === 0) {
     throw new Error(
-      `decision log ${logPath} holds no A/B decisions (only /abtest and /v1/predict without "model" are assigned a variant)`,
+      `decision log ${postgres ? redactedUrl(logPath) : logPath} holds no A/B decisions (only /abtest and /v1/predict without "model" are assigned a variant)`,
     );
   }
   let covariate: CovariateFill | undefined;

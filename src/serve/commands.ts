@@ -17,7 +17,12 @@ export async function runServeCommand(flags: ServeFlags): Promise<void> {
   process.stdout.write("skipwise serve: stopped, decision log closed\n");
 }
 
-export function runLogExportCommand(options: { db: string; out: string; includeShadow?: boolean }): void {
-  const lines = exportLogJsonl(options.db, options.out, { includeShadow: options.includeShadow });
+/** `--db`: a SQLite file or a postgres:// URL (the log replicas share). */
+export async function runLogExportCommand(options: {
+  db: string;
+  out: string;
+  includeShadow?: boolean;
+}): Promise<void> {
+  const lines = await exportLogJsonl(options.db, options.out, { includeShadow: options.includeShadow });
   process.stdout.write(`skipwise log export: ${lines} decisions written to ${options.out}\n`);
 }

@@ -13,6 +13,8 @@ export {
 } from "./experiment.ts";
 export {
   type AnalysisRecord,
+  collectDecisionRecords,
+  decisionRecords,
   exportLogJsonl,
   iterateDecisionRecords,
   type LoggedDecisionRecord,

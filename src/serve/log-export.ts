@@ -1,9 +1,14 @@
 // Reading the decision log back: joined decision + feedback rows, and the JSONL export
 // (the reference's model_usage_log.json entries, one object per line, plus skipwise's fields).
+// Either store: a SQLite file (read-only, synchronous readers too) or PostgreSQL (a postgres:// URL), read
+// page by page inside one read-only snapshot, so an export taken while replicas write is consistent and
+// memory stays bounded.
 
 import type Database from "better-sqlite3";
-import { writeFileAtomicSyncWith } from "../base/atomic-write.ts";
+import pg from "pg";
+import { writeFileAtomicWith } from "../base/atomic-write.ts";
 import { type DbDecision, type DecisionRow, fromDb, openLogDatabase } from "./decision-log.ts";
+import { decisionOf, isPostgresUrl, type PgDecision, redactedUrl } from "./postgres-decision-log.ts";
 import type { Decision } from "./scorer.ts";
 
 /** One logged decision with the outcome reported for it (feedback joins through the served decision). */
@@ -58,12 +63,15 @@ export function toAnalysisRecord(
   return record;
 }
 
-interface JoinedRow extends DbDecision {
+/** The feedback columns JOINED adds to a decision row (the same in both stores). */
+interface FeedbackColumns {
   f_skipped: number | null;
   f_heard_ms: number | null;
   f_ts_ms: number | null;
   f_duration_ms: number | null;
 }
+
+type JoinedRow = DbDecision & FeedbackColumns;
 
 const JOINED = `
 SELECT d.*, f.skipped AS f_skipped, f.heard_ms AS f_heard_ms, f.ts_ms AS f_ts_ms,
@@ -71,8 +79,8 @@ SELECT d.*, f.skipped AS f_skipped, f.heard_ms AS f_heard_ms, f.ts_ms AS f_ts_ms
 FROM decisions d LEFT JOIN feedback f ON f.decision_id = COALESCE(d.shadow_of, d.id)
 `;
 
-function toRecord(r: JoinedRow): LoggedDecisionRecord {
-  const { id, ...decision } = fromDb(r);
+function toRecord(row: DecisionRow, r: FeedbackColumns): LoggedDecisionRecord {
+  const { id, ...decision } = row;
   return {
     decisionId: id,
     ...decision,
@@ -101,7 +109,7 @@ function query(db: Database.Database, options: ReadOptions): Database.Statement 
   return db.prepare(`${JOINED} ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY d.seq`);
 }
 
-/** Every logged decision joined with its feedback, in time order. Opens the database read-only. */
+/** Every logged decision of a SQLite log joined with its feedback, in log order. Opens the file read-only. */
 export function* iterateDecisionRecords(
   dbPath: string,
   options: ReadOptions = {},
@@ -109,12 +117,16 @@ export function* iterateDecisionRecords(
   const db = openLogDatabase(dbPath, true);
   try {
     const params = options.experiment !== undefined ? { experiment: options.experiment } : {};
-    for (const row of query(db, options).iterate(params)) yield toRecord(row as JoinedRow);
+    for (const row of query(db, options).iterate(params)) {
+      const joined = row as JoinedRow;
+      yield toRecord(fromDb(joined), joined);
+    }
   } finally {
     db.close();
   }
 }
 
+/** `iterateDecisionRecords` in an array (SQLite; `collectDecisionRecords` reads either store). */
 export function readDecisionRecords(dbPath: string, options: ReadOptions = {}): LoggedDecisionRecord[] {
   return [...iterateDecisionRecords(dbPath, options)];
 }
@@ -158,20 +170,90 @@ export function exportLine(r: LoggedDecisionRecord): string {
   });
 }
 
-/** Writes the log as JSONL atomically (temp file + rename); returns the number of lines. */
-export function exportLogJsonl(dbPath: string, outPath: string, options: ReadOptions = {}): number {
-  return writeFileAtomicSyncWith(outPath, (write) => {
+/** Rows per page read from PostgreSQL. */
+const PAGE_ROWS = 5_000;
+
+/**
+ * Every logged decision of a PostgreSQL log joined with its feedback, in log order, read in pages of
+ * PAGE_ROWS (by seq) inside one REPEATABLE READ READ ONLY transaction: one snapshot for the whole read.
+ */
+async function* postgresDecisionRecords(
+  url: string,
+  options: ReadOptions,
+): AsyncGenerator<LoggedDecisionRecord> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  // A connection lost mid-read fails the query in progress; the event must not crash the process.
+  client.on("error", () => {});
+  const failed = (error: unknown) =>
+    new Error(`decision log ${redactedUrl(url)}: ${(error as Error).message}`);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw failed(error);
+  }
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const where = ["d.seq > $1"];
+    const params: unknown[] = ["0"];
+    if (!options.includeShadow) where.push("d.served = 1");
+    if (options.experiment !== undefined) {
+      params.push(options.experiment);
+      where.push(`d.experiment = $${params.length}`);
+    }
+    const sql = `${JOINED} WHERE ${where.join(" AND ")} ORDER BY d.seq LIMIT ${PAGE_ROWS}`;
+    for (;;) {
+      let rows: (PgDecision & FeedbackColumns)[];
+      try {
+        rows = (await client.query<PgDecision & FeedbackColumns>(sql, params)).rows;
+      } catch (error) {
+        throw failed(error);
+      }
+      for (const r of rows) yield toRecord(decisionOf(r), r);
+      if (rows.length < PAGE_ROWS) break;
+      params[0] = rows[rows.length - 1].seq;
+    }
+    await client.query("COMMIT").catch(() => undefined);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Every logged decision joined with its feedback, in log order, from either store: `spec` is a SQLite file
+ * (opened read-only; it must exist) or a postgres:// URL.
+ */
+export async function* decisionRecords(
+  spec: string,
+  options: ReadOptions = {},
+): AsyncGenerator<LoggedDecisionRecord> {
+  if (isPostgresUrl(spec)) yield* postgresDecisionRecords(spec, options);
+  else yield* iterateDecisionRecords(spec, options);
+}
+
+/** All of `decisionRecords` in memory (the A/B analysis reads them all anyway). */
+export async function collectDecisionRecords(
+  spec: string,
+  options: ReadOptions = {},
+): Promise<LoggedDecisionRecord[]> {
+  const records: LoggedDecisionRecord[] = [];
+  for await (const record of decisionRecords(spec, options)) records.push(record);
+  return records;
+}
+
+/** Writes the log (either store) as JSONL atomically (temp file + rename); returns the number of lines. */
+export function exportLogJsonl(spec: string, outPath: string, options: ReadOptions = {}): Promise<number> {
+  return writeFileAtomicWith(outPath, async (write) => {
     let lines = 0;
     let buffer: string[] = [];
-    for (const record of iterateDecisionRecords(dbPath, options)) {
+    for await (const record of decisionRecords(spec, options)) {
       buffer.push(exportLine(record));
       lines++;
       if (buffer.length === 4096) {
-        write(`${buffer.join("\n")}\n`);
+        await write(`${buffer.join("\n")}\n`);
         buffer = [];
       }
     }
-    if (buffer.length > 0) write(`${buffer.join("\n")}\n`);
+    if (buffer.length > 0) await write(`${buffer.join("\n")}\n`);
     return lines;
   });
 }

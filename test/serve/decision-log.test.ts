@@ -214,7 +214,7 @@ describe("log export and readers", () => {
   it("writes the reference's log entries as JSONL with skipwise's fields", async () => {
     const path = await filledLog();
     const out = join(path, "..", "log.jsonl");
-    expect(exportLogJsonl(path, out)).toBe(21);
+    expect(await exportLogJsonl(path, out)).toBe(21);
     const lines = readFileSync(out, "utf8")
       .trim()
       .split("\n")
