@@ -6,10 +6,11 @@
 // Keys under the store's prefix P (ids and slots as decimal strings, doubles as %.17g, NaN = field absent):
 //   P.."meta"                  schema, catalogue fingerprint, options (JSON), origin, loadedAt
 //   P.."g"                     global tally n s l hc hs; clock; seq (next listen opening); obs (listens
-//                              observed); taste: tcp tcs (played / skipped counts), gp1..gpK, gq1..gqK
+//                              observed); taste: tcp tcs (played / skipped counts), gtp gtq (their sums:
+//                              K numbers, comma-separated)
 //   P.."u:"..user              slot, last (latest listen start), pr (latest premium status; absent = none
 //                              seen), cp (users.jsonl's flag), tally n s l hc hs, st0n st0s st1n st1s (by
-//                              premium status), taste pc sc p1..pK q1..qK
+//                              premium status), taste pc sc (counts) tp tq (sums, as gtp gtq)
 //   P.."t:"..track, P.."a:"..artist            tally n s l hc hs
 //   P.."ua:"..user..":"..artist, P.."ug:"..user..":"..genre   n s
 //   P.."ut:"..user..":"..track                n s l
@@ -83,24 +84,21 @@ local function premium_of(key)
   return status
 end
 
+-- A taste sum is one field holding its K numbers, comma-separated (absent = zeros): a vector reads two
+-- fields, not 2K.
+local function add_vector(key, field, x)
+  local sum = split(redis.call('HGET', key, field))
+  local out = {}
+  for k = 1, K do out[k] = fmt((tonumber(sum[k]) or 0) + tonumber(x[k])) end
+  redis.call('HSET', key, field, table.concat(out, ','))
+end
+
 local function observe_taste(key, x, skipped)
-  local own, global = 'p', 'gp'
-  if skipped == 1 then own, global = 'q', 'gq' end
-  local uf, gf = {}, {}
-  for k = 1, K do uf[k] = own .. k; gf[k] = global .. k end
-  local uv = redis.call('HMGET', key, unpack(uf))
-  local gv = redis.call('HMGET', G, unpack(gf))
-  local uset, gset = {}, {}
-  for k = 1, K do
-    local v = tonumber(x[k])
-    uset[#uset + 1] = uf[k]; uset[#uset + 1] = fmt(n0(uv[k]) + v)
-    gset[#gset + 1] = gf[k]; gset[#gset + 1] = fmt(n0(gv[k]) + v)
-  end
-  redis.call('HSET', key, unpack(uset))
-  redis.call('HSET', G, unpack(gset))
   if skipped == 1 then
+    add_vector(key, 'tq', x); add_vector(G, 'gtq', x)
     redis.call('HINCRBY', key, 'sc', 1); redis.call('HINCRBY', G, 'tcs', 1)
   else
+    add_vector(key, 'tp', x); add_vector(G, 'gtp', x)
     redis.call('HINCRBY', key, 'pc', 1); redis.call('HINCRBY', G, 'tcp', 1)
   end
 end
@@ -204,21 +202,19 @@ local function apply_event(a)
   end
 end
 
-local function append(out, values) for i = 1, #values do out[#out + 1] = values[i] end end
-
 -- The fields a vector reads, built once when the library loads.
-local GLOBAL_FIELDS = { 'n', 's', 'l', 'hc', 'hs', 'tcp', 'tcs' }
-for k = 1, K do GLOBAL_FIELDS[#GLOBAL_FIELDS + 1] = 'gp' .. k end
-for k = 1, K do GLOBAL_FIELDS[#GLOBAL_FIELDS + 1] = 'gq' .. k end
-local USER_FIELDS = { 'slot', 'n', 's', 'l', 'hc', 'hs', 'last', 'pr', 'cp', 'st0n', 'st0s', 'st1n', 'st1s', 'pc', 'sc' }
-for k = 1, K do USER_FIELDS[#USER_FIELDS + 1] = 'p' .. k end
-for k = 1, K do USER_FIELDS[#USER_FIELDS + 1] = 'q' .. k end
+local GLOBAL_FIELDS = { 'n', 's', 'l', 'hc', 'hs', 'tcp', 'tcs', 'gtp', 'gtq' }
+local USER_FIELDS = { 'slot', 'n', 's', 'l', 'hc', 'hs', 'last', 'pr', 'cp', 'st0n', 'st0s', 'st1n', 'st1s', 'pc', 'sc',
+  'tp', 'tq' }
+local NO_SESSION = { false, false, false, false, false }
 
--- What a vector reads (as one string of comma-separated fields), after the stream moved to the query's time (and closed the session's open listen):
+-- What a vector reads, as one string of space-separated fields (absent = empty: one bulk reply parses far
+-- faster than ~80), after the stream moved to the query's time and closed the session's open listen:
 -- ARGV t user session ('' = none) track artist genres.
 local function read_vector(a)
   local t, user, session, track, artist = tonumber(a[2]), a[3], a[4], a[5], a[6]
-  local out = { false, '0', false, false }
+  local out, n = {}, 4
+  out[1], out[2], out[3], out[4] = '', '0', '', ''
   advance(t)
   if session ~= '' then
     local key = live_key(session)
@@ -226,27 +222,28 @@ local function read_vector(a)
     if v[1] ~= false then
       if v[2] == '1' then finish_played(session) end
       local w = redis.call('HMGET', key, 'n', 'st')
-      out[2], out[3], out[4] = '1', w[1], w[2]
+      out[2], out[3], out[4] = '1', w[1] or '', w[2] or ''
     end
   end
-  out[1] = redis.call('HGET', G, 'clock')
-  append(out, redis.call('HMGET', G, unpack(GLOBAL_FIELDS)))
-  append(out, redis.call('HMGET', P .. 'u:' .. user, unpack(USER_FIELDS)))
-  append(out, redis.call('HMGET', P .. 't:' .. track, 'n', 's', 'hc', 'hs'))
-  append(out, redis.call('HMGET', P .. 'a:' .. artist, 'n', 's'))
-  append(out, redis.call('HMGET', P .. 'ua:' .. user .. ':' .. artist, 'n', 's'))
-  append(out, redis.call('HMGET', P .. 'ut:' .. user .. ':' .. track, 'n', 's', 'l'))
-  if session ~= '' then
-    append(out, redis.call('HMGET', P .. 'ss:' .. session, 'st', 'n', 's', 'ls', 'lf'))
-  else
-    append(out, { false, false, false, false, false })
+  out[1] = redis.call('HGET', G, 'clock') or ''
+  local function put(values)
+    for i = 1, #values do
+      n = n + 1
+      out[n] = values[i] or ''
+    end
   end
-  for _, genre in ipairs(split(a[7])) do
-    append(out, redis.call('HMGET', P .. 'ug:' .. user .. ':' .. genre, 'n', 's'))
+  put(redis.call('HMGET', G, unpack(GLOBAL_FIELDS)))
+  put(redis.call('HMGET', P .. 'u:' .. user, unpack(USER_FIELDS)))
+  put(redis.call('HMGET', P .. 't:' .. track, 'n', 's', 'hc', 'hs'))
+  put(redis.call('HMGET', P .. 'a:' .. artist, 'n', 's'))
+  put(redis.call('HMGET', P .. 'ua:' .. user .. ':' .. artist, 'n', 's'))
+  put(redis.call('HMGET', P .. 'ut:' .. user .. ':' .. track, 'n', 's', 'l'))
+  if session ~= '' then put(redis.call('HMGET', P .. 'ss:' .. session, 'st', 'n', 's', 'ls', 'lf'))
+  else put(NO_SESSION) end
+  for genre in string.gmatch(a[7], '[^,]+') do
+    put(redis.call('HMGET', P .. 'ug:' .. user .. ':' .. genre, 'n', 's'))
   end
-  -- One comma-separated string (absent = empty): one bulk reply parses far faster than ~80.
-  for i = 1, #out do if out[i] == false then out[i] = '' end end
-  return table.concat(out, ',')
+  return table.concat(out, ' ')
 end
 
 -- A finished listen reported without a session: ARGV user track start skipped heard liked duration artist

@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import type { Catalog } from "../data/types.ts";
 import { CatalogIndex } from "./catalog-index.ts";
 import { FeatureState } from "./index.ts";
-import { DEFAULT_REDIS_PREFIX, type RedisStateMeta, readRedisMeta } from "./redis-store.ts";
+import { DEFAULT_REDIS_PREFIX, type RedisStateMeta, readRedisMeta, readSums } from "./redis-store.ts";
 import { FEATURE_SCHEMA, TASTE_DIMENSIONS } from "./schema.ts";
 import { decodeSnapshot, encodeSnapshot, type NamedArray } from "./snapshot.ts";
 import type { FeatureOptions } from "./types.ts";
@@ -24,6 +24,11 @@ const str = (x: number) => String(x);
 /** Adds `name = value` unless the value is the absent default (0 for counts, NaN for times and fractions). */
 function put(fields: Fields, name: string, value: number): void {
   if (value !== 0 && !Number.isNaN(value)) fields[name] = str(value);
+}
+
+/** A taste sum as one field of K comma-separated numbers, left out when all are 0. */
+function putSums(fields: Fields, name: string, sums: Float64Array): void {
+  if (sums.some((x) => x !== 0)) fields[name] = Array.from(sums, str).join(",");
 }
 
 function array(arrays: Map<string, NamedArray>, name: string): NamedArray {
@@ -95,10 +100,8 @@ export async function loadSnapshotIntoRedis(
     put(f, "st1s", status("skips")[2 * slot + 1]);
     put(f, "pc", taste("playedCount")[slot]);
     put(f, "sc", taste("skippedCount")[slot]);
-    for (let k = 0; k < K; k++) {
-      put(f, `p${k + 1}`, taste("playedSum")[slot * K + k]);
-      put(f, `q${k + 1}`, taste("skippedSum")[slot * K + k]);
-    }
+    putSums(f, "tp", taste("playedSum").subarray(slot * K, (slot + 1) * K) as Float64Array);
+    putSums(f, "tq", taste("skippedSum").subarray(slot * K, (slot + 1) * K) as Float64Array);
     writes.push([`${P}u:${userIds[slot]}`, f]);
   }
   lists.push([`${P}users`, Array.from(userIds, str)]);
@@ -108,10 +111,8 @@ export async function loadSnapshotIntoRedis(
   const globalCounts = taste("globalCounts");
   put(g, "tcp", globalCounts[0]);
   put(g, "tcs", globalCounts[1]);
-  for (let k = 0; k < K; k++) {
-    put(g, `gp${k + 1}`, taste("globalPlayedSum")[k]);
-    put(g, `gq${k + 1}`, taste("globalSkippedSum")[k]);
-  }
+  putSums(g, "gtp", taste("globalPlayedSum") as Float64Array);
+  putSums(g, "gtq", taste("globalSkippedSum") as Float64Array);
   g.seq = str(array(arrays, "live.nextSeq")[0]);
   g.obs = str(Number(meta.observed));
   writes.push([`${P}g`, g]);
@@ -285,10 +286,9 @@ export async function exportSnapshotFromRedis(
   const arrays: Record<string, NamedArray> = {};
   const users = userIds.length;
 
-  const tasteFields = [...range(K).map((k) => `p${k + 1}`), ...range(K).map((k) => `q${k + 1}`)];
   const userRows = await hashes(
     userIds.map((id) => `${P}u:${id}`),
-    ["last", "pr", "n", "s", "l", "hc", "hs", "st0n", "st0s", "st1n", "st1s", "pc", "sc", ...tasteFields],
+    ["last", "pr", "n", "s", "l", "hc", "hs", "st0n", "st0s", "st1n", "st1s", "pc", "sc", "tp", "tq"],
   );
   arrays.userIds = Int32Array.from(userIds);
   arrays.userLastMs = Float64Array.from(userRows, (r) => nan(r[0]));
@@ -303,30 +303,13 @@ export async function exportSnapshotFromRedis(
     statusSkips[2 * slot] = n0(r[8]);
     statusListens[2 * slot + 1] = n0(r[9]);
     statusSkips[2 * slot + 1] = n0(r[10]);
-    for (let k = 0; k < K; k++) {
-      playedSum[slot * K + k] = n0(r[13 + k]);
-      skippedSum[slot * K + k] = n0(r[13 + K + k]);
-    }
+    readSums(r[13], playedSum.subarray(slot * K, (slot + 1) * K));
+    readSums(r[14], skippedSum.subarray(slot * K, (slot + 1) * K));
   });
   arrays["userStatus.listens"] = statusListens;
   arrays["userStatus.skips"] = statusSkips;
 
-  const [g] = await hashes(
-    [`${P}g`],
-    [
-      "n",
-      "s",
-      "l",
-      "hc",
-      "hs",
-      "seq",
-      "obs",
-      "tcp",
-      "tcs",
-      ...range(K).map((k) => `gp${k + 1}`),
-      ...range(K).map((k) => `gq${k + 1}`),
-    ],
-  );
+  const [g] = await hashes([`${P}g`], ["n", "s", "l", "hc", "hs", "seq", "obs", "tcp", "tcs", "gtp", "gtq"]);
   tallyArrays(arrays, "global.", [g], 0, true, true);
 
   for (const [table, key, count] of [
@@ -376,8 +359,12 @@ export async function exportSnapshotFromRedis(
   arrays["taste.skippedSum"] = skippedSum;
   arrays["taste.playedCount"] = Uint32Array.from(userRows, (r) => n0(r[11]));
   arrays["taste.skippedCount"] = Uint32Array.from(userRows, (r) => n0(r[12]));
-  arrays["taste.globalPlayedSum"] = Float64Array.from(range(K), (k) => n0(g[9 + k]));
-  arrays["taste.globalSkippedSum"] = Float64Array.from(range(K), (k) => n0(g[9 + K + k]));
+  const globalPlayedSum = new Float64Array(K);
+  const globalSkippedSum = new Float64Array(K);
+  readSums(g[9], globalPlayedSum);
+  readSums(g[10], globalSkippedSum);
+  arrays["taste.globalPlayedSum"] = globalPlayedSum;
+  arrays["taste.globalSkippedSum"] = globalSkippedSum;
   arrays["taste.globalCounts"] = Uint32Array.of(n0(g[7]), n0(g[8]));
 
   const liveIds = (await list("ls")).map(Number);

@@ -110,8 +110,8 @@ const AT = (() => {
   const clock = 0;
   const place = 1;
   const global = 4;
-  const user = global + 7 + 2 * K;
-  const track = user + 15 + 2 * K;
+  const user = global + 9;
+  const track = user + 17;
   const artist = track + 4;
   const userArtist = artist + 2;
   const userTrack = userArtist + 2;
@@ -121,6 +121,16 @@ const AT = (() => {
 })();
 
 type Reply = (string | null)[];
+
+/** A taste sum field (K comma-separated numbers; absent = zeros) into `into`. */
+export function readSums(field: string | null | undefined, into: Float64Array): void {
+  if (field === null || field === undefined) {
+    into.fill(0);
+    return;
+  }
+  const parts = field.split(",");
+  for (let k = 0; k < into.length; k++) into[k] = parts[k] === undefined ? 0 : Number(parts[k]);
+}
 
 const num = (v: string | null | undefined): number =>
   v === null || v === undefined ? Number.NaN : Number(v);
@@ -255,7 +265,7 @@ export class RedisFeatureStore implements FeatureStore {
     }
     const cold = new Uint8Array(queries.length);
     queries.forEach((q, i) => {
-      const fields = (replies[i] as string).split(",").map((x) => (x === "" ? null : x));
+      const fields = (replies[i] as string).split(" ").map((x) => (x === "" ? null : x));
       cold[i] = this.writeFromReply(q, tracks[i], fields, out, i * FEATURE_COUNT);
     });
     return cold;
@@ -282,10 +292,8 @@ export class RedisFeatureStore implements FeatureStore {
     r.globalHeardSum = n0(v[g + 4]);
     r.tasteGlobalPlayed = n0(v[g + 5]);
     r.tasteGlobalSkipped = n0(v[g + 6]);
-    for (let k = 0; k < K; k++) {
-      r.tasteGlobalPlayedSum[k] = n0(v[g + 7 + k]);
-      r.tasteGlobalSkippedSum[k] = n0(v[g + 7 + K + k]);
-    }
+    readSums(v[g + 7], r.tasteGlobalPlayedSum);
+    readSums(v[g + 8], r.tasteGlobalSkippedSum);
     const u = AT.user;
     const known = v[u] !== null;
     r.userKnown = known;
@@ -301,10 +309,8 @@ export class RedisFeatureStore implements FeatureStore {
     r.statusSkips = premium === 0 ? n0(v[u + 10]) : premium === 1 ? n0(v[u + 12]) : 0;
     r.tastePlayedCount = n0(v[u + 13]);
     r.tasteSkippedCount = n0(v[u + 14]);
-    for (let k = 0; k < K; k++) {
-      r.tastePlayedSum[k] = n0(v[u + 15 + k]);
-      r.tasteSkippedSum[k] = n0(v[u + 15 + K + k]);
-    }
+    readSums(v[u + 15], r.tastePlayedSum);
+    readSums(v[u + 16], r.tasteSkippedSum);
     r.trackListens = n0(v[AT.track]);
     r.trackSkips = n0(v[AT.track + 1]);
     r.trackHeardCount = n0(v[AT.track + 2]);
