@@ -462,13 +462,18 @@ describe.skipIf(skip)("PostgreSQL decision log (real PostgreSQL)", () => {
       heardMs: 200_000,
     });
 
-    const out = join(tempDir("pg-export"), "log.jsonl");
-    expect(await exportLogJsonl(url, out)).toBe(21);
-    const lines = readFileSync(out, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
-    expect(lines.find((l) => l.decision_id === "d3")).toMatchObject({ user_id: 103, outcome: "played" });
+    const dir = tempDir("pg-export");
+    try {
+      const out = join(dir, "log.jsonl");
+      expect(await exportLogJsonl(url, out)).toBe(21);
+      const lines = readFileSync(out, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines.find((l) => l.decision_id === "d3")).toMatchObject({ user_id: 103, outcome: "played" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     await expect(
       collectDecisionRecords(`postgres://skipwise@127.0.0.1:${server.port}/no_such_db`),
     ).rejects.toThrow(/decision log .*no_such_db/);
