@@ -3,7 +3,11 @@
 # (or the folder given as $1). Existing secrets are kept, so it is safe to run again.
 #   skipwise_api_key        x-api-key for POST /admin/reload (mode 600: the service container runs as root)
 #   grafana_admin_password  Grafana's admin password (user admin)
-# The folder is mode 700, so no other host user can read either file. Compose secrets are bind mounts that keep
+#   redis_password          the replica stack's Redis password (docker-compose.replicas.yml, replicas.sh; 600:
+#                           read as root before Redis starts)
+#   postgres_password       the replica stack's PostgreSQL password of user skipwise (644: the postgres image
+#                           reads it as uid 999)
+# The folder is mode 700, so no other host user can read any file. Compose secrets are bind mounts that keep
 # the host file's owner and mode, and Grafana runs as uid 472, so its password file must be world-readable
 # (644) to be readable in its container: the 700 folder keeps it private on the host.
 set -eu
@@ -43,3 +47,5 @@ make_secret() {
 
 make_secret skipwise_api_key 600
 make_secret grafana_admin_password 644
+make_secret redis_password 600
+make_secret postgres_password 644
