@@ -6,6 +6,9 @@
 // Without --bundle it trains one on ../shared/data/pozytywka/2023L-v2. Redis (AOF, fsync every second) and
 // PostgreSQL (synchronous_commit on) are started in temp folders on free ports (test/scale/servers.ts), as
 // the tests do. The configurations alternate within each run, so both see the same machine.
+// --pin: the replica runs on CPU 0 alone, this process (autocannon), Redis and PostgreSQL on CPU 1: "per
+// replica" then means one core per replica in both configurations, the shared servers being elsewhere, as
+// they would be in a deployment (on a 2-core machine they otherwise take CPU from the replica they serve).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -31,6 +34,7 @@ const { values: args } = parseArgs({
     connections: { type: "string", default: "32" },
     warmup: { type: "string", default: "3" },
     json: { type: "string" },
+    pin: { type: "boolean", default: false },
   },
 });
 const duration = Number(args.duration);
@@ -94,6 +98,8 @@ async function drive(url: string, route: string, seconds: number, payloads: stri
 }
 
 async function main(): Promise<void> {
+  // Every thread of this process, and so every child started from now on, on CPU 1.
+  if (args.pin) execFileSync("taskset", ["-a", "-pc", "1", String(process.pid)], { stdio: "ignore" });
   const work = mkdtempSync(join(tmpdir(), "skipwise-bench-replicas-"));
   const redis = await startRedis({ appendonly: true });
   const postgres = await startPostgres();
@@ -126,7 +132,7 @@ async function measure(work: string, redisUrl: string, pgUrl: string): Promise<v
   await pgClient.connect();
   const memoryBefore = Number(/used_memory:(\d+)/.exec(await admin.info("memory"))?.[1]);
   console.log(
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; ${runs} runs × ${duration} s per route and configuration, ${connections} connections, ${warmup} s warm-up; Redis holds ${round(memoryBefore / 1e6, 1)} MB after state load`,
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; ${runs} runs × ${duration} s per route and configuration, ${connections} connections, ${warmup} s warm-up${args.pin ? ", replica pinned to CPU 0, the rest to CPU 1" : ""}; Redis holds ${round(memoryBefore / 1e6, 1)} MB after state load`,
   );
   const configs = [
     { name: "embedded (in-process state + SQLite)", extra: [] as string[] },
@@ -137,7 +143,7 @@ async function measure(work: string, redisUrl: string, pgUrl: string): Promise<v
   for (let run = 0; run < runs; run++) {
     for (const [k, config] of configs.entries()) {
       const db = k === 0 ? join(work, `decisions-${run}.db`) : pgUrl;
-      const { child, url } = await startServer(bundle, data, db, config.extra);
+      const { child, url } = await startServer(bundle, data, db, config.extra, args.pin ? 0 : undefined);
       try {
         for (const route of ROUTES) await drive(url, route, warmup, payloads);
         for (const route of ROUTES) {
@@ -217,7 +223,7 @@ async function measure(work: string, redisUrl: string, pgUrl: string): Promise<v
   if (args.json) {
     writeFileSync(
       args.json,
-      `${JSON.stringify({ duration, runs, connections, configs: summary, redisMemoryBytes: { afterLoad: memoryBefore, atEnd: memoryAfter } }, null, 2)}\n`,
+      `${JSON.stringify({ duration, runs, connections, pinned: args.pin, configs: summary, redisMemoryBytes: { afterLoad: memoryBefore, atEnd: memoryAfter } }, null, 2)}\n`,
     );
   }
 }

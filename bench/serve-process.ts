@@ -11,10 +11,14 @@ export function startServer(
   data: string,
   db: string,
   extra: readonly string[] = [],
+  /** Run the server on this CPU only (taskset), e.g. to give it one core of its own. */
+  core?: number,
 ): Promise<{ child: ChildProcess; url: string }> {
+  const pin = core === undefined ? [] : ["-c", String(core), process.execPath];
   const child = spawn(
-    process.execPath,
+    core === undefined ? process.execPath : "taskset",
     [
+      ...pin,
       BIN,
       "serve",
       "--bundle",
