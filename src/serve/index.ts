@@ -3,7 +3,7 @@ export { type AppOptions, BundleRefusedError, buildApp, type ServiceControl } fr
 export { bucketRanges, chooseVariant, fnv1a32, growthbookHash } from "./bucketing.ts";
 export { BundleScorer, bundleLoader, type ServedModel, scorerFromBundle } from "./bundle-scorer.ts";
 export { resolveServeConfig, type ServeConfig } from "./config.ts";
-export { type DecisionLog, type DecisionRow, type FeedbackRow, SqliteDecisionLog } from "./decision-log.ts";
+export type { DecisionLog, DecisionRow, FeedbackRow } from "./decision-log.ts";
 export {
   Assigner,
   defaultExperiment,
@@ -31,4 +31,5 @@ export type {
   Scorer,
   SessionContext,
 } from "./scorer.ts";
-export { runServe } from "./server.ts";
+export { openDecisionLog, runServe } from "./server.ts";
+export { SqliteDecisionLog } from "./sqlite-decision-log.ts";

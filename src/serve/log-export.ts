@@ -7,9 +7,10 @@
 import type Database from "better-sqlite3";
 import pg from "pg";
 import { writeFileAtomicWith } from "../base/atomic-write.ts";
-import { type DbDecision, type DecisionRow, fromDb, openLogDatabase } from "./decision-log.ts";
+import type { DecisionRow } from "./decision-log.ts";
 import { decisionOf, isPostgresUrl, type PgDecision, redactedUrl } from "./postgres-decision-log.ts";
 import type { Decision } from "./scorer.ts";
+import { type DbDecision, fromDb, openLogDatabase } from "./sqlite-decision-log.ts";
 
 /** One logged decision with the outcome reported for it (feedback joins through the served decision). */
 export interface LoggedDecisionRecord extends Omit<DecisionRow, "id"> {

@@ -3,10 +3,11 @@
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import type { ServeConfig } from "./config.ts";
-import { type DecisionLog, type DecisionLogOptions, SqliteDecisionLog } from "./decision-log.ts";
+import type { DecisionLog, DecisionLogOptions } from "./decision-log.ts";
 import { readExperimentConfig } from "./experiment.ts";
 import { isPostgresUrl, PostgresDecisionLog } from "./postgres-decision-log.ts";
 import type { Scorer } from "./scorer.ts";
+import { SqliteDecisionLog } from "./sqlite-decision-log.ts";
 
 export interface RunningServer {
   app: FastifyInstance;

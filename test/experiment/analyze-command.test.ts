@@ -18,8 +18,8 @@ import {
 } from "../../src/experiment/replay.ts";
 import type { DecisionRecord } from "../../src/experiment/types.ts";
 import type { ListenTable } from "../../src/listens/types.ts";
-import { SqliteDecisionLog } from "../../src/serve/decision-log.ts";
 import { readDecisionRecords } from "../../src/serve/log-export.ts";
+import { SqliteDecisionLog } from "../../src/serve/sqlite-decision-log.ts";
 import { timeSplit } from "../../src/train/split.ts";
 import { type ReplayFixture, startReplayFixture } from "./replay.fixture.ts";
 

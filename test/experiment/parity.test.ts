@@ -12,8 +12,8 @@ import { checkParity } from "../../src/experiment/parity.ts";
 import { FEATURE_SCHEMA } from "../../src/features/index.ts";
 import { buildApp } from "../../src/serve/app.ts";
 import { BundleScorer, scorerFromBundle } from "../../src/serve/bundle-scorer.ts";
-import { SqliteDecisionLog } from "../../src/serve/decision-log.ts";
 import type { Score, ScoreRequest } from "../../src/serve/scorer.ts";
+import { SqliteDecisionLog } from "../../src/serve/sqlite-decision-log.ts";
 import { runTrainCommand } from "../../src/train/train-command.ts";
 import { sharedDelivery } from "../helpers/shared-data.ts";
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/serve/app.ts";
 import { scorerFromBundle } from "../../src/serve/bundle-scorer.ts";
-import { SqliteDecisionLog } from "../../src/serve/decision-log.ts";
+import { SqliteDecisionLog } from "../../src/serve/sqlite-decision-log.ts";
 import { REFERENCE_TRACK, type SavedWorld, savedWorld } from "../serve/fixture.ts";
 import { getText, postJson, tempDir } from "../serve/helpers.ts";
 import { countStatus, emptyTally, type FaultTally, recordFaults } from "./table.ts";

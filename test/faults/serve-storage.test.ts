@@ -9,11 +9,8 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/serve/app.ts";
 import { scorerFromBundle } from "../../src/serve/bundle-scorer.ts";
-import {
-  type DecisionLog,
-  DecisionLogCorruptError,
-  SqliteDecisionLog,
-} from "../../src/serve/decision-log.ts";
+import { type DecisionLog, DecisionLogCorruptError } from "../../src/serve/decision-log.ts";
+import { SqliteDecisionLog } from "../../src/serve/sqlite-decision-log.ts";
 import { generateAndTrain, spawnServe } from "../observability/service.ts";
 import { type SavedWorld, savedWorld } from "../serve/fixture.ts";
 import { getText, postJson, tempDir } from "../serve/helpers.ts";

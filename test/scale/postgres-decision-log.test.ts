@@ -20,11 +20,11 @@ import {
   type LearnedItem,
   type LoggedDecision,
   type LogProblem,
-  SqliteDecisionLog,
 } from "../../src/serve/decision-log.ts";
 import { collectDecisionRecords, exportLogJsonl, toAnalysisRecord } from "../../src/serve/log-export.ts";
 import { PostgresDecisionLog } from "../../src/serve/postgres-decision-log.ts";
 import { openDecisionLog } from "../../src/serve/server.ts";
+import { SqliteDecisionLog } from "../../src/serve/sqlite-decision-log.ts";
 import { tempDir, waitUntil } from "../serve/helpers.ts";
 import { type PostgresServer, scaleServersOrSkip, startPostgres } from "./servers.ts";
 

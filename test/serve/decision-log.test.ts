@@ -3,13 +3,14 @@ import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import type { DecisionRecord } from "../../src/experiment/types.ts";
-import { type DecisionRow, type LoggedDecision, SqliteDecisionLog } from "../../src/serve/decision-log.ts";
+import type { DecisionRow, LoggedDecision } from "../../src/serve/decision-log.ts";
 import {
   type AnalysisRecord,
   exportLogJsonl,
   readAnalysisRecords,
   readDecisionRecords,
 } from "../../src/serve/log-export.ts";
+import { SqliteDecisionLog } from "../../src/serve/sqlite-decision-log.ts";
 import { tempDir, waitUntil } from "./helpers.ts";
 
 function row(i: number, overrides: Partial<DecisionRow> = {}): DecisionRow {

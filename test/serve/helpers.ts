@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type AppOptions, buildApp } from "../../src/serve/app.ts";
-import { SqliteDecisionLog } from "../../src/serve/decision-log.ts";
+import { SqliteDecisionLog } from "../../src/serve/sqlite-decision-log.ts";
 
 export interface Running {
   app: FastifyInstance;
