@@ -458,36 +458,12 @@ EOF
 }
 
 render_nginx() {
-  local servers="" i
-  for i in $(seq 1 "$REPLICAS"); do
-    servers="${servers}server 127.0.0.1:$(replica_port "$i") max_fails=1 fail_timeout=2s;\\n        "
-  done
-  local limit=""
-  [ "$RATE_LIMIT" -gt 0 ] && limit="limit_req zone=per_client burst=$((2 * RATE_LIMIT)) nodelay;"
-  local rate=$RATE_LIMIT
-  [ "$rate" -gt 0 ] || rate=1
-  # Comment lines keep their placeholders (they document them); every other @@NAME@@ must be filled.
-  awk -v TEMP="$STATE/nginx" -v LOGS="$LOGS" -v LISTEN="127.0.0.1:$PORT" -v STATUS="127.0.0.1:$STATUS_PORT" \
-    -v WORKERS="$NGINX_WORKERS" -v SERVERS="$servers" -v RESOLVER="" -v LIMIT_REQ="$limit" -v RATE="${rate}r/s" \
-    -v VERSION="replicas.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" '
-    function fill(s, key, value,   i, out) {
-      out = ""
-      while ((i = index(s, "@@" key "@@")) > 0) {
-        out = out substr(s, 1, i - 1) value
-        s = substr(s, i + length(key) + 4)
-      }
-      return out s
-    }
-    /^[ \t]*#/ { print; next }
-    {
-      line = $0
-      line = fill(line, "TEMP", TEMP); line = fill(line, "LOGS", LOGS); line = fill(line, "LISTEN", LISTEN)
-      line = fill(line, "STATUS", STATUS); line = fill(line, "WORKERS", WORKERS); line = fill(line, "SERVERS", SERVERS)
-      line = fill(line, "RESOLVER", RESOLVER); line = fill(line, "LIMIT_REQ", LIMIT_REQ); line = fill(line, "RATE", RATE)
-      line = fill(line, "VERSION", VERSION)
-      if (line ~ /@@[A-Z_]+@@/) { print "unfilled placeholder: " line > "/dev/stderr"; exit 1 }
-      print line
-    }' "$DEPLOY/nginx.conf" >"$STATE/nginx/nginx.conf"
+  local upstreams="" i
+  for i in $(seq 1 "$REPLICAS"); do upstreams="$upstreams 127.0.0.1:$(replica_port "$i")"; done
+  NGINX_UPSTREAMS=${upstreams# } NGINX_TEMP=$STATE/nginx NGINX_LOGS=$LOGS NGINX_LISTEN=127.0.0.1:$PORT \
+    NGINX_STATUS=127.0.0.1:$STATUS_PORT NGINX_WORKERS=$NGINX_WORKERS NGINX_RATE_LIMIT=$RATE_LIMIT \
+    NGINX_SERVER_PARAMS="" NGINX_RESOLVER="" NGINX_VERSION="replicas.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    sh "$DEPLOY/render-nginx.sh" "$DEPLOY/nginx.conf" >"$STATE/nginx/nginx.conf"
 }
 
 start_nginx() {

@@ -256,3 +256,28 @@ describe.skipIf(skip)("nginx from deploy/nginx.conf in front of replicas (real n
     }
   });
 });
+
+describe.skipIf(skip)("nginx's per-client rate limit (the replicas run without theirs)", () => {
+  let upstream: Upstream | undefined;
+  let nginx: Nginx | undefined;
+
+  beforeAll(async () => {
+    upstream = await startUpstream("only");
+    nginx = await startNginx({ upstreams: [upstream.address], ratePerSecond: 1 });
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+    if (upstream) await kill9(upstream.child);
+  });
+
+  it("answers 429 past the rate and burst, but never on the probes", async () => {
+    const url = (nginx as Nginx).url;
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++)
+      statuses.push((await send(`${url}/v1/predict`, "POST", { user_id: i })).status);
+    // rate 1/s with a burst of 2: the first requests pass, the rest of a quick run are refused.
+    expect(statuses.slice(0, 2)).toEqual([200, 200]);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(4);
+    for (let i = 0; i < 8; i++) expect((await send(`${url}/ready`, "GET")).status).toBe(200);
+  });
+});

@@ -1,5 +1,5 @@
-// A throw-away nginx in front of upstream replicas, rendered from the shipped template (deploy/nginx.conf), so
-// the tests prove the stack's own retry rules. Everything it writes (config, pid, logs, temp files) is in a
+// A throw-away nginx in front of upstream replicas, rendered from the shipped template (deploy/nginx.conf) by
+// the shipped renderer (deploy/render-nginx.sh), so the tests prove the stacks' own retry rules. Everything it writes (config, pid, logs, temp files) is in a
 // temp prefix folder; it runs in the foreground as a child (`daemon off;`), on a free port, ready once it
 // answers; `stop()` ends it and removes the folder.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { exited, freePort } from "./servers.ts";
 
 const TEMPLATE = resolve(import.meta.dirname, "../../deploy/nginx.conf");
+const RENDER = resolve(import.meta.dirname, "../../deploy/render-nginx.sh");
 
 /** The nginx binary: Debian's /usr/sbin/nginx (not on a non-root PATH), else one on PATH; null when absent. */
 export function nginxBin(): string | null {
@@ -39,38 +40,26 @@ export interface NginxTemplateValues {
   version: string;
 }
 
-/** deploy/nginx.conf with its @@NAME@@ placeholders filled (every one of them, or it throws). */
-export function renderNginxConfig(values: NginxTemplateValues, template = readFileSync(TEMPLATE, "utf8")) {
+/** deploy/nginx.conf rendered by deploy/render-nginx.sh, the renderer the stacks use. */
+export function renderNginxConfig(values: NginxTemplateValues): string {
   if (values.upstreams.length === 0) throw new Error("nginx needs at least one upstream");
-  const rate = values.ratePerSecond ?? 0;
-  const params = ["max_fails=1", "fail_timeout=2s", values.serverParams].filter(Boolean).join(" ");
-  const fill: Record<string, string> = {
-    TEMP: values.temp,
-    LOGS: values.logs,
-    LISTEN: values.listen,
-    STATUS: values.status,
-    WORKERS: String(values.workers ?? 1),
-    SERVERS: values.upstreams.map((u) => `server ${u} ${params};`).join("\n        "),
-    RESOLVER: values.resolver ?? "",
-    // A zone needs a positive rate even when no location applies it.
-    RATE: `${rate > 0 ? rate : 1}r/s`,
-    LIMIT_REQ: rate > 0 ? `limit_req zone=per_client burst=${2 * rate} nodelay;` : "",
-    VERSION: values.version,
-  };
-  // Placeholders in the header comments are documentation: only lines that are not comments are filled.
-  const out = template
-    .split("\n")
-    .map((line) =>
-      line.trimStart().startsWith("#")
-        ? line
-        : line.replace(/@@([A-Z_]+)@@/g, (whole, name: string) => {
-            const value = fill[name];
-            if (value === undefined) throw new Error(`deploy/nginx.conf: unknown placeholder ${whole}`);
-            return value;
-          }),
-    )
-    .join("\n");
-  return out;
+  return execFileSync("sh", [RENDER, TEMPLATE], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      PATH: process.env.PATH,
+      NGINX_TEMP: values.temp,
+      NGINX_LOGS: values.logs,
+      NGINX_LISTEN: values.listen,
+      NGINX_STATUS: values.status,
+      NGINX_WORKERS: String(values.workers ?? 1),
+      NGINX_UPSTREAMS: values.upstreams.join(" "),
+      NGINX_SERVER_PARAMS: values.serverParams ?? "",
+      NGINX_RESOLVER: values.resolver ?? "",
+      NGINX_RATE_LIMIT: String(values.ratePerSecond ?? 0),
+      NGINX_VERSION: values.version,
+    },
+  });
 }
 
 export interface Nginx {
