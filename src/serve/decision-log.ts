@@ -100,6 +100,8 @@ export interface DecisionLogOptions {
   seenEventCapacity?: number;
   /** Extra wait before a group commit, to gather larger batches; 0 = commit at the end of this turn. */
   commitDelayMs?: number;
+  /** PostgreSQL: transactions in flight at once (default 2), each on its own connection. */
+  writers?: number;
 }
 
 export class DecisionLogClosedError extends Error {

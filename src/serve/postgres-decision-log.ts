@@ -20,6 +20,7 @@ import {
   type LearnedItem,
   type LoggedDecision,
   type LogProblem,
+  OUTCOME_KIND,
 } from "./decision-log.ts";
 import type { ListenOutcome } from "./scorer.ts";
 
@@ -77,8 +78,6 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 /** Serialises the schema creation of replicas starting together (CREATE … IF NOT EXISTS can race). */
 const SCHEMA_LOCK = 0x736b7770;
-/** Journal row kind of an outcome reported as feedback (events use their EventCode). */
-const OUTCOME_KIND = 100;
 
 type Op =
   | { kind: "decision"; row: DecisionRow; logged: LoggedDecision | null }
@@ -124,14 +123,18 @@ export class PostgresDecisionLog {
   readonly path: string;
   private readonly url: string;
   private readonly pool: pg.Pool;
-  private writer: pg.Client | null = null;
+  /** Writer connections, each running one transaction at a time; their free indexes. */
+  private readonly writers: (pg.Client | null)[];
+  private readonly idle: number[];
+  private inFlight = 0;
+  /** Settles once the latest started batch has been acknowledged: acknowledgements go in batch order. */
+  private ordered: Promise<void> = Promise.resolve();
   private readonly recent = new Map<string, LoggedDecision>();
   private readonly recentCapacity: number;
   private readonly listenCapacity: number;
   private readonly commitDelayMs: number;
   private readonly feedbackPending = new Set<string>();
   private gathering: Batch | null = null;
-  private committing: Promise<void> | null = null;
   private closed = false;
   private problemNow: LogProblem | null = null;
   private probing = false;
@@ -147,6 +150,9 @@ export class PostgresDecisionLog {
     this.listenCapacity = options.listenCapacity ?? 100_000;
     this.commitDelayMs = options.commitDelayMs ?? 0;
     this.onCommit = options.onCommit;
+    const writers = Math.max(1, options.writers ?? 2);
+    this.writers = Array.from({ length: writers }, () => null);
+    this.idle = Array.from({ length: writers }, (_, i) => writers - 1 - i);
     this.pool = new pg.Pool({ ...pgOptions(url), max: 4 });
     // An idle pooled connection that dies (PostgreSQL restarted) is reported here; the pool replaces it.
     this.pool.on("error", () => {});
@@ -247,10 +253,11 @@ export class PostgresDecisionLog {
   ): Promise<LoggedDecision | null> {
     const rows = await this.read<PgDecision>(
       `SELECT d.* FROM decisions d
-        WHERE d.served = 1 AND d.user_id = $1 AND d.track_id = $2 AND d.session_id IS NOT DISTINCT FROM $3
+        WHERE d.served = 1 AND d.user_id = $1 AND d.track_id = $2
+          AND ${sessionId === null ? "d.session_id IS NULL" : "d.session_id = $3"}
           AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.decision_id = d.id)
         ORDER BY d.seq DESC LIMIT 1`,
-      [userId, trackId, sessionId],
+      sessionId === null ? [userId, trackId] : [userId, trackId, sessionId],
     );
     return rows.length === 0 ? null : this.loggedOf(rows[0]);
   }
@@ -280,8 +287,9 @@ export class PostgresDecisionLog {
   }
 
   async flush(): Promise<void> {
-    while (this.gathering || this.committing) {
-      await (this.committing ?? this.gathering?.promise)?.catch(() => undefined);
+    while (this.gathering || this.inFlight > 0) {
+      await (this.gathering?.promise ?? this.ordered).catch(() => undefined);
+      if (!this.gathering && this.inFlight > 0) await new Promise((r) => setImmediate(r));
     }
   }
 
@@ -289,8 +297,10 @@ export class PostgresDecisionLog {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
-    await this.writer?.end().catch(() => undefined);
-    this.writer = null;
+    for (const [i, writer] of this.writers.entries()) {
+      await writer?.end().catch(() => undefined);
+      this.writers[i] = null;
+    }
     await this.pool.end().catch(() => undefined);
   }
 
@@ -310,17 +320,28 @@ export class PostgresDecisionLog {
     });
     const batch: Batch = { ops: [], promise, resolve, reject };
     this.gathering = batch;
-    if (!this.committing) this.scheduleCommit();
+    if (this.idle.length > 0) this.scheduleCommit();
     return batch;
   }
 
+  /**
+   * Starts the gathering batch on a free writer (at the end of this turn, or after the commit delay). Up to
+   * `writers` transactions run at once, so PostgreSQL flushes their WAL together; each batch is still
+   * acknowledged, and its learning applied, only after every batch started before it.
+   */
   private scheduleCommit(): void {
     const run = () => {
       const batch = this.gathering;
-      if (!batch) return;
+      if (!batch || this.idle.length === 0) return;
       this.gathering = null;
-      this.committing = this.commit(batch).finally(() => {
-        this.committing = null;
+      const writer = this.idle.pop() as number;
+      this.inFlight++;
+      const previous = this.ordered;
+      const step = this.commit(batch, writer, previous);
+      this.ordered = step;
+      void step.finally(() => {
+        this.idle.push(writer);
+        this.inFlight--;
         if (this.gathering) this.scheduleCommit();
       });
     };
@@ -328,35 +349,35 @@ export class PostgresDecisionLog {
     else setImmediate(run);
   }
 
-  private async connection(): Promise<pg.Client> {
-    if (this.writer) return this.writer;
+  private async connection(writer: number): Promise<pg.Client> {
+    const existing = this.writers[writer];
+    if (existing) return existing;
     const client = new pg.Client(pgOptions(this.url));
     client.on("error", () => {
-      if (this.writer === client) this.writer = null;
+      if (this.writers[writer] === client) this.writers[writer] = null;
     });
     await client.connect();
-    this.writer = client;
+    this.writers[writer] = client;
     return client;
   }
 
-  private async commit(batch: Batch): Promise<void> {
+  /** Commits a batch on `writer`; acknowledges it once `previous` (the batch before) is acknowledged. */
+  private async commit(batch: Batch, writer: number, previous: Promise<void>): Promise<void> {
     const { ops } = batch;
     const start = performance.now();
     let inserted: { events: Set<string>; feedback: Set<string> };
     try {
-      const client = await this.connection();
+      const client = await this.connection(writer);
       try {
-        await client.query("BEGIN");
         inserted = await this.write(client, ops);
-        await client.query("COMMIT");
       } catch (error) {
-        await client.query("ROLLBACK").catch(() => {
-          if (this.writer === client) this.writer = null;
-          client.end().catch(() => undefined);
-        });
+        // One statement is one transaction: it failed whole. A broken connection is replaced on the next use.
+        if (this.writers[writer] === client) this.writers[writer] = null;
+        client.end().catch(() => undefined);
         throw error;
       }
     } catch (error) {
+      await previous;
       for (const op of ops) if (op.kind === "feedback") this.feedbackPending.delete(op.logged.row.id);
       const message = (error as Error).message;
       if (this.problemNow === null) this.setProblem({ kind: "write-failed", message, sinceMs: Date.now() });
@@ -365,6 +386,7 @@ export class PostgresDecisionLog {
       );
       return;
     }
+    await previous;
     this.commits++;
     this.onCommit?.(ops.length, (performance.now() - start) / 1000);
     if (this.problemNow !== null) this.setProblem(null);
@@ -382,13 +404,9 @@ export class PostgresDecisionLog {
         }
       } else {
         this.feedbackPending.delete(op.logged.row.id);
-        if (inserted.feedback.has(op.logged.row.id)) {
-          op.logged.hasFeedback = true;
-          learned.push(op.learned);
-        } else {
-          op.logged.hasFeedback = true;
-          op.fail(new FeedbackAlreadyRecordedError(op.logged.row.id));
-        }
+        op.logged.hasFeedback = true;
+        if (inserted.feedback.has(op.logged.row.id)) learned.push(op.learned);
+        else op.fail(new FeedbackAlreadyRecordedError(op.logged.row.id));
       }
     }
     try {
@@ -400,121 +418,130 @@ export class PostgresDecisionLog {
     batch.resolve();
   }
 
-  /** The batch's rows in four statements (decisions, events, feedback, outcomes); what was inserted. */
+  /**
+   * The batch's rows in ONE statement (data-modifying CTEs: decisions, events, feedback, the outcomes of the
+   * feedback that was inserted), so a commit is one round trip and one transaction; returns what it inserted.
+   */
   private async write(
     client: pg.Client,
     ops: readonly Op[],
   ): Promise<{ events: Set<string>; feedback: Set<string> }> {
+    const params: unknown[] = [];
+    const arrays = (...columns: [values: unknown[], type: string][]) =>
+      columns
+        .map(([values, type]) => {
+          params.push(values);
+          return `$${params.length}::${type}[]`;
+        })
+        .join(", ");
+    const parts: string[] = [];
+    const results: string[] = [];
     const decisions = ops.filter((op) => op.kind === "decision").map((op) => op.row);
     if (decisions.length > 0) {
       const col = <T>(f: (r: DecisionRow) => T) => decisions.map(f);
-      await client.query(
-        `INSERT INTO decisions (id, ts_ms, route, experiment, variant, model, bundle_version, user_id, track_id,
-           session_id, position, prob_skip, threshold, decision, cold_user, cold_track, served, shadow_of, listen_ms)
-         SELECT * FROM unnest($1::text[], $2::float8[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-           $8::int[], $9::text[], $10::int[], $11::int[], $12::float8[], $13::float8[], $14::text[], $15::smallint[],
-           $16::smallint[], $17::smallint[], $18::text[], $19::float8[])`,
-        [
-          col((r) => r.id),
-          col((r) => r.tsMs),
-          col((r) => r.route),
-          col((r) => r.experiment),
-          col((r) => r.variant),
-          col((r) => r.model),
-          col((r) => r.bundleVersion),
-          col((r) => r.userId),
-          col((r) => r.trackId),
-          col((r) => r.sessionId),
-          col((r) => r.position),
-          col((r) => r.probSkip),
-          col((r) => r.threshold),
-          col((r) => r.decision),
-          col((r) => (r.coldUser ? 1 : 0)),
-          col((r) => (r.coldTrack ? 1 : 0)),
-          col((r) => (r.served ? 1 : 0)),
-          col((r) => r.shadowOf),
-          col((r) => r.listenMs),
-        ],
-      );
+      parts.push(`d AS (INSERT INTO decisions (id, ts_ms, route, experiment, variant, model, bundle_version, user_id,
+          track_id, session_id, position, prob_skip, threshold, decision, cold_user, cold_track, served, shadow_of, listen_ms)
+        SELECT * FROM unnest(${arrays(
+          [col((r) => r.id), "text"],
+          [col((r) => r.tsMs), "float8"],
+          [col((r) => r.route), "text"],
+          [col((r) => r.experiment), "text"],
+          [col((r) => r.variant), "text"],
+          [col((r) => r.model), "text"],
+          [col((r) => r.bundleVersion), "text"],
+          [col((r) => r.userId), "int"],
+          [col((r) => r.trackId), "text"],
+          [col((r) => r.sessionId), "int"],
+          [col((r) => r.position), "int"],
+          [col((r) => r.probSkip), "float8"],
+          [col((r) => r.threshold), "float8"],
+          [col((r) => r.decision), "text"],
+          [col((r) => (r.coldUser ? 1 : 0)), "smallint"],
+          [col((r) => (r.coldTrack ? 1 : 0)), "smallint"],
+          [col((r) => (r.served ? 1 : 0)), "smallint"],
+          [col((r) => r.shadowOf), "text"],
+          [col((r) => r.listenMs), "float8"],
+        )}))`);
     }
-    const events = new Set<string>();
-    const eventOps = ops.filter((op) => op.kind === "event");
+    // Rows in key order: two replicas inserting overlapping keys lock them in the same order (no deadlock).
+    const eventOps = ops
+      .filter((op) => op.kind === "event")
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     if (eventOps.length > 0) {
       const e = eventOps.map((op) => op.item.event);
-      const result = await client.query<{ event_key: string }>(
-        `INSERT INTO learned (origin, kind, event_ms, user_id, session_id, track_id, event_key)
-         SELECT * FROM unnest($1::text[], $2::smallint[], $3::float8[], $4::int[], $5::int[], $6::text[], $7::text[])
-         ON CONFLICT (event_key) DO NOTHING RETURNING event_key`,
-        [
-          eventOps.map((op) => op.item.origin),
-          e.map((x) => x.kind),
-          e.map((x) => x.timestampMs),
-          e.map((x) => x.userId),
-          e.map((x) => x.sessionId),
-          e.map((x) => x.trackId),
-          eventOps.map((op) => op.key),
-        ],
-      );
-      for (const r of result.rows) events.add(r.event_key);
+      parts.push(`e AS (INSERT INTO learned (origin, kind, event_ms, user_id, session_id, track_id, event_key)
+        SELECT * FROM unnest(${arrays(
+          [eventOps.map((op) => op.item.origin), "text"],
+          [e.map((x) => x.kind), "smallint"],
+          [e.map((x) => x.timestampMs), "float8"],
+          [e.map((x) => x.userId), "int"],
+          [e.map((x) => x.sessionId), "int"],
+          [e.map((x) => x.trackId), "text"],
+          [eventOps.map((op) => op.key), "text"],
+        )}) ON CONFLICT (event_key) DO NOTHING RETURNING event_key)`);
+      results.push("SELECT 'e' AS kind, event_key AS key FROM e");
     }
-    const feedback = new Set<string>();
-    const feedbackOps = ops.filter((op) => op.kind === "feedback");
+    const feedbackOps = ops
+      .filter((op) => op.kind === "feedback")
+      .sort((a, b) => (a.row.decisionId ?? "").localeCompare(b.row.decisionId ?? ""));
     if (feedbackOps.length > 0) {
       const f = feedbackOps.map((op) => op.row);
+      const o = feedbackOps.map((op) => (op.learned as LearnedItem & { kind: "outcome" }).outcome);
       const nullable = (x: number) => (Number.isNaN(x) ? null : x);
-      const result = await client.query<{ decision_id: string }>(
-        `INSERT INTO feedback (decision_id, ts_ms, user_id, track_id, session_id, skipped, heard_ms, duration_ms)
-         SELECT * FROM unnest($1::text[], $2::float8[], $3::int[], $4::text[], $5::int[], $6::smallint[],
-           $7::float8[], $8::float8[])
-         ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id`,
-        [
-          f.map((r) => r.decisionId),
-          f.map((r) => r.tsMs),
-          f.map((r) => r.userId),
-          f.map((r) => r.trackId),
-          f.map((r) => r.sessionId),
-          f.map((r) => (r.skipped ? 1 : 0)),
-          f.map((r) => nullable(r.heardMs)),
-          f.map((r) => nullable(r.durationMs)),
-        ],
-      );
-      for (const r of result.rows) feedback.add(r.decision_id);
-      const outcomes = feedbackOps.filter((op) => feedback.has(op.logged.row.id));
-      if (outcomes.length > 0) {
-        const o = outcomes.map((op) => (op.learned as LearnedItem & { kind: "outcome" }).outcome);
-        await client.query(
-          `INSERT INTO learned (origin, kind, event_ms, user_id, session_id, track_id, position, skipped, heard_ms)
-           SELECT * FROM unnest($1::text[], $2::smallint[], $3::float8[], $4::int[], $5::int[], $6::text[],
-             $7::int[], $8::smallint[], $9::float8[])`,
-          [
-            outcomes.map((op) => op.learned.origin),
-            o.map(() => OUTCOME_KIND),
-            o.map((x) => x.atMs),
-            o.map((x) => x.userId),
-            o.map((x) => x.sessionId ?? null),
-            o.map((x) => x.trackId),
-            o.map((x) => x.position ?? null),
-            o.map((x) => (x.skipped ? 1 : 0)),
-            o.map((x) => nullable(x.heardMs)),
-          ],
-        );
-      }
+      parts.push(`f AS (INSERT INTO feedback (decision_id, ts_ms, user_id, track_id, session_id, skipped, heard_ms,
+          duration_ms)
+        SELECT * FROM unnest(${arrays(
+          [f.map((r) => r.decisionId), "text"],
+          [f.map((r) => r.tsMs), "float8"],
+          [f.map((r) => r.userId), "int"],
+          [f.map((r) => r.trackId), "text"],
+          [f.map((r) => r.sessionId), "int"],
+          [f.map((r) => (r.skipped ? 1 : 0)), "smallint"],
+          [f.map((r) => nullable(r.heardMs)), "float8"],
+          [f.map((r) => nullable(r.durationMs)), "float8"],
+        )}) ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id)`);
+      // The outcome journal rows of the feedback that went in (same statement, so the same transaction).
+      parts.push(`o AS (INSERT INTO learned (origin, kind, event_ms, user_id, session_id, track_id, position, skipped,
+          heard_ms)
+        SELECT origin, ${OUTCOME_KIND}, event_ms, user_id, session_id, track_id, position, skipped, heard_ms
+        FROM unnest(${arrays(
+          [f.map((r) => r.decisionId), "text"],
+          [feedbackOps.map((op) => op.learned.origin), "text"],
+          [o.map((x) => x.atMs), "float8"],
+          [o.map((x) => x.userId), "int"],
+          [o.map((x) => x.sessionId ?? null), "int"],
+          [o.map((x) => x.trackId), "text"],
+          [o.map((x) => x.position ?? null), "int"],
+          [o.map((x) => (x.skipped ? 1 : 0)), "smallint"],
+          [o.map((x) => nullable(x.heardMs)), "float8"],
+        )}) AS u(decision_id, origin, event_ms, user_id, session_id, track_id, position, skipped, heard_ms)
+        WHERE u.decision_id IN (SELECT decision_id FROM f))`);
+      results.push("SELECT 'f' AS kind, decision_id AS key FROM f");
     }
+    const events = new Set<string>();
+    const feedback = new Set<string>();
+    if (parts.length === 0) return { events, feedback };
+    const select =
+      results.length > 0
+        ? results.join(" UNION ALL ")
+        : "SELECT NULL::text AS kind, NULL::text AS key WHERE false";
+    // Named: PostgreSQL parses and plans each of the few shapes (which tables a batch writes) once per connection.
+    const shape = `skipwise-log-${decisions.length > 0 ? "d" : ""}${eventOps.length > 0 ? "e" : ""}${feedbackOps.length > 0 ? "f" : ""}`;
+    const result = await client.query<{ kind: string; key: string }>({
+      name: shape,
+      text: `WITH ${parts.join(", ")} ${select}`,
+      values: params,
+    });
+    for (const r of result.rows) (r.kind === "e" ? events : feedback).add(r.key);
     return { events, feedback };
   }
 
   private async writeHeartbeat(): Promise<void> {
-    const client = await this.connection();
-    try {
-      await client.query(
-        "INSERT INTO heartbeat (id, ts_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET ts_ms = EXCLUDED.ts_ms",
-        [Date.now()],
-      );
-    } catch (error) {
-      if (this.writer === client) this.writer = null;
-      client.end().catch(() => undefined);
-      throw error;
-    }
+    // On the pool, not a writer: a writer's connection may be inside a batch's transaction.
+    await this.pool.query(
+      "INSERT INTO heartbeat (id, ts_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET ts_ms = EXCLUDED.ts_ms",
+      [Date.now()],
+    );
   }
 
   private async read<T extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<T[]> {
