@@ -155,7 +155,7 @@ async function measure(work: string, redisUrl: string, pgUrl: string): Promise<v
           const delta = (name: string) => (redisAfter.get(name) ?? 0) - (redisBefore.get(name) ?? 0);
           let all = 0;
           for (const name of redisAfter.keys()) all += delta(name);
-          const scripts = delta("evalsha") + delta("eval");
+          const scripts = delta("fcall") + delta("evalsha") + delta("eval");
           const total = r.requests.total;
           // The INFO calls of this bench are counted too: a handful against 10^5 requests.
           const row: RouteRun = {

@@ -1,6 +1,6 @@
 // The online feature state in Redis, shared by every replica (as Feast's online store). Learning runs in
 // Redis as one Lua script per event (src/features/redis-lua.ts): atomic, so concurrent replicas never lose
-// an increment. A vector's reads come back from one script call per query, pipelined: one round trip per
+// an increment. A vector's reads come back from one function call per query (auto-pipelined): one round trip per
 // request; the vector is then computed here by the same functions as in-process (vector.ts).
 import { Redis } from "ioredis";
 import type { Catalog } from "../data/types.ts";
@@ -48,9 +48,10 @@ export function connectRedis(url: string): Redis {
   const redis = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
-    // Off: every command and pipeline goes out when issued, so one connection applies learning in the
-    // order the decision log committed it (auto-pipelined commands would wait for the next tick).
-    enableAutoPipelining: false,
+    // Every command of a turn goes out in one write (one syscall, not one per request). The store issues only
+    // single commands (no explicit pipelines, which would overtake the auto-pipeline), so Redis still runs
+    // them in the order they were issued: learning in the order the decision log committed it.
+    enableAutoPipelining: true,
     commandTimeout: 5_000,
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
   });
@@ -203,15 +204,10 @@ export class RedisFeatureStore implements FeatureStore {
 
   async applyEvents(events: readonly LiveEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const e of events) {
+    const calls = events.map((e) => {
       const track = e.trackIndex >= 0 && e.trackIndex < this.index.trackCount ? e.trackIndex : -1;
       const [duration, artist, genres, taste] = this.tracks.of(track);
-      pipeline.call(
-        "FCALL",
-        FEATURE_STORE_FUNCTION,
-        1,
-        this.prefix,
+      return this.call(
         "event",
         e.kind,
         String(e.timestampMs),
@@ -223,9 +219,8 @@ export class RedisFeatureStore implements FeatureStore {
         genres,
         taste,
       );
-    }
-    const replies = await this.exec(pipeline);
-    for (const reply of replies) this.noteClock(reply as string | null);
+    });
+    for (const reply of await Promise.all(calls)) this.noteClock(reply as string | null);
   }
 
   async observe(listen: ObservedListen): Promise<void> {
@@ -256,13 +251,7 @@ export class RedisFeatureStore implements FeatureStore {
       const session = q.sessionId !== undefined && Number.isFinite(q.sessionId) ? String(q.sessionId) : "";
       return ["vector", String(q.timestampMs), String(q.userId), session, tracks[i], artist, genres];
     });
-    let replies: unknown[];
-    if (args.length === 1) replies = [await this.call(...args[0])];
-    else {
-      const pipeline = this.redis.pipeline();
-      for (const a of args) pipeline.call("FCALL", FEATURE_STORE_FUNCTION, 1, this.prefix, ...a);
-      replies = await this.exec(pipeline);
-    }
+    const replies = await Promise.all(args.map((a) => this.call(...a)));
     const cold = new Uint8Array(queries.length);
     queries.forEach((q, i) => {
       const fields = (replies[i] as string).split(" ").map((x) => (x === "" ? null : x));
@@ -378,22 +367,5 @@ export class RedisFeatureStore implements FeatureStore {
         cause: error,
       });
     }
-  }
-
-  private async exec(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await pipeline.exec();
-    } catch (error) {
-      throw new FeatureStoreUnavailableError(`feature store (Redis): ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-    if (results === null) throw new FeatureStoreUnavailableError("feature store (Redis): pipeline discarded");
-    return results.map(([error, value]) => {
-      if (error)
-        throw new FeatureStoreUnavailableError(`feature store (Redis): ${error.message}`, { cause: error });
-      return value;
-    });
   }
 }
