@@ -122,7 +122,10 @@ stateCommand
   .description("Write a bundle's feature-state snapshot into Redis (for `skipwise serve --redis`)")
   .requiredOption("--bundle <dir>", "model bundle written by `skipwise train`")
   .requiredOption("--data <dir>", "delivery the bundle was trained on (its catalogue)")
-  .requiredOption("--redis <url>", "redis://host:port")
+  .option(
+    "--redis <url>",
+    "redis://[:password@]host:port (default $SKIPWISE_REDIS, which keeps a password out of ps)",
+  )
   .option("--prefix <prefix>", "key prefix (default skipwise:)")
   .option("--replace", "overwrite a state already under the prefix", false)
   .action(async (opts: import("./serve/state-command.ts").StateLoadOptions) => {
@@ -133,7 +136,10 @@ stateCommand
   .command("export")
   .description("Write the state held in Redis (with what replicas learned) as a feature-state snapshot file")
   .requiredOption("--data <dir>", "delivery of the bundle the state was loaded from (its catalogue)")
-  .requiredOption("--redis <url>", "redis://host:port")
+  .option(
+    "--redis <url>",
+    "redis://[:password@]host:port (default $SKIPWISE_REDIS, which keeps a password out of ps)",
+  )
   .requiredOption("--out <file>", "snapshot file to write (the bundle's feature-state format)")
   .option("--prefix <prefix>", "key prefix (default skipwise:)")
   .action(async (opts: import("./serve/state-command.ts").StateExportOptions) => {

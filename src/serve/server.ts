@@ -5,7 +5,7 @@ import { buildApp } from "./app.ts";
 import type { ServeConfig } from "./config.ts";
 import type { DecisionLog, DecisionLogOptions } from "./decision-log.ts";
 import { readExperimentConfig } from "./experiment.ts";
-import { isPostgresUrl, PostgresDecisionLog } from "./postgres-decision-log.ts";
+import { isPostgresUrl, PostgresDecisionLog, redactedUrl } from "./postgres-decision-log.ts";
 import type { Scorer } from "./scorer.ts";
 import { SqliteDecisionLog } from "./sqlite-decision-log.ts";
 
@@ -108,7 +108,7 @@ export async function runServe(
   }
   // Announced once the signals are handled: whoever waits for this line may send them at once.
   (options.announce ?? ((line) => process.stdout.write(`${line}\n`)))(
-    `skipwise serve: listening on ${url} (bundle ${scorer.bundleVersion}, log ${log.path}${config.redis ? `, state in ${config.redis}` : ""})`,
+    `skipwise serve: listening on ${url} (bundle ${scorer.bundleVersion}, log ${log.path}${config.redis ? `, state in ${redactedUrl(config.redis)}` : ""})`,
   );
   return { app, url, closed, stop };
 }

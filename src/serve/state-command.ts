@@ -8,19 +8,29 @@ import { exportSnapshotFromRedis, loadSnapshotIntoRedis } from "../features/redi
 import { connectRedis, DEFAULT_REDIS_PREFIX } from "../features/redis-store.ts";
 import { loadBundle } from "../models/bundle.ts";
 import { stateOriginOf } from "./bundle-scorer.ts";
+import { redactedUrl } from "./postgres-decision-log.ts";
 
 export interface StateLoadOptions {
   bundle: string;
   data: string;
-  redis: string;
+  /** Default: $SKIPWISE_REDIS. */
+  redis?: string;
   prefix?: string;
   replace?: boolean;
 }
 
+/** `--redis`, else $SKIPWISE_REDIS (where a password stays out of `ps`). */
+function redisUrl(flag: string | undefined): string {
+  const url = flag ?? process.env.SKIPWISE_REDIS;
+  if (!url) throw new Error("state: pass --redis redis://host:port (or set SKIPWISE_REDIS)");
+  return url;
+}
+
 export async function runStateLoadCommand(options: StateLoadOptions): Promise<void> {
+  const url = redisUrl(options.redis);
   const bundle = loadBundle(options.bundle, { expectedSchema: FEATURE_SCHEMA });
   const catalog = await loadCatalog(options.data);
-  const redis = connectRedis(options.redis);
+  const redis = connectRedis(url);
   const progress = stageProgress(process.stderr, { unit: " writes" });
   try {
     await redis.connect();
@@ -33,7 +43,7 @@ export async function runStateLoadCommand(options: StateLoadOptions): Promise<vo
     });
     progress.stop();
     process.stdout.write(
-      `skipwise state load: bundle ${bundle.version} (snapshot ${origin}) into ${options.redis}: ${loaded.users.toLocaleString("en-US")} users, ${loaded.pairs.toLocaleString("en-US")} pairs, ${loaded.sessions.toLocaleString("en-US")} sessions, ${loaded.keys.toLocaleString("en-US")} hashes\n`,
+      `skipwise state load: bundle ${bundle.version} (snapshot ${origin}) into ${redactedUrl(url)}: ${loaded.users.toLocaleString("en-US")} users, ${loaded.pairs.toLocaleString("en-US")} pairs, ${loaded.sessions.toLocaleString("en-US")} sessions, ${loaded.keys.toLocaleString("en-US")} hashes\n`,
     );
   } finally {
     progress.stop();
@@ -43,14 +53,16 @@ export async function runStateLoadCommand(options: StateLoadOptions): Promise<vo
 
 export interface StateExportOptions {
   data: string;
-  redis: string;
+  /** Default: $SKIPWISE_REDIS. */
+  redis?: string;
   out: string;
   prefix?: string;
 }
 
 export async function runStateExportCommand(options: StateExportOptions): Promise<void> {
+  const url = redisUrl(options.redis);
   const catalog = await loadCatalog(options.data);
-  const redis = connectRedis(options.redis);
+  const redis = connectRedis(url);
   try {
     await redis.connect();
     const { snapshot, meta } = await exportSnapshotFromRedis(
@@ -60,7 +72,7 @@ export async function runStateExportCommand(options: StateExportOptions): Promis
     );
     await writeFileAtomic(options.out, snapshot);
     process.stdout.write(
-      `skipwise state export: the state in ${options.redis} (loaded from snapshot ${meta.origin}) written to ${options.out} (${snapshot.length.toLocaleString("en-US")} bytes)\n`,
+      `skipwise state export: the state in ${redactedUrl(url)} (loaded from snapshot ${meta.origin}) written to ${options.out} (${snapshot.length.toLocaleString("en-US")} bytes)\n`,
     );
   } finally {
     redis.disconnect();
