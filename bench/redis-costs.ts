@@ -3,7 +3,8 @@
 // 1. Replays the bundle's test period (`skipwise parity`: each play's prediction, then the delivery's events)
 //    against one replica serving from Redis, and reads INFO commandstats / stats: Redis CPU per vector read
 //    and per event, commands, bytes in and out.
-// 2. Loads --state-bundle's snapshot (default: the same bundle) into an empty Redis and reads used_memory:
+// 2. 20,000 vector reads alone (no session: nothing learned), Redis CPU per read.
+// 3. Loads --state-bundle's snapshot (default: the same bundle) into an empty Redis and reads used_memory:
 //    bytes per user, per pair, per session of a real-size state.
 // Redis runs in a temp folder on a free port (test/scale/servers.ts), AOF off: this measures the store.
 import { execFileSync } from "node:child_process";
@@ -12,6 +13,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
+import { loadDelivery } from "../src/data/index.ts";
+import { FEATURE_COUNT } from "../src/features/index.ts";
+import { RedisFeatureStore } from "../src/features/redis-store.ts";
 import { startRedis } from "../test/scale/servers.ts";
 import { startServer } from "./serve-process.ts";
 
@@ -79,6 +83,28 @@ try {
     const gone = new Promise((done) => child.once("exit", done));
     child.kill("SIGTERM");
     await gone;
+  }
+  // Vector reads alone: 20,000 queries without a session (nothing is learned, no listen is closed).
+  {
+    const { catalog } = await loadDelivery(data);
+    const store = await RedisFeatureStore.open(redis.url, catalog);
+    const out = new Float32Array(FEATURE_COUNT * 100);
+    const users = [...catalog.users.keys()];
+    await admin.config("RESETSTAT");
+    let t = Date.now();
+    for (let i = 0; i < 200; i++) {
+      const queries = Array.from({ length: 100 }, (_, k) => ({
+        userId: users[k % users.length],
+        trackIndex: (i * 100 + k) % catalog.tracks.length,
+        timestampMs: t++,
+      }));
+      await store.vectors(queries, out);
+    }
+    await store.close();
+    const fcall = commandStats(await admin.info("commandstats")).get("fcall") ?? { calls: 0, usec: 0 };
+    console.log(
+      `vector reads alone: ${fcall.calls} calls, ${(fcall.usec / fcall.calls).toFixed(1)} µs of Redis each`,
+    );
   }
   const stateBundle = resolve(args["state-bundle"] ?? bundle);
   const stateData = resolve(args["state-data"] ?? data);
