@@ -132,7 +132,7 @@ async function audit(pgUrl: string, counts: LoadCounts) {
       [counts.events],
     );
     return {
-      decisionsLost: counts.decisions.length - decisions.rowCount!,
+      decisionsLost: counts.decisions.length - decisions.rows.length,
       eventsLost: counts.events.length - Number(events.rows[0].n),
     };
   } finally {
