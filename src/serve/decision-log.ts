@@ -167,3 +167,51 @@ export interface DecisionLog {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A `decisions` table row as either store returns it (PostgreSQL gives its BIGSERIAL seq as a string). */
+export interface DbDecision {
+  seq: number | string;
+  id: string;
+  ts_ms: number;
+  route: string;
+  experiment: string | null;
+  variant: string | null;
+  model: string;
+  bundle_version: string;
+  user_id: number;
+  track_id: string;
+  session_id: number | null;
+  position: number | null;
+  prob_skip: number;
+  threshold: number;
+  decision: Decision;
+  cold_user: number;
+  cold_track: number;
+  served: number;
+  shadow_of: string | null;
+  listen_ms: number | null;
+}
+
+export function fromDb(r: DbDecision): DecisionRow {
+  return {
+    id: r.id,
+    tsMs: r.ts_ms,
+    listenMs: r.listen_ms ?? r.ts_ms,
+    route: r.route,
+    experiment: r.experiment,
+    variant: r.variant,
+    model: r.model,
+    bundleVersion: r.bundle_version,
+    userId: r.user_id,
+    trackId: r.track_id,
+    sessionId: r.session_id,
+    position: r.position,
+    probSkip: r.prob_skip,
+    threshold: r.threshold,
+    decision: r.decision,
+    coldUser: r.cold_user === 1,
+    coldTrack: r.cold_track === 1,
+    served: r.served === 1,
+    shadowOf: r.shadow_of,
+  };
+}

@@ -7,10 +7,10 @@
 import type Database from "better-sqlite3";
 import pg from "pg";
 import { writeFileAtomicWith } from "../base/atomic-write.ts";
-import type { DecisionRow } from "./decision-log.ts";
-import { decisionOf, isPostgresUrl, type PgDecision, redactedUrl } from "./postgres-decision-log.ts";
+import { type DbDecision, type DecisionRow, fromDb } from "./decision-log.ts";
+import { isPostgresUrl, redactedUrl } from "./postgres-decision-log.ts";
 import type { Decision } from "./scorer.ts";
-import { type DbDecision, fromDb, openLogDatabase } from "./sqlite-decision-log.ts";
+import { openLogDatabase } from "./sqlite-decision-log.ts";
 
 /** One logged decision with the outcome reported for it (feedback joins through the served decision). */
 export interface LoggedDecisionRecord extends Omit<DecisionRow, "id"> {
@@ -203,13 +203,13 @@ async function* postgresDecisionRecords(
     }
     const sql = `${JOINED} WHERE ${where.join(" AND ")} ORDER BY d.seq LIMIT ${PAGE_ROWS}`;
     for (;;) {
-      let rows: (PgDecision & FeedbackColumns)[];
+      let rows: (DbDecision & FeedbackColumns)[];
       try {
-        rows = (await client.query<PgDecision & FeedbackColumns>(sql, params)).rows;
+        rows = (await client.query<DbDecision & FeedbackColumns>(sql, params)).rows;
       } catch (error) {
         throw failed(error);
       }
-      for (const r of rows) yield toRecord(decisionOf(r), r);
+      for (const r of rows) yield toRecord(fromDb(r), r);
       if (rows.length < PAGE_ROWS) break;
       params[0] = rows[rows.length - 1].seq;
     }

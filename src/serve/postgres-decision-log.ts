@@ -11,12 +11,14 @@
 import pg from "pg";
 import type { EventRecord } from "../data/event-record.ts";
 import {
+  type DbDecision,
   DecisionLogClosedError,
   type DecisionLogOptions,
   DecisionLogWriteError,
   type DecisionRow,
   FeedbackAlreadyRecordedError,
   type FeedbackRow,
+  fromDb,
   type LearnedItem,
   type LoggedDecision,
   type LogProblem,
@@ -240,7 +242,7 @@ export class PostgresDecisionLog {
   async find(id: string): Promise<LoggedDecision | null> {
     const hit = this.recent.get(id);
     if (hit) return hit;
-    const rows = await this.read<PgDecision>("SELECT * FROM decisions WHERE id = $1", [id]);
+    const rows = await this.read<DbDecision>("SELECT * FROM decisions WHERE id = $1", [id]);
     if (rows.length === 0 || rows[0].served !== 1) return null;
     return this.loggedOf(rows[0]);
   }
@@ -251,7 +253,7 @@ export class PostgresDecisionLog {
     trackId: string,
     sessionId: number | null,
   ): Promise<LoggedDecision | null> {
-    const rows = await this.read<PgDecision>(
+    const rows = await this.read<DbDecision>(
       `SELECT d.* FROM decisions d
         WHERE d.served = 1 AND d.user_id = $1 AND d.track_id = $2
           AND ${sessionId === null ? "d.session_id IS NULL" : "d.session_id = $3"}
@@ -552,12 +554,12 @@ export class PostgresDecisionLog {
     }
   }
 
-  private async loggedOf(row: PgDecision): Promise<LoggedDecision> {
-    const shadows = await this.read<PgDecision>("SELECT * FROM decisions WHERE shadow_of = $1 ORDER BY seq", [
+  private async loggedOf(row: DbDecision): Promise<LoggedDecision> {
+    const shadows = await this.read<DbDecision>("SELECT * FROM decisions WHERE shadow_of = $1 ORDER BY seq", [
       row.id,
     ]);
     const feedback = await this.read("SELECT 1 FROM feedback WHERE decision_id = $1", [row.id]);
-    return { row: decisionOf(row), shadows: shadows.map(decisionOf), hasFeedback: feedback.length > 0 };
+    return { row: fromDb(row), shadows: shadows.map(fromDb), hasFeedback: feedback.length > 0 };
   }
 
   private remember(logged: LoggedDecision): void {
@@ -570,54 +572,6 @@ export class PostgresDecisionLog {
     this.problemNow = problem;
     if (changed) this.onProblem?.(problem);
   }
-}
-
-/** A `decisions` row as node-postgres returns it (BIGSERIAL seq as a string). */
-export interface PgDecision {
-  seq: string;
-  id: string;
-  ts_ms: number;
-  route: string;
-  experiment: string | null;
-  variant: string | null;
-  model: string;
-  bundle_version: string;
-  user_id: number;
-  track_id: string;
-  session_id: number | null;
-  position: number | null;
-  prob_skip: number;
-  threshold: number;
-  decision: "PLAY" | "SKIP";
-  cold_user: number;
-  cold_track: number;
-  served: number;
-  shadow_of: string | null;
-  listen_ms: number | null;
-}
-
-export function decisionOf(r: PgDecision): DecisionRow {
-  return {
-    id: r.id,
-    tsMs: r.ts_ms,
-    listenMs: r.listen_ms ?? r.ts_ms,
-    route: r.route,
-    experiment: r.experiment,
-    variant: r.variant,
-    model: r.model,
-    bundleVersion: r.bundle_version,
-    userId: r.user_id,
-    trackId: r.track_id,
-    sessionId: r.session_id,
-    position: r.position,
-    probSkip: r.prob_skip,
-    threshold: r.threshold,
-    decision: r.decision,
-    coldUser: r.cold_user === 1,
-    coldTrack: r.cold_track === 1,
-    served: r.served === 1,
-    shadowOf: r.shadow_of,
-  };
 }
 
 function eventKey(origin: string, e: EventRecord): string {

@@ -11,6 +11,7 @@ import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import type { EventRecord } from "../data/event-record.ts";
 import {
+  type DbDecision,
   type DecisionLog,
   DecisionLogClosedError,
   DecisionLogCorruptError,
@@ -18,12 +19,13 @@ import {
   DecisionLogWriteError,
   type DecisionRow,
   type FeedbackRow,
+  fromDb,
   type LearnedItem,
   type LoggedDecision,
   type LogProblem,
   OUTCOME_KIND,
 } from "./decision-log.ts";
-import type { Decision, ListenOutcome } from "./scorer.ts";
+import type { ListenOutcome } from "./scorer.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS decisions (
@@ -122,54 +124,6 @@ type PendingOp =
   | { kind: "decision"; row: DecisionRow; logged: LoggedDecision | null }
   | { kind: "feedback"; row: FeedbackRow; logged: LoggedDecision; learned: LearnedItem }
   | { kind: "learned"; item: LearnedItem; key: string };
-
-/** A `decisions` table row as SQLite returns it. */
-export interface DbDecision {
-  seq: number;
-  id: string;
-  ts_ms: number;
-  route: string;
-  experiment: string | null;
-  variant: string | null;
-  model: string;
-  bundle_version: string;
-  user_id: number;
-  track_id: string;
-  session_id: number | null;
-  position: number | null;
-  prob_skip: number;
-  threshold: number;
-  decision: Decision;
-  cold_user: number;
-  cold_track: number;
-  served: number;
-  shadow_of: string | null;
-  listen_ms: number | null;
-}
-
-export function fromDb(r: DbDecision): DecisionRow {
-  return {
-    id: r.id,
-    tsMs: r.ts_ms,
-    listenMs: r.listen_ms ?? r.ts_ms,
-    route: r.route,
-    experiment: r.experiment,
-    variant: r.variant,
-    model: r.model,
-    bundleVersion: r.bundle_version,
-    userId: r.user_id,
-    trackId: r.track_id,
-    sessionId: r.session_id,
-    position: r.position,
-    probSkip: r.prob_skip,
-    threshold: r.threshold,
-    decision: r.decision,
-    coldUser: r.cold_user === 1,
-    coldTrack: r.cold_track === 1,
-    served: r.served === 1,
-    shadowOf: r.shadow_of,
-  };
-}
 
 /**
  * WAL checkpoints copy pages into the database and fsync it: milliseconds that would stall every request
