@@ -17,9 +17,8 @@ import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { loadDelivery } from "../src/data/index.ts";
 import { startPostgres, startRedis } from "../test/scale/servers.ts";
-import { startServer } from "./serve-process.ts";
+import { requestBodies, startServer } from "./serve-process.ts";
 
 const REAL_DELIVERY = resolve(import.meta.dirname, "../../shared/data/pozytywka/2023L-v2");
 const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
@@ -57,18 +56,6 @@ interface RouteRun {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, d = 0) => Number(x.toFixed(d));
 const ms = (x: number) => (x === 0 ? "<1" : String(x));
-
-async function bodies(data: string): Promise<string[]> {
-  const { catalog } = await loadDelivery(data);
-  const users = [...catalog.users.keys()];
-  const tracks = catalog.tracks;
-  const out: string[] = [];
-  for (let i = 0; i < 256; i++) {
-    const track = tracks[(i * 7919) % tracks.length].id;
-    out.push(JSON.stringify({ user_id: users[i % users.length], track_id: track }));
-  }
-  return out;
-}
 
 /** Redis command counts by name (INFO commandstats). */
 async function redisCalls(redis: Redis): Promise<Map<string, number>> {
@@ -126,7 +113,7 @@ async function measure(work: string, redisUrl: string, pgUrl: string): Promise<v
       stdio: "ignore",
     },
   );
-  const payloads = await bodies(data);
+  const payloads = await requestBodies(data);
   const admin = new Redis(redisUrl);
   const pgClient = new pg.Client({ connectionString: pgUrl });
   await pgClient.connect();

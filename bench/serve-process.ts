@@ -3,6 +3,7 @@
 // listens.
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
+import { loadDelivery } from "../src/data/index.ts";
 
 const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
 
@@ -48,4 +49,17 @@ export function startServer(
     child.stderr?.on("data", onData);
     child.once("exit", (code) => fail(new Error(`server exited (${code}) before listening:\n${output}`)));
   });
+}
+
+/** Request bodies over real users and tracks, cycled by every connection of a load bench. */
+export async function requestBodies(data: string): Promise<string[]> {
+  const { catalog } = await loadDelivery(data);
+  const users = [...catalog.users.keys()];
+  const tracks = catalog.tracks;
+  const out: string[] = [];
+  for (let i = 0; i < 256; i++) {
+    const track = tracks[(i * 7919) % tracks.length].id;
+    out.push(JSON.stringify({ user_id: users[i % users.length], track_id: track }));
+  }
+  return out;
 }

@@ -12,8 +12,7 @@ import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { loadDelivery } from "../src/data/index.ts";
-import { startServer } from "./serve-process.ts";
+import { requestBodies, startServer } from "./serve-process.ts";
 
 const REAL_DELIVERY = resolve(import.meta.dirname, "../../shared/data/pozytywka/2023L-v2");
 
@@ -66,19 +65,6 @@ function rssMb(pid: number): number {
   return kb / 1024;
 }
 
-/** Request bodies over real users and tracks, cycled by every connection. */
-async function bodies(data: string): Promise<string[]> {
-  const { catalog } = await loadDelivery(data);
-  const users = [...catalog.users.keys()];
-  const tracks = catalog.tracks;
-  const out: string[] = [];
-  for (let i = 0; i < 256; i++) {
-    const track = tracks[(i * 7919) % tracks.length].id;
-    out.push(JSON.stringify({ user_id: users[i % users.length], track_id: track }));
-  }
-  return out;
-}
-
 async function drive(url: string, route: string, seconds: number, payloads: string[]): Promise<RouteRun> {
   const result = await autocannon({
     url,
@@ -120,7 +106,7 @@ async function measure(work: string): Promise<void> {
       `trained a bundle with skipwise train on ${data} in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
   }
-  const payloads = await bodies(data);
+  const payloads = await requestBodies(data);
   console.log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, node ${process.version}; ` +
       `${runs} runs × ${duration} s per route, ${connections} connections, ${warmup} s warm-up`,
