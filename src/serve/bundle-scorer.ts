@@ -14,6 +14,7 @@ import {
 } from "../features/index.ts";
 import { RedisFeatureStore } from "../features/redis-store.ts";
 import { type FeatureStore, MemoryFeatureStore } from "../features/store.ts";
+import { type CostModel, costModelOf, DEFAULT_COST_MODEL } from "../listens/cost-model.ts";
 import { BundleError, loadBundle, readTrainedOn, servedThreshold } from "../models/bundle.ts";
 import type { Model, ModelExtras } from "../models/types.ts";
 import type { ListenOutcome, Score, ScoreRequest, Scorer, ServedPolicy } from "./scorer.ts";
@@ -38,6 +39,8 @@ export interface BundleParts {
   policy?: ServedPolicy;
   /** Identity of the feature-state snapshot the state started from (default: the version). */
   stateOrigin?: string;
+  /** The policy's cost model (default: DEFAULT_COST_MODEL, for bundles written before it was recorded). */
+  costModel?: CostModel;
 }
 
 /** A request's vector and cold-start bits, once computed. */
@@ -52,6 +55,7 @@ export class BundleScorer implements Scorer {
   readonly defaultModel: string;
   readonly policy: ServedPolicy;
   readonly stateOrigin: string;
+  readonly costModel: CostModel;
   readonly store: FeatureStore;
   private readonly catalog: Catalog;
   private readonly models = new Map<string, ServedModel>();
@@ -84,6 +88,7 @@ export class BundleScorer implements Scorer {
     this.policy = { kind: policy.kind, model: policy.model, threshold: policy.threshold };
     this.bundleVersion = parts.version;
     this.stateOrigin = parts.stateOrigin ?? parts.version;
+    this.costModel = costModelOf(parts.costModel ?? DEFAULT_COST_MODEL);
     this.modelNames = [...this.models.keys()];
     this.defaultModel = parts.defaultModel;
     const store = parts.store ?? (parts.state ? new MemoryFeatureStore(parts.state) : undefined);
@@ -327,6 +332,7 @@ function bundleParts(
     defaultModel: manifest.defaultModel,
     policy,
     stateOrigin: stateOriginOf(manifest),
+    costModel: manifest.policy?.costModel,
   };
   return { parts, featureState: bundle.featureState };
 }

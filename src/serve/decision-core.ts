@@ -406,9 +406,10 @@ export class DecisionCore implements ServiceControl {
       predicted: row.decision,
       skipped,
     });
-    this.metrics.countOutcome(labelsOf(logged.row), false, heardMs, durationMs);
+    const costModel = this.scorer.costModel;
+    this.metrics.countOutcome(labelsOf(logged.row), false, heardMs, durationMs, costModel);
     for (const shadow of logged.shadows)
-      this.metrics.countOutcome(labelsOf(shadow), true, heardMs, durationMs);
+      this.metrics.countOutcome(labelsOf(shadow), true, heardMs, durationMs, costModel);
   }
 }
 

@@ -1,5 +1,6 @@
 // Prometheus metrics of one app instance (own Registry: tests run several apps in one process).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { type CostModel, prefetchCost, streamCost } from "../listens/cost-model.ts";
 import type { Decision } from "./scorer.ts";
 
 /** Variant label of decisions made with an explicitly chosen model (no experiment). */
@@ -23,6 +24,9 @@ export class ServeMetrics {
   private readonly missedMs: Counter<"variant">;
   private readonly unplayedMs: Counter<"variant">;
   private readonly playedMs: Counter<"variant">;
+  private readonly decisionCost: Counter<"variant" | "served">;
+  private readonly cacheAllCost: Counter<"variant" | "served">;
+  private readonly netSaving: Gauge<"variant" | "served">;
   private readonly feedbackUnmatched: Counter<string>;
   private readonly bundleInfo: Gauge<"bundle_version">;
   private readonly reloads: Counter<"result">;
@@ -67,6 +71,24 @@ export class ServeMetrics {
       name: "skipwise_shadow_feedback_outcomes_total",
       help: "Shadow-mode decisions (scored, not served) with a reported outcome: confusion counts by variant",
       labelNames: ["variant", "model", "predicted", "actual"],
+      registers,
+    });
+    this.decisionCost = new Counter({
+      name: "skipwise_decision_cost_total",
+      help: "Cost (the bundle's cost model: waste per MB + stall) of each variant's decisions on the listens with feedback; served=false: shadow scores",
+      labelNames: ["variant", "served"],
+      registers,
+    });
+    this.cacheAllCost = new Counter({
+      name: "skipwise_cache_all_cost_total",
+      help: "What prefetching everything (cache-all) would have cost on the same listens",
+      labelNames: ["variant", "served"],
+      registers,
+    });
+    this.netSaving = new Gauge({
+      name: "skipwise_net_saving",
+      help: "Running net saving of each variant against cache-all on its listens with feedback (cache-all cost - decision cost; negative = the model costs more)",
+      labelNames: ["variant", "served"],
       registers,
     });
     this.wastedMs = new Counter({
@@ -166,12 +188,25 @@ export class ServeMetrics {
    * Records the outcome of a decision: confusion counts, and the cache accounting when the track's
    * duration is known (wasted = tail of a prefetched skipped track, missed = audio played without prefetch).
    */
-  countOutcome(labels: OutcomeLabels, shadow: boolean, heardMs: number, durationMs: number): void {
+  /** Counts an outcome; returns the listen's net saving against cache-all (0 for a PLAY decision). */
+  countOutcome(
+    labels: OutcomeLabels,
+    shadow: boolean,
+    heardMs: number,
+    durationMs: number,
+    costModel: CostModel,
+  ): number {
     const actual = labels.skipped ? "skip" : "play";
     const predicted = labels.predicted === "SKIP" ? "skip" : "play";
     const counter = shadow ? this.shadowOutcomes : this.outcomes;
     counter.inc({ variant: labels.variant, model: labels.model, predicted, actual });
-    if (shadow) return;
+    const cacheAll = prefetchCost(labels.skipped, durationMs, heardMs, costModel);
+    const cost = labels.predicted === "SKIP" ? streamCost(labels.skipped, costModel) : cacheAll;
+    const costLabels = { variant: labels.variant, served: shadow ? "false" : "true" };
+    this.decisionCost.inc(costLabels, cost);
+    this.cacheAllCost.inc(costLabels, cacheAll);
+    this.netSaving.inc(costLabels, cacheAll - cost);
+    if (shadow) return cacheAll - cost;
     const heard = Number.isFinite(heardMs) ? heardMs : labels.skipped ? Number.NaN : durationMs;
     if (Number.isFinite(heard)) this.playedMs.inc({ variant: labels.variant }, Math.max(0, heard));
     if (labels.skipped && Number.isFinite(durationMs) && Number.isFinite(heard)) {
@@ -182,6 +217,7 @@ export class ServeMetrics {
     if (!labels.skipped && labels.predicted === "SKIP" && Number.isFinite(heard)) {
       this.missedMs.inc({ variant: labels.variant }, Math.max(0, heard));
     }
+    return cacheAll - cost;
   }
 
   countUnmatchedFeedback(): void {
@@ -214,5 +250,10 @@ export class ServeMetrics {
     this.missedMs.inc({ variant }, 0);
     this.unplayedMs.inc({ variant }, 0);
     this.playedMs.inc({ variant }, 0);
+    for (const served of ["true", "false"]) {
+      this.decisionCost.inc({ variant, served }, 0);
+      this.cacheAllCost.inc({ variant, served }, 0);
+      this.netSaving.set({ variant, served }, 0);
+    }
   }
 }

@@ -3,6 +3,7 @@
 
 import type { EventRecord } from "../data/event-record.ts";
 import type { ColdStart } from "../features/types.ts";
+import type { CostModel } from "../listens/cost-model.ts";
 
 // Which of a score's features fell back to priors: declared by the features stage, which decides it.
 export type { ColdStart };
@@ -66,6 +67,8 @@ export interface Scorer {
   readonly stateOrigin: string;
   /** Decides every answer on every route together with `decide`. */
   readonly policy: ServedPolicy;
+  /** The cost model the policy was chosen under: what the service prices its own decisions with online. */
+  readonly costModel: CostModel;
   readonly modelNames: readonly string[];
   readonly defaultModel: string;
   /** Decision threshold of a model: SKIP when P(skip) >= threshold. */
