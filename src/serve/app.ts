@@ -37,6 +37,8 @@ export interface AppOptions extends HttpOptions {
   processMetrics?: boolean;
   /** "policy" (default): the bundle's policy decides; "models": each model at its threshold, whatever the policy. */
   decisions?: "policy" | "models";
+  /** The live guardrail (default on): a variant whose model costs more than caching everything serves PLAY. */
+  guardrail?: boolean;
 }
 
 declare module "fastify" {
@@ -55,6 +57,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: options.log,
     experiment: options.experiment,
     decisions: options.decisions,
+    guardrail: { enabled: options.guardrail ?? true },
     metrics,
     operatorLog: app.log,
   });

@@ -36,6 +36,11 @@ export interface ServeConfig {
    * on purpose to gather the online evidence the offline choice lacked.
    */
   decisions: "policy" | "models";
+  /**
+   * "on" (default): a variant whose model is proven (always-valid test) to cost more than caching everything
+   * serves PLAY until the evidence turns; "off": the models always decide.
+   */
+  guardrail: "on" | "off";
   /** Longest time to receive a whole request (headers and body); slower ones get 408. */
   requestTimeoutMs: number;
   /** Idle keep-alive connections are closed after this long. */
@@ -112,6 +117,14 @@ const SETTINGS: Setting[] = [
     kind: "string",
     default: "info",
     oneOf: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+  },
+  {
+    key: "guardrail",
+    flag: "--guardrail",
+    env: "SKIPWISE_GUARDRAIL",
+    kind: "string",
+    default: "on",
+    oneOf: ["on", "off"],
   },
   {
     key: "decisions",

@@ -1,6 +1,7 @@
 // The decision core: score → decide → log → learn, with no HTTP in it. Routes turn requests into its inputs
 // and its results into answers; what it refuses it throws as the errors declared in errors.ts. A decision,
 // an outcome or an event batch is counted and learned only once the decision log has committed it.
+import { ConfidenceSequence } from "../base/statistics.ts";
 import type { EventRecord } from "../data/event-record.ts";
 import { DecisionIds } from "./decision-id.ts";
 import {
@@ -20,6 +21,7 @@ import {
   UnknownModelError,
 } from "./errors.ts";
 import { Assigner, defaultExperiment, type ExperimentConfig, type VariantConfig } from "./experiment.ts";
+import { Guardrail } from "./guardrail.ts";
 import { NO_VARIANT, type ServeMetrics } from "./metrics.ts";
 import {
   decide,
@@ -58,6 +60,8 @@ export interface DecisionCoreOptions {
   decisions?: "policy" | "models";
   metrics: ServeMetrics;
   operatorLog: OperatorLog;
+  /** Live guardrail (guardrail.ts); default: on, α = 0.05. */
+  guardrail?: { enabled: boolean };
 }
 
 export interface PredictionInput {
@@ -128,6 +132,7 @@ export class DecisionCore implements ServiceControl {
   private readonly bundle: ServedBundle;
   private readonly operatorLog: OperatorLog;
   private readonly ids = new DecisionIds();
+  readonly guardrail: Guardrail;
   private readonly clientClock = new ClientClock();
 
   constructor(options: DecisionCoreOptions) {
@@ -148,6 +153,31 @@ export class DecisionCore implements ServiceControl {
       operatorLog: options.operatorLog,
     });
     this.assigner = new Assigner(experiment);
+    this.guardrail = new Guardrail({
+      enabled: options.guardrail?.enabled ?? true,
+      // Tightest near 10,000 listens of savings on the scale of one stall.
+      sequence: () =>
+        new ConfidenceSequence({
+          alpha: 0.05,
+          plannedN: 10_000,
+          plannedSd: Math.max(1, options.scorer.costModel.stall),
+        }),
+    });
+    this.guardrail.onChange = (event) => {
+      this.metrics.setGuardrailFallback(event.variant, event.fallback);
+      const details = {
+        variant: event.variant,
+        listens: event.listens,
+        meanSaving: event.meanSaving,
+        interval: [event.interval.lower, event.interval.upper],
+      };
+      if (event.fallback)
+        this.operatorLog.error(
+          details,
+          "guardrail: the model costs more than caching everything: serving PLAY (prefetch everything), scoring the model in shadow",
+        );
+      else this.operatorLog.info(details, "guardrail: the evidence turned: the model decides again");
+    };
     this.log.onLearned = (items) => this.bundle.learn(items);
     this.log.onProblem = (problem) => this.reportLogProblem(problem);
     // An in-process state has relearned the journal when this returns (see applyLearned in served-bundle.ts).
@@ -168,8 +198,10 @@ export class DecisionCore implements ServiceControl {
     return this.bundle.dir;
   }
 
-  reload(dir?: string): Promise<ReloadResult> {
-    return this.bundle.reload(dir);
+  async reload(dir?: string): Promise<ReloadResult> {
+    const result = await this.bundle.reload(dir);
+    this.guardrail.reset();
+    return result;
   }
 
   /** Scores one request (and its shadows), logs it and, once committed, counts it. */
@@ -179,7 +211,7 @@ export class DecisionCore implements ServiceControl {
     const context: RowContext = { scorer: this.scorer, route, nowMs };
     const score = await context.scorer.score(plan.model, plan.request);
     const row = this.servedRow(context, plan, score);
-    const shadows: DecisionRow[] = [];
+    const shadows: DecisionRow[] = this.guard(context, plan, score, row);
     for (const variant of this.shadowVariants(plan)) {
       const shadowScore = await context.scorer.score(variant.model, plan.request);
       shadows.push(this.shadowRow(context, plan, variant, shadowScore, row.id));
@@ -203,11 +235,10 @@ export class DecisionCore implements ServiceControl {
       })),
     );
     const shadowScores = await scoreByModel(context.scorer, shadowJobs);
-    const results = plans.map((plan, i) => ({
-      row: this.servedRow(context, plan, scores[i]),
-      shadows: [] as DecisionRow[],
-      score: scores[i],
-    }));
+    const results = plans.map((plan, i) => {
+      const row = this.servedRow(context, plan, scores[i]);
+      return { row, shadows: this.guard(context, plan, scores[i], row), score: scores[i] };
+    });
     shadowJobs.forEach(({ index, variant }, k) => {
       const result = results[index];
       result.shadows.push(this.shadowRow(context, plans[index], variant, shadowScores[k], result.row.id));
@@ -333,6 +364,17 @@ export class DecisionCore implements ServiceControl {
     );
   }
 
+  /**
+   * Under the guardrail's fallback, a served SKIP becomes PLAY (prefetch everything) and the model's own
+   * decision is kept as a shadow row of the same variant: its saving keeps feeding the guardrail.
+   */
+  private guard(context: RowContext, plan: Planned, score: Score, row: DecisionRow): DecisionRow[] {
+    if (row.variant === null || row.decision !== "SKIP" || !this.guardrail.isFallback(row.variant)) return [];
+    const shadow = this.decisionRow(context, plan, { model: row.model, variant: row.variant, score }, row.id);
+    row.decision = "PLAY";
+    return [shadow];
+  }
+
   private shadowRow(
     context: RowContext,
     plan: Planned,
@@ -407,9 +449,14 @@ export class DecisionCore implements ServiceControl {
       skipped,
     });
     const costModel = this.scorer.costModel;
-    this.metrics.countOutcome(labelsOf(logged.row), false, heardMs, durationMs, costModel);
-    for (const shadow of logged.shadows)
-      this.metrics.countOutcome(labelsOf(shadow), true, heardMs, durationMs, costModel);
+    let modelSaving = this.metrics.countOutcome(labelsOf(logged.row), false, heardMs, durationMs, costModel);
+    const variant = logged.row.variant;
+    for (const shadow of logged.shadows) {
+      const saving = this.metrics.countOutcome(labelsOf(shadow), true, heardMs, durationMs, costModel);
+      // The guardrail's own shadow (same variant): what the model decided while PLAY was served.
+      if (shadow.variant === variant) modelSaving = saving;
+    }
+    if (variant !== null) this.guardrail.observe(variant, modelSaving);
   }
 }
 

@@ -27,6 +27,7 @@ export class ServeMetrics {
   private readonly decisionCost: Counter<"variant" | "served">;
   private readonly cacheAllCost: Counter<"variant" | "served">;
   private readonly netSaving: Gauge<"variant" | "served">;
+  private readonly guardrailFallback: Gauge<"variant">;
   private readonly feedbackUnmatched: Counter<string>;
   private readonly bundleInfo: Gauge<"bundle_version">;
   private readonly reloads: Counter<"result">;
@@ -89,6 +90,12 @@ export class ServeMetrics {
       name: "skipwise_net_saving",
       help: "Running net saving of each variant against cache-all on its listens with feedback (cache-all cost - decision cost; negative = the model costs more)",
       labelNames: ["variant", "served"],
+      registers,
+    });
+    this.guardrailFallback = new Gauge({
+      name: "skipwise_guardrail_fallback",
+      help: "1 while the live guardrail serves PLAY (prefetch everything) for the variant because its model costs more than caching everything (always-valid test), else 0",
+      labelNames: ["variant"],
       registers,
     });
     this.wastedMs = new Counter({
@@ -220,6 +227,10 @@ export class ServeMetrics {
     return cacheAll - cost;
   }
 
+  setGuardrailFallback(variant: string, fallback: boolean): void {
+    this.guardrailFallback.set({ variant }, fallback ? 1 : 0);
+  }
+
   countUnmatchedFeedback(): void {
     this.feedbackUnmatched.inc();
   }
@@ -250,6 +261,7 @@ export class ServeMetrics {
     this.missedMs.inc({ variant }, 0);
     this.unplayedMs.inc({ variant }, 0);
     this.playedMs.inc({ variant }, 0);
+    this.guardrailFallback.set({ variant }, 0);
     for (const served of ["true", "false"]) {
       this.decisionCost.inc({ variant, served }, 0);
       this.cacheAllCost.inc({ variant, served }, 0);

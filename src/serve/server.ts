@@ -50,6 +50,7 @@ export async function runServe(
       bodyLimit: config.bodyLimit,
       logger: { level: config.logLevel },
       decisions: config.decisions,
+      guardrail: config.guardrail === "on",
       timeouts: { requestMs: config.requestTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs },
     });
   } catch (error) {
