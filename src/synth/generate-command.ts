@@ -1,6 +1,7 @@
 // `skipwise generate`: write a synthetic delivery and print what was written.
 import { stageProgress } from "../base/progress.ts";
 import { parseDefectSpec } from "./defects.ts";
+import { parseDriftDay } from "./drift.ts";
 import { DEFAULT_SEED, generateDelivery } from "./index.ts";
 import {
   DIALECTS,
@@ -23,6 +24,8 @@ export interface GenerateCommandOptions {
   gzip?: boolean;
   explicitBool?: boolean;
   force?: boolean;
+  /** Whole days from the period's first day (0-based) after which P(skip) ignores user and session. */
+  driftAt?: string;
   /** Where the summary is printed (default process.stdout). */
   stdout?: NodeJS.WritableStream;
   /** Progress bar target; shown only when it is a TTY (default process.stderr). */
@@ -61,6 +64,7 @@ export async function runGenerateCommand(options: GenerateCommandOptions): Promi
     throw new Error(`--dialect must be one of ${DIALECTS.join(", ")}, got "${dialect}"`);
   }
   const defects = options.defects ? parseDefectSpec(options.defects) : undefined;
+  const driftAt = parseDriftDay(options.driftAt);
   // A bar on a terminal, nothing in logs: stdout carries the summary.
   const progress = stageProgress(stderr, { unit: "sessions", logs: false });
   let summary: GenerateSummary;
@@ -74,6 +78,7 @@ export async function runGenerateCommand(options: GenerateCommandOptions): Promi
       gzip: options.gzip ?? false,
       explicitBool: options.explicitBool ?? false,
       force: options.force ?? false,
+      driftAt,
       onProgress: stderr.isTTY ? (done, total) => progress.update("generate", done, total) : undefined,
     });
   } finally {
@@ -101,6 +106,14 @@ export function formatSummary(summary: GenerateSummary): string {
     lines.push(
       `null_user_id repairable ${n(m.repairable.null_user_id)} / not ${n(m.unrepairable.null_user_id)}; null_track_id repairable ${n(m.repairable.null_track_id)} / not ${n(m.unrepairable.null_track_id)}`,
     );
+  }
+  const d = m.drift;
+  if (d?.applied) {
+    lines.push(
+      `drift at day ${d.day} (${d.from}): ${n(d.playsAfter)} plays after it skip by track and hour only (intercept offset ${d.interceptOffset.toFixed(3)}); mean true P(skip) ${d.meanPSkipBefore.toFixed(3)} before, ${d.meanPSkipAfter.toFixed(3)} after`,
+    );
+  } else if (d) {
+    lines.push(`drift at day ${d.day} is at or past the end of the ${m.sizes.days}-day period: no drift`);
   }
   lines.push("truth.jsonl holds every play's true P(skip); manifest.json the counts above");
   return `${lines.join("\n")}\n`;

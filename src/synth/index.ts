@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { publishDirectory } from "../base/atomic-write.ts";
-import { EVENT_KINDS } from "../data/types.ts";
+import { EVENT_KINDS, EventCode } from "../data/types.ts";
 import { generateCatalog } from "./catalog.ts";
 import {
   type CatalogWriteContext,
@@ -14,13 +14,15 @@ import {
   writeUsers,
 } from "./catalog-writer.ts";
 import { defectRates, InjectionLedger } from "./defects.ts";
+import { driftStartMs, planDrift } from "./drift.ts";
 import { LineSink } from "./output.ts";
 import { Random } from "./random.ts";
 import { SessionWriter } from "./session-writer.ts";
-import { simulateSessions } from "./sessions.ts";
+import { type DriftModel, simulateSessions } from "./sessions.ts";
 import { SKIP_MODEL } from "./skip-model.ts";
 import {
   DIALECTS,
+  type DriftSummary,
   type GenerateOptions,
   type GenerateSummary,
   type Manifest,
@@ -75,6 +77,10 @@ export async function generateDelivery(options: GenerateOptions): Promise<Genera
   const rates = defectRates(options.defects);
   const gzip = options.gzip ?? false;
   const explicitBool = options.explicitBool ?? false;
+  const driftAt = options.driftAt;
+  if (driftAt !== undefined && !(Number.isInteger(driftAt) && driftAt >= 0)) {
+    throw new Error(`--drift-at must be a whole number of days (0 or more), got ${driftAt}`);
+  }
   checkOutput(out, options.force ?? false);
 
   const manifest = await publishDirectory(out, async (tmp) => {
@@ -105,10 +111,41 @@ export async function generateDelivery(options: GenerateOptions): Promise<Genera
       truth,
       takenIds,
     );
+    // The drift: applied only when its day falls inside the period; the offset is fitted on a pilot run.
+    let drift: DriftModel | undefined;
+    let driftSummary: DriftSummary | undefined;
+    if (driftAt !== undefined) {
+      const atMs = driftStartMs(driftAt);
+      const applied = driftAt < size.days;
+      if (applied) drift = planDrift(seed, size, atMs, FIRST_SESSION_ID);
+      driftSummary = {
+        day: driftAt,
+        from: new Date(atMs).toISOString(),
+        applied,
+        interceptOffset: drift?.offset ?? 0,
+        playsBefore: 0,
+        playsAfter: 0,
+        meanPSkipBefore: 0,
+        meanPSkipAfter: 0,
+      };
+    }
     let done = 0;
     const progressEvery = Math.max(1, Math.floor(size.sessions / 200));
-    for (const buffer of simulateSessions(sessionRandom, catalog, size, FIRST_SESSION_ID)) {
+    for (const buffer of simulateSessions(sessionRandom, catalog, size, FIRST_SESSION_ID, drift)) {
       writer.write(buffer);
+      if (driftSummary) {
+        const atMs = Date.parse(driftSummary.from);
+        for (let i = 0; i < buffer.length; i++) {
+          if (buffer.kind[i] !== EventCode.play) continue;
+          if (buffer.timestampMs[i] >= atMs && driftSummary.applied) {
+            driftSummary.playsAfter++;
+            driftSummary.meanPSkipAfter += buffer.pSkip[i];
+          } else {
+            driftSummary.playsBefore++;
+            driftSummary.meanPSkipBefore += buffer.pSkip[i];
+          }
+        }
+      }
       done++;
       if (sinks.sessions.readyToFlush) await sinks.sessions.maybeFlush();
       if (truth.readyToFlush) await truth.maybeFlush();
@@ -181,6 +218,12 @@ export async function generateDelivery(options: GenerateOptions): Promise<Genera
       },
       skipModel: { ...SKIP_MODEL },
     };
+    if (driftSummary) {
+      const d = driftSummary;
+      d.meanPSkipBefore = d.playsBefore > 0 ? d.meanPSkipBefore / d.playsBefore : Number.NaN;
+      d.meanPSkipAfter = d.playsAfter > 0 ? d.meanPSkipAfter / d.playsAfter : Number.NaN;
+      manifest.drift = d;
+    }
     await writeFile(join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     return manifest;
   });

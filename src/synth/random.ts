@@ -12,6 +12,14 @@ function splitmix32(state: { s: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+export interface RandomState {
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+  readonly d: number;
+  readonly spareNormal: number;
+}
+
 export class Random {
   private a: number;
   private b: number;
@@ -26,6 +34,19 @@ export class Random {
     this.c = splitmix32(state);
     this.d = splitmix32(state);
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
+  }
+
+  /** A copy of the whole state (to resume the stream at this point later with `restore`). */
+  save(): RandomState {
+    return { a: this.a, b: this.b, c: this.c, d: this.d, spareNormal: this.spareNormal };
+  }
+
+  restore(state: RandomState): void {
+    this.a = state.a;
+    this.b = state.b;
+    this.c = state.c;
+    this.d = state.d;
+    this.spareNormal = state.spareNormal;
   }
 
   /** Next uniform 32-bit unsigned integer (xoshiro128**). */

@@ -3,8 +3,8 @@
 // and premium purchases. Produces one session at a time in a reusable columnar buffer.
 import { EventCode } from "../data/types.ts";
 import type { SynthCatalog } from "./catalog.ts";
-import type { Random } from "./random.ts";
-import { SKIP_MODEL, sigmoid, skipLogit } from "./skip-model.ts";
+import type { Random, RandomState } from "./random.ts";
+import { driftedLogit, SKIP_MODEL, sigmoid, skipLogit } from "./skip-model.ts";
 import type { SizeSpec } from "./types.ts";
 import { GENRES } from "./vocabulary.ts";
 
@@ -29,6 +29,20 @@ export const SESSION_SHAPE = {
   /** Shortest heard time of a skipped track. */
   minHeardMs: 2_000,
 } as const;
+
+/**
+ * What simulateSessions needs for a drift: plays starting at or after `atMs` use `driftedLogit`. Each user
+ * starts from the session stream's state of the run without drift (`userStates`, recorded by that run), and
+ * from the drift on the user's draws come from `random`, so everything before the drift is exactly the
+ * delivery without drift.
+ */
+export interface DriftModel {
+  atMs: number;
+  /** Added to the intercept after the drift (logit units). */
+  offset: number;
+  random: Random;
+  userStates: readonly RandomState[];
+}
 
 /** Relative chance of a session starting in each UTC hour. */
 const HOUR_WEIGHTS = [
@@ -122,12 +136,17 @@ function sessionStarts(random: Random, count: number, days: number): Float64Arra
 /**
  * Yields every session of every user, in user order and, per user, in time order. Session ids are
  * consecutive from `firstSessionId` in that order. The yielded buffer is reused: consume it before resuming.
+ * With `drift`, a play starting at or after `drift.atMs` draws its skip from `driftedLogit` (track appeal and
+ * time of day only); without it the output is that of the undrifted model, draw for draw. `recordUserStates`
+ * receives the stream's state at each user's start (what a drifted run needs as `drift.userStates`).
  */
 export function* simulateSessions(
   random: Random,
   catalog: SynthCatalog,
   size: SizeSpec,
   firstSessionId: number,
+  drift?: DriftModel,
+  recordUserStates?: RandomState[],
 ): Generator<SessionBuffer> {
   const { users, tracks, artists } = catalog;
   const genreCount = GENRES.length;
@@ -142,21 +161,25 @@ export function* simulateSessions(
   const history: number[] = [];
   const liked = new Set<number>();
   for (let u = 0; u < users.count; u++) {
+    if (drift) random.restore(drift.userStates[u]);
+    recordUserStates?.push(random.save());
+    // The stream of this user's draws: the session stream until the drift, then the drift's own.
+    let rng = random;
     history.length = 0;
     liked.clear();
     let premium = users.premiumAtStart[u] === 1;
     let upgradePending = false;
     const favourites = users.favourites[u];
     const explore = users.exploreGenres[u];
-    const starts = sessionStarts(random, counts[u], size.days);
+    const starts = sessionStarts(rng, counts[u], size.days);
     let previousEnd = 0;
     for (let s = 0; s < counts[u]; s++) {
       if (s === users.upgradeSession[u]) upgradePending = true;
       let t = starts[s];
-      if (t < previousEnd + 60_000) t = previousEnd + (120 + random.int(1800)) * 1000;
+      if (t < previousEnd + 60_000) t = previousEnd + (120 + rng.int(1800)) * 1000;
       const plays = Math.min(
         SESSION_SHAPE.maxPlays,
-        1 + Math.floor(random.gamma(SESSION_SHAPE.playsShape) * SESSION_SHAPE.playsScale),
+        1 + Math.floor(rng.gamma(SESSION_SHAPE.playsShape) * SESSION_SHAPE.playsScale),
       );
       if (buffer.timestampMs.length < plays * 5 + 8) buffer = newBuffer(plays * 5 + 8);
       buffer.userIndex = u;
@@ -164,8 +187,9 @@ export function* simulateSessions(
       buffer.length = 0;
       let previousTrack = -1;
       for (let position = 0; position < plays; position++) {
-        let track = chooseTrack(random, catalog, favourites, explore, history);
-        if (track === previousTrack) track = chooseTrack(random, catalog, favourites, explore, history);
+        if (drift !== undefined && rng === random && t >= drift.atMs) rng = drift.random;
+        let track = chooseTrack(rng, catalog, favourites, explore, history);
+        if (track === previousTrack) track = chooseTrack(rng, catalog, favourites, explore, history);
         previousTrack = track;
         const genres = artists.genres[tracks.artist[track]];
         let genreMatch = false;
@@ -177,36 +201,38 @@ export function* simulateSessions(
         }
         const hour = ((t - PERIOD_START_MS) / 3_600_000) % 24;
         const p = sigmoid(
-          skipLogit({
-            propensity: users.propensity[u],
-            appeal: tracks.appeal[track],
-            genreMatch,
-            hiddenTaste: taste,
-            position,
-            premium,
-            hour,
-            likedBefore: liked.has(track),
-          }),
+          drift !== undefined && t >= drift.atMs
+            ? driftedLogit(tracks.appeal[track], hour, drift.offset)
+            : skipLogit({
+                propensity: users.propensity[u],
+                appeal: tracks.appeal[track],
+                genreMatch,
+                hiddenTaste: taste,
+                position,
+                premium,
+                hour,
+                likedBefore: liked.has(track),
+              }),
         );
-        const skipped = random.next() < p;
+        const skipped = rng.next() < p;
         push(buffer, t, EventCode.play, track, p, skipped ? 1 : 0);
         const duration = tracks.durationMs[track];
-        const heard = skipped ? skipHeardMs(random, duration) : duration;
-        if (random.bernoulli(skipped ? SESSION_SHAPE.likeWhenSkipped : SESSION_SHAPE.likeWhenPlayedOut)) {
-          push(buffer, t + 1 + Math.floor(random.uniform(0.05, 0.97) * (heard - 2)), EventCode.like, track);
+        const heard = skipped ? skipHeardMs(rng, duration) : duration;
+        if (rng.bernoulli(skipped ? SESSION_SHAPE.likeWhenSkipped : SESSION_SHAPE.likeWhenPlayedOut)) {
+          push(buffer, t + 1 + Math.floor(rng.uniform(0.05, 0.97) * (heard - 2)), EventCode.like, track);
           liked.add(track);
         }
         t += heard;
         if (skipped) push(buffer, t, EventCode.skip, track);
         if (history.length < 400) history.push(track);
-        else history[random.int(400)] = track;
+        else history[rng.int(400)] = track;
         const last = position === plays - 1;
-        if (!last && !premium && random.bernoulli(SESSION_SHAPE.adRate)) {
+        if (!last && !premium && rng.bernoulli(SESSION_SHAPE.adRate)) {
           push(buffer, t, EventCode.advertisement, -1);
-          t += random.intBetween(SESSION_SHAPE.adSecondsMin, SESSION_SHAPE.adSecondsMax) * 1000;
+          t += rng.intBetween(SESSION_SHAPE.adSecondsMin, SESSION_SHAPE.adSecondsMax) * 1000;
           if (upgradePending) {
             push(buffer, t, EventCode.buy_premium, -1);
-            t += random.intBetween(10, 25) * 1000;
+            t += rng.intBetween(10, 25) * 1000;
             premium = true;
             upgradePending = false;
             users.premiumAtEnd[u] = 1;

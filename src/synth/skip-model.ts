@@ -61,6 +61,12 @@ export function skipLogit(c: SkipContext): number {
   );
 }
 
+/** The logit after the drift: intercept + offset + track appeal + time of day, nothing about user or session. */
+export function driftedLogit(appeal: number, hour: number, offset: number): number {
+  const m = SKIP_MODEL;
+  return m.intercept + offset + appeal + m.timeOfDay * Math.cos((2 * Math.PI * (hour - 3)) / 24);
+}
+
 export function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }

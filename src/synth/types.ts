@@ -33,6 +33,12 @@ export interface GenerateOptions {
   gzip?: boolean;
   /** Write `explicit` as true/false instead of 0/1. */
   explicitBool?: boolean;
+  /**
+   * Drift day (whole days from the period's first day, 2023-01-01 UTC, 0-based): plays starting at or after
+   * that day's 00:00 UTC get a P(skip) that depends on neither user nor session (src/synth/drift.ts). A day
+   * at or past the period's end means no drift. Undefined: no drift, the default bytes.
+   */
+  driftAt?: number;
   /** Replace an existing non-empty `out` directory. */
   force?: boolean;
   /** Called as sessions are generated: (sessions done, sessions total). */
@@ -85,4 +91,21 @@ export interface Manifest {
   unrepairable: { null_user_id: number; null_track_id: number };
   truth: TruthSummary;
   skipModel: Record<string, number>;
+  /** Present only when the delivery was generated with a drift day (`--drift-at`). */
+  drift?: DriftSummary;
+}
+
+export interface DriftSummary {
+  /** The asked day, 0-based from the period's first day (2023-01-01 UTC). */
+  day: number;
+  /** Start of that day, ISO: plays starting at or after it use the drifted model. */
+  from: string;
+  /** False when the day is at or past the period's end: the data is then that of no drift. */
+  applied: boolean;
+  /** Logit added to the intercept after the drift (fitted so the mean true P(skip) does not jump). */
+  interceptOffset: number;
+  playsBefore: number;
+  playsAfter: number;
+  meanPSkipBefore: number;
+  meanPSkipAfter: number;
 }
