@@ -45,6 +45,10 @@ program
   )
   .option("--gzip", "write .jsonl.gz files", false)
   .option("--explicit-bool", "write explicit as true/false instead of 0/1", false)
+  .option(
+    "--drift-at <day>",
+    "from this day on (whole days from the period's first day, 0-based) P(skip) depends on neither user nor session; a day at or past the end means no drift",
+  )
   .option("--force", "replace an existing non-empty --out folder", false)
   .action(async (opts: Record<string, string | boolean | undefined>) => {
     const { runGenerateCommand } = await import("./synth/generate-command.ts");
