@@ -110,6 +110,10 @@ program
     "after SIGTERM, connections still open this long are closed (env SKIPWISE_SHUTDOWN_TIMEOUT_MS, default 10000)",
   )
   .option(
+    "--guardrail <on|off>",
+    "on: a variant whose model is shown (always-valid test) to cost more than caching everything serves PLAY, its model scored in shadow, until the evidence turns (env SKIPWISE_GUARDRAIL, default on)",
+  )
+  .option(
     "--decisions <who>",
     "policy: the bundle's recommended policy decides | models: each variant's model at its threshold, for an A/B test gathering online evidence (env SKIPWISE_DECISIONS, default policy)",
   )

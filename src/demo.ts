@@ -253,6 +253,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       `[5/7] A/B replay: ${replay.answered} of ${selection.available} test-period listens, ${replay.errors} errors, ` +
         `${replay.requestsPerSecond.toFixed(0)} req/s, accuracy seen ${pct(replay.accuracy)} — ${elapsed(step)}`,
     );
+    say(`      guardrail: ${await guardrailSummary(url)}`);
 
     // 6. A/B analysis
     step = performance.now();
@@ -338,4 +339,26 @@ export async function runDemoCommand(options: DemoOptions): Promise<void> {
   process.off("SIGINT", stop);
   process.off("SIGTERM", stop);
   (options.stdout ?? process.stdout).write(`service stopped (exit code ${code ?? "signal"})\n`);
+}
+
+/**
+ * The live guardrail's state per variant, read from the service's /metrics: whether it fell back to
+ * prefetching everything, and each variant's running net saving against cache-all.
+ */
+async function guardrailSummary(url: string): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const fallback = new Map<string, boolean>();
+  for (const m of text.matchAll(/^skipwise_guardrail_fallback\{variant="([^"]+)"\} (\S+)$/gm))
+    fallback.set(m[1], Number(m[2]) === 1);
+  const saving = new Map<string, number>();
+  for (const m of text.matchAll(/^skipwise_net_saving\{variant="([^"]+)",served="true"\} (\S+)$/gm))
+    saving.set(m[1], Number(m[2]));
+  if (fallback.size === 0) return "no experiment variant";
+  return [...fallback]
+    .map(
+      ([variant, on]) =>
+        `${variant} ${on ? "FELL BACK to prefetching everything (its model costs more than caching everything)" : "model decides"}` +
+        `, net saving vs cache-all ${(saving.get(variant) ?? 0).toFixed(1)}`,
+    )
+    .join("; ");
 }
