@@ -1,7 +1,9 @@
 // `skipwise abtest analyze`: the service's decision log (decisions joined with feedback) → the A/B
-// statistics → abtest.html + abtest.json and a terminal summary.
+// statistics (fixed-horizon accuracy tests, SRM, CUPED, and each variant's cost against cache-everything
+// with its always-valid interval) → abtest.html + abtest.json and a terminal summary.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { type CostFlags, costModelFromFlags, describeCostModel } from "../listens/cost-model.ts";
 import type { ListenTable } from "../listens/types.ts";
 import { GENRE_RULE_MODEL } from "../models/registry.ts";
 import { collectDecisionRecords, type LoggedDecisionRecord, toAnalysisRecord } from "../serve/log-export.ts";
@@ -11,7 +13,7 @@ import { defaultReplayStart, parseFromTime } from "./replay.ts";
 import { abtestSummary, writeAbtestReport } from "./report.ts";
 import type { AnalyzeOptions, DecisionRecord, ExperimentAnalysis } from "./types.ts";
 
-export interface AnalyzeCommandOptions {
+export interface AnalyzeCommandOptions extends CostFlags {
   /** The decision log: a SQLite file, or a postgres:// URL (the log replicas share). */
   log: string;
   /** Delivery the replayed listens came from: fills each user's pre-experiment skip rate (CUPED). */
@@ -131,7 +133,8 @@ export async function runAnalyzeCommand(options: AnalyzeCommandOptions): Promise
   const postgres = isPostgresUrl(options.log);
   const logPath = postgres ? options.log : resolve(options.log);
   if (!postgres && !existsSync(logPath)) throw new Error(`--log: decision log ${logPath} does not exist`);
-  const analyzeOptions: AnalyzeOptions = {};
+  // The cost model that prices each variant against cache-everything (CostFlags; default DEFAULT_COST_MODEL).
+  const analyzeOptions: AnalyzeOptions = { costModel: costModelFromFlags(options) };
   if (options.control !== undefined) analyzeOptions.control = options.control;
   if (options.experiment !== undefined) {
     const { readExperimentConfig } = await import("../serve/experiment.ts");
@@ -183,6 +186,9 @@ export async function runAnalyzeCommand(options: AnalyzeCommandOptions): Promise
     listenTimes
       ? "decision times: the replayed listens' start times (the log's wall-clock times only span the replay)"
       : "decision times: as logged by the service",
+  );
+  lines.push(
+    `cost model: ${describeCostModel(analysis.costModel)}; always-valid intervals may be read after every listen`,
   );
   for (const w of analysis.warnings) lines.push(`warning: ${w}`);
   lines.push(`report: ${htmlPath}`, `json: ${jsonPath}`);

@@ -1,6 +1,9 @@
-// analyzeExperiment: per-variant metrics, comparisons with the control, SRM, CUPED and the
-// cumulative-accuracy series from decision-log rows joined with their feedback.
+// analyzeExperiment: per-variant metrics, comparisons with the control, SRM, CUPED, the
+// cumulative-accuracy series, and each variant's per-listen cost against cache-everything (cost-test.ts:
+// fixed-horizon and always-valid) from decision-log rows joined with their feedback.
 import { criticalValue, normalInterval, normalSurvival, wilsonInterval } from "../base/statistics.ts";
+import { costModelOf, DEFAULT_COST_MODEL, validateCostModel } from "../listens/cost-model.ts";
+import { costTestOf } from "./cost-test.ts";
 import { cupedAdjust, cupedTheta, summarise } from "./cuped.ts";
 import { proportionDifference } from "./proportions.ts";
 import { sampleRatioMismatch } from "./srm.ts";
@@ -262,6 +265,10 @@ export function analyzeExperiment(
   records.forEach(validateRecord);
   const confidence = options.confidence ?? 0.95;
   criticalValue(confidence);
+  const costModel = validateCostModel(
+    costModelOf(options.costModel ?? DEFAULT_COST_MODEL),
+    "analyzeExperiment",
+  );
   const [experiment, rows] = selectExperiment(records, options.experiment);
   const variants = orderVariants(rows, options.weights);
   if (variants.length === 0) throw new RangeError(`no records for experiment "${experiment}"`);
@@ -390,6 +397,16 @@ export function analyzeExperiment(
 
   const points = Math.max(1, Math.floor(options.timelinePoints ?? 100));
   const timeline = variants.flatMap((v) => timelineOf(v, byVariant.get(v) ?? [], points, confidence));
+  const costs = variants.map((v) =>
+    costTestOf(v, byVariant.get(v) ?? [], {
+      costModel,
+      confidence,
+      savingShare: options.savingShare,
+      power: options.power,
+      plannedListens: options.plannedListens,
+      points,
+    }),
+  );
   let firstTs = Number.POSITIVE_INFINITY;
   let lastTs = Number.NEGATIVE_INFINITY;
   for (const r of rows) {
@@ -408,6 +425,9 @@ export function analyzeExperiment(
     srm: { ...srm, variants: srmVariants, weights: srmWeights },
     cupedTheta: fit.theta,
     timeline,
+    costModel,
+    costTests: costs.map((c) => c.test),
+    costTimeline: costs.flatMap((c) => c.series),
     warnings,
   };
 }

@@ -1,13 +1,17 @@
 // abtest.html / abtest.json from an ExperimentAnalysis: tables, a bar chart of accuracy with intervals,
-// and cumulative accuracy over time.
+// cumulative accuracy over time, and each variant's cost against cache-everything with its always-valid
+// interval over listens.
 
 import { join } from "node:path";
 import { writeFileAtomic } from "../base/atomic-write.ts";
 import { percent as pct } from "../base/format.ts";
 import { type Interval, normalInterval } from "../base/statistics.ts";
+import { describeCostModel } from "../listens/cost-model.ts";
+import { CHART_CONFIG, type ChartSpec, finiteOrNull } from "../report/charts/common.ts";
 import { intervalBarChart, timeSeriesChart } from "../report/charts/index.ts";
 import { type Cell, type Page, renderHtmlPage, type Section, type Verdict } from "../report/html.ts";
 import { renderVegaLiteSvg } from "../report/vega.ts";
+import type { CostConclusion, VariantCostTest } from "./cost-test.ts";
 import type { ExperimentAnalysis } from "./types.ts";
 
 export interface ReportOptions {
@@ -31,6 +35,74 @@ function signed(x: number): string {
 function pValueText(p: number): string {
   if (!Number.isFinite(p)) return "n/a";
   return p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
+}
+
+const CONCLUSION: Record<CostConclusion, string> = {
+  saves: "saves more than cache-everything",
+  "costs more": "costs more than cache-everything",
+  "not yet": "not yet concluded",
+};
+
+function listensText(n: number): string {
+  return Number.isFinite(n) ? n.toLocaleString("en-US") : "n/a";
+}
+
+/** The cost test of one variant in two lines: the intervals and conclusion, then the power analysis. */
+function costLines(t: VariantCostTest, level: string): string[] {
+  const d = t.detection;
+  return [
+    `${t.variant}: cost vs cache-everything ${signed(t.difference.mean)} per listen ` +
+      `(cache-everything ${Number.isFinite(t.cacheAllCost) ? t.cacheAllCost.toFixed(3) : "n/a"}), ` +
+      `fixed-horizon ${level} [${signed(t.fixedHorizon.lower)}, ${signed(t.fixedHorizon.upper)}] p = ${pValueText(t.fixedHorizon.pValue)}, ` +
+      `always-valid ${level} [${signed(t.sequential.lower)}, ${signed(t.sequential.upper)}] after ` +
+      `${listensText(t.listens)} listens: ${CONCLUSION[t.conclusion]}`,
+    `${t.variant}: listens needed to detect a saving of ${pct(d.savingShare)} (${Number.isFinite(d.effect) ? d.effect.toFixed(3) : "n/a"} per listen) ` +
+      `with ${pct(d.power)} power: ${listensText(d.fixedHorizonListens)} (fixed-horizon, one look), ` +
+      `${listensText(d.sequentialListens)} (always-valid); detectable now: ` +
+      `${pct(d.detectableShareNow.fixedHorizon)} / ${pct(d.detectableShareNow.sequential)}`,
+  ];
+}
+
+/** Each variant's always-valid interval of the per-listen cost difference over listens, with 0 marked. */
+function costIntervalChart(a: ExperimentAnalysis): ChartSpec {
+  const values = a.costTimeline.map((p) => ({
+    series: p.variant,
+    listens: p.listens,
+    mean: finiteOrNull(p.mean),
+    lower: finiteOrNull(p.lower),
+    upper: finiteOrNull(p.upper),
+  }));
+  const x = { field: "listens", type: "quantitative", title: "Listens with feedback" };
+  const color = { field: "series", type: "nominal", title: null, legend: { orient: "bottom" } };
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `Cost − cache-everything per listen (${Math.round(a.confidence * 100)} % always-valid interval)`,
+    config: CHART_CONFIG,
+    width: 520,
+    height: 280,
+    layer: [
+      {
+        data: { values },
+        mark: { type: "area", opacity: 0.2, clip: true },
+        encoding: {
+          x,
+          y: { field: "lower", type: "quantitative", title: "Cost difference per listen" },
+          y2: { field: "upper" },
+          color,
+        },
+      },
+      {
+        data: { values },
+        mark: { type: "line", strokeWidth: 2, clip: true },
+        encoding: { x, y: { field: "mean", type: "quantitative" }, color },
+      },
+      {
+        data: { values: [{ zero: 0 }] },
+        mark: { type: "rule", color: "#111", strokeDash: [4, 3] },
+        encoding: { y: { field: "zero", type: "quantitative" } },
+      },
+    ],
+  } as ChartSpec;
 }
 
 function verdictOf(a: ExperimentAnalysis): Verdict {
@@ -83,7 +155,7 @@ function verdictOf(a: ExperimentAnalysis): Verdict {
 
 async function chartsOf(
   a: ExperimentAnalysis,
-): Promise<{ accuracy: string; cuped: string; timeline: string }> {
+): Promise<{ accuracy: string; cuped: string; timeline: string; cost: string }> {
   const accuracy = await renderVegaLiteSvg(
     intervalBarChart(
       a.variants.map((v) => ({
@@ -128,12 +200,13 @@ async function chartsOf(
       { title: "Cumulative accuracy over time", valueTitle: "Cumulative accuracy" },
     ),
   );
-  return { accuracy, cuped, timeline };
+  const cost = await renderVegaLiteSvg(costIntervalChart(a));
+  return { accuracy, cuped, timeline, cost };
 }
 
 function sectionsOf(
   a: ExperimentAnalysis,
-  charts: { accuracy: string; cuped: string; timeline: string },
+  charts: { accuracy: string; cuped: string; timeline: string; cost: string },
 ): Section[] {
   const variantRows: Cell[][] = a.variants.map((v) => [
     v.variant,
@@ -187,6 +260,21 @@ function sectionsOf(
     pct(v.cache.wasteAvoidedShare),
   ]);
   const level = `${Math.round(a.confidence * 100)} %`;
+  const costRows: Cell[][] = a.costTests.map((t) => [
+    t.variant,
+    t.listens,
+    t.cacheAllCost,
+    t.variantCost,
+    signed(t.difference.mean),
+    `[${signed(t.fixedHorizon.lower)}, ${signed(t.fixedHorizon.upper)}]`,
+    pValueText(t.fixedHorizon.pValue),
+    `[${signed(t.sequential.lower)}, ${signed(t.sequential.upper)}]`,
+    CONCLUSION[t.conclusion],
+    listensText(t.detection.fixedHorizonListens),
+    listensText(t.detection.sequentialListens),
+  ]);
+  const planned = a.costTests[0]?.sequential;
+  const detection = a.costTests[0]?.detection;
   return [
     {
       id: "variants",
@@ -334,6 +422,55 @@ function sectionsOf(
       ],
     },
     {
+      id: "cost",
+      title: "Cost against cache-everything (always-valid)",
+      intro:
+        `Per listen with feedback, the variant's cost minus what cache-everything would have cost, under the ` +
+        `cost model (${describeCostModel(a.costModel)}): 0 for a PLAY decision, +stall for a SKIP decision on a ` +
+        "track played out, −waste avoided for a SKIP decision on a skipped track. The fixed-horizon interval " +
+        "holds for one look at the end only; the always-valid interval (the asymptotic confidence sequence of " +
+        "Waudby-Smith et al.) holds at every listen, so it may be watched while the experiment runs" +
+        (planned
+          ? ` (tuned for ${listensText(planned.plannedListens)} listens of sd ${planned.plannedSd} cost units).`
+          : ".") +
+        (detection
+          ? ` Listens needed: to detect a saving of ${pct(detection.savingShare)} of cache-everything's cost with ` +
+            `${pct(detection.power)} power, at the variant's observed sd.`
+          : ""),
+      blocks:
+        costRows.length > 0
+          ? [
+              {
+                kind: "table",
+                table: {
+                  columns: [
+                    "Variant",
+                    "Listens",
+                    "Cache-all cost / listen",
+                    "Variant cost / listen",
+                    "Δ / listen",
+                    `Fixed-horizon ${level}`,
+                    "p",
+                    `Always-valid ${level}`,
+                    "Conclusion",
+                    "Listens needed (fixed)",
+                    "Listens needed (always-valid)",
+                  ],
+                  rows: costRows,
+                  digits: 3,
+                },
+              },
+              {
+                kind: "chart",
+                name: "cost",
+                svg: charts.cost,
+                caption:
+                  "Running mean of the per-listen cost difference with its always-valid interval; below the dashed 0 line the variant saves.",
+              },
+            ]
+          : [{ kind: "text", text: "No decision has an outcome, a duration and a heard time." }],
+    },
+    {
       id: "timeline",
       title: "Accuracy over time",
       blocks: [
@@ -348,7 +485,10 @@ function sectionsOf(
   ];
 }
 
-/** A few lines for the terminal: accuracy per variant, each comparison, and the SRM check. */
+/**
+ * A few lines for the terminal: accuracy per variant, each comparison, each variant's cost against
+ * cache-everything (fixed-horizon and always-valid, with the listens needed), and the SRM check.
+ */
 export function abtestSummary(a: ExperimentAnalysis): string[] {
   const lines = a.variants.map(
     (v) =>
@@ -361,6 +501,8 @@ export function abtestSummary(a: ExperimentAnalysis): string[] {
         `[${signed(c.accuracy.newcombe.lower)}, ${signed(c.accuracy.newcombe.upper)}], p = ${pValueText(c.accuracy.pValue)}`,
     );
   }
+  const level = `${Math.round(a.confidence * 100)} %`;
+  for (const t of a.costTests) lines.push(...costLines(t, level));
   lines.push(
     `SRM: χ² = ${a.srm.chiSquare.toFixed(2)}, p = ${pValueText(a.srm.pValue)}${a.srm.alarm ? " — ALARM" : ""}`,
   );

@@ -1,6 +1,8 @@
 // Shapes of the A/B analysis: the joined decision log rows it reads and the summary it produces.
 import type { Interval } from "../base/statistics.ts";
+import type { CostModel } from "../listens/cost-model.ts";
 import type { AnalysisRecord } from "../serve/log-export.ts";
+import type { CostIntervalPoint, VariantCostTest } from "./cost-test.ts";
 import type { ProportionDifference } from "./proportions.ts";
 import type { SrmResult } from "./srm.ts";
 
@@ -28,6 +30,14 @@ export interface AnalyzeOptions {
   srmAlpha?: number;
   /** Points per variant in the cumulative-accuracy series; default 100. */
   timelinePoints?: number;
+  /** Prices each variant's decisions against cache-everything; default DEFAULT_COST_MODEL. */
+  costModel?: CostModel;
+  /** Saving to size the cost test for, as a share of cache-everything's cost; default 0.1. */
+  savingShare?: number;
+  /** Power of that sizing; default 0.8. */
+  power?: number;
+  /** Listens the always-valid cost test is tuned for (it is valid at every listen); default 10,000. */
+  plannedListens?: number;
 }
 
 export interface Confusion {
@@ -123,6 +133,12 @@ export interface ExperimentAnalysis {
   srm: SrmResult & { variants: string[]; weights: number[] };
   cupedTheta: number;
   timeline: TimelinePoint[];
+  /** The cost model every cost figure is priced with. */
+  costModel: CostModel;
+  /** Per variant: its per-listen cost against cache-everything, fixed-horizon and always-valid. */
+  costTests: VariantCostTest[];
+  /** The always-valid interval of each variant's cost difference over listens. */
+  costTimeline: CostIntervalPoint[];
   /** Human-readable warnings (SRM alarm, users seen in two variants, …). */
   warnings: string[];
 }

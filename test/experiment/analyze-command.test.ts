@@ -193,6 +193,21 @@ describe("abtest analyze on a replayed log", () => {
     expect(json.records).toBe(replay.answered);
     expect(stdout.text).toMatch(/logistic − naive: [+−]\d\.\d{3}/);
     expect(stdout.text).toMatch(/SRM: χ² = /);
+    // Every variant priced against cache-everything, with the always-valid interval and the listens needed.
+    expect(json.costTests.map((t: { variant: string }) => t.variant).sort()).toEqual(
+      json.variants.map((v: { variant: string }) => v.variant).sort(),
+    );
+    for (const t of json.costTests) {
+      expect(t.sequential.lower).toBeLessThanOrEqual(t.fixedHorizon.lower);
+      expect(t.sequential.upper).toBeGreaterThanOrEqual(t.fixedHorizon.upper);
+      expect(["saves", "costs more", "not yet"]).toContain(t.conclusion);
+    }
+    expect(stdout.text).toMatch(
+      /naive: cost vs cache-everything [+−]\d\.\d{3} per listen .* always-valid 95 % /,
+    );
+    expect(stdout.text).toMatch(/listens needed to detect a saving of 10\.0 % /);
+    expect(stdout.text).toContain("cost model: 1 per wasted MB, 4 per stall, 160 kbit/s");
+    expect(html).toContain('data-chart="cost"');
     expect(stdout.text).toContain(`report: ${result.htmlPath}`);
   });
 

@@ -193,4 +193,80 @@ describe("analyzeExperiment", () => {
     bad[3] = { ...records[3], heardMs: -5 };
     expect(() => analyzeExperiment(bad)).toThrow(/field "heardMs"/);
   });
+
+  it("prices each variant against cache-everything with the one cost model, per listen", () => {
+    // durationMs 200 s, heard 50 s at 160 kbit/s: a skipped prefetch wastes 150,000 ms × 20 B/ms = 3 MB.
+    // Per listen, variant − cache-everything: SS −3 (waste avoided), SP +4 (a stall), PP and PS 0.
+    // control: 5 SS, 2 SP of 18 → (−15 + 8) / 18; treatment: 7 SS, 1 SP → (−21 + 4) / 18.
+    const byVariant = new Map(analysis.costTests.map((t) => [t.variant, t]));
+    const control = byVariant.get("control");
+    const treatment = byVariant.get("treatment");
+    expect(analysis.costModel).toEqual({ wastePerMb: 1, stall: 4, bitrateKbps: 160 });
+    expect(control?.listens).toBe(18);
+    expect(control?.difference.mean).toBeCloseTo(-7 / 18, 14);
+    expect(treatment?.difference.mean).toBeCloseTo(-17 / 18, 14);
+    expect(control?.cacheAllCost).toBeCloseTo((9 * 3) / 18, 14);
+    expect(treatment?.cacheAllCost).toBeCloseTo((10 * 3) / 18, 14);
+    expect(control?.variantCost).toBeCloseTo((9 * 3 - 7) / 18, 14);
+    // Sample sd of five −3, two +4, eleven 0, and the fixed-horizon interval mean ± z·sd/√n.
+    const m = -7 / 18;
+    const sd = Math.sqrt((5 * (-3 - m) ** 2 + 2 * (4 - m) ** 2 + 11 * m * m) / 17);
+    expect(control?.difference.sd).toBeCloseTo(sd, 13);
+    expect(control?.fixedHorizon.upper).toBeCloseTo(m + (1.959963984540054 * sd) / Math.sqrt(18), 12);
+    // The always-valid interval is wider than the one-look interval; 18 listens conclude nothing.
+    expect(control?.sequential.lower).toBeLessThan(control?.fixedHorizon.lower ?? 0);
+    expect(control?.sequential.upper).toBeGreaterThan(control?.fixedHorizon.upper ?? 0);
+    expect(control?.sequential.alpha).toBe(0.05);
+    expect(control?.conclusion).toBe("not yet");
+    const series = analysis.costTimeline.filter((p) => p.variant === "control");
+    expect(series.at(-1)?.listens).toBe(18);
+    expect(series.at(-1)?.upper).toBeCloseTo(control?.sequential.upper ?? 0, 14);
+    // A dearer stall changes the price through the cost model, not another formula.
+    const dear = analyzeExperiment(records, { costModel: { wastePerMb: 1, stall: 8, bitrateKbps: 160 } });
+    expect(dear.costTests[0].difference.mean).toBeCloseTo((-15 + 16) / 18, 14);
+  });
+
+  it("concludes 'saves' or 'costs more' once the always-valid interval leaves 0, and sizes the test", () => {
+    const pattern = (pairs: string, variant: string, n: number): DecisionRecord[] =>
+      Array.from({ length: n }, (_, i) => {
+        const pair = pairs.split(" ")[i % 10];
+        const outcome = pair[1] === "P" ? "PLAY" : "SKIP";
+        return {
+          decisionId: `${variant}${i}`,
+          ts: i,
+          experiment: "e",
+          variant,
+          model: "m",
+          userId: i % 300,
+          trackId: "t",
+          probSkip: 0.5,
+          decision: pair[0] === "P" ? "PLAY" : "SKIP",
+          outcome,
+          durationMs: 200_000,
+          heardMs: outcome === "SKIP" ? 50_000 : 200_000,
+        } as DecisionRecord;
+      });
+    const rows = [
+      ...pattern("SS PP PS SS PP SP SS PP PP PP", "good", 3000), // mean (−9 + 4) / 10 = −0.5
+      ...pattern("SS SP PP SP PP SP PS PP PP PP", "bad", 3000), // mean (−3 + 12) / 10 = +0.9
+      ...pattern("SS SP PP PP PP PP PP PP PP PP", "even", 500), // mean (−3 + 4) / 10 = +0.1: too close to 0 for 500 listens
+    ];
+    const a = analyzeExperiment(rows, { control: "even" });
+    const t = new Map(a.costTests.map((x) => [x.variant, x]));
+    expect(t.get("good")?.conclusion).toBe("saves");
+    expect(t.get("good")?.sequential.upper).toBeLessThan(0);
+    expect(t.get("bad")?.conclusion).toBe("costs more");
+    expect(t.get("bad")?.sequential.lower).toBeGreaterThan(0);
+    const even = t.get("even");
+    expect(even?.conclusion).toBe("not yet");
+    // Listens to detect a saving of 10 % of cache-everything's cost at the observed sd: one skip in 10
+    // listens wastes 3 MB under cache-everything, 0.3 per listen, so the saving is 0.03 per listen.
+    const d = even?.detection;
+    const z = 1.959963984540054 + 0.8416212335729143;
+    expect(even?.cacheAllCost).toBeCloseTo(0.3, 14);
+    expect(d?.effect).toBeCloseTo(0.03, 14);
+    expect(d?.fixedHorizonListens).toBe(Math.ceil(((z * (even?.difference.sd ?? 0)) / 0.03) ** 2));
+    expect(d?.sequentialListens).toBeGreaterThan(d?.fixedHorizonListens ?? Number.POSITIVE_INFINITY);
+    expect(d?.detectableShareNow.sequential).toBeGreaterThan(d?.detectableShareNow.fixedHorizon ?? 1);
+  });
 });

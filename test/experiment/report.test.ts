@@ -48,15 +48,19 @@ describe("abtestReport", () => {
     expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
     expect(html).toContain("exp &lt;b&gt;");
     expect(html).not.toContain("<script");
-    expect(html.match(/<figure class="chart"/g)).toHaveLength(3);
+    expect(html.match(/<figure class="chart"/g)).toHaveLength(4);
     expect(html).toContain('data-chart="timeline"');
-    for (const id of ["variants", "comparison", "srm", "cuped", "cache", "timeline"])
+    expect(html).toContain('data-chart="cost"');
+    expect(html).toContain("Always-valid 95 %");
+    for (const id of ["variants", "comparison", "srm", "cuped", "cache", "cost", "timeline"])
       expect(html).toContain(`id="${id}"`);
     expect(html).toContain("verdict-pass");
     expect(html).toContain("treatment beats control");
     const parsed = JSON.parse(json);
     expect(parsed.variants[1].accuracy.estimate).toBeCloseTo(analysis.variants[1].accuracy.estimate, 15);
     expect(parsed.comparisons[0].accuracy.pValue).toBeCloseTo(analysis.comparisons[0].accuracy.pValue, 15);
+    expect(parsed.costTests[0].sequential.upper).toBeCloseTo(analysis.costTests[0].sequential.upper, 15);
+    expect(parsed.costTimeline.length).toBe(analysis.costTimeline.length);
   });
 
   it("warns when the difference does not survive clustering by user", async () => {
@@ -98,12 +102,20 @@ describe("abtestReport", () => {
   it("summarises variants, comparisons and SRM in a few lines", () => {
     const analysis = analyzeExperiment(records(0.6, 0.8, 800));
     const lines = abtestSummary(analysis);
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(8);
     expect(lines[0]).toMatch(
       /^control \(naive\): 50 users, 800 decisions with feedback, accuracy 0\.\d{3} \[/,
     );
     expect(lines[2]).toMatch(/^treatment − control: \+0\.\d{3} \[\+0\.\d{3}, \+0\.\d{3}\], p = /);
-    expect(lines[3]).toMatch(/^SRM: χ² = 0\.00, p = 1\.0000$/);
+    // Per variant: the cost against cache-everything (one-look and always-valid), then the listens needed.
+    expect(lines[3]).toMatch(
+      /^control: cost vs cache-everything \+0\.\d{3} per listen \(cache-everything 0\.900\), fixed-horizon 95 % \[.*\] p = .*, always-valid 95 % \[\+0\.\d{3}, \+0\.\d{3}\] after 800 listens: costs more than cache-everything$/,
+    );
+    expect(lines[4]).toMatch(
+      /^control: listens needed to detect a saving of 10\.0 % \(0\.090 per listen\) with 80\.0 % power: [\d,]+ \(fixed-horizon, one look\), [\d,]+ \(always-valid\); detectable now: /,
+    );
+    expect(lines[5]).toMatch(/^treatment: cost vs .* after 800 listens: not yet concluded$/);
+    expect(lines[7]).toMatch(/^SRM: χ² = 0\.00, p = 1\.0000$/);
   });
 
   it("fails the verdict on a sample-ratio mismatch", async () => {
