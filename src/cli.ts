@@ -312,11 +312,15 @@ abtestCommand
   .option("--control <variant>", "variant the others are compared against")
   .option("--from <time>", "ISO time the experiment started in the delivery's clock (CUPED cutoff)")
   .option("--experiment <file>", "the service's experiment config (name and SRM weights)")
+  .option(COST_FLAGS[0][0], `${COST_FLAGS[0][1]}; prices each variant against cache-everything`)
+  .option(...COST_FLAGS[1])
+  .option(...COST_FLAGS[2])
   .action(async (opts: Record<string, string | undefined>) => {
     const { runAnalyzeCommand } = await import("./experiment/analyze-command.ts");
-    await runAnalyzeCommand(
-      opts as unknown as import("./experiment/analyze-command.ts").AnalyzeCommandOptions,
-    );
+    await runAnalyzeCommand({
+      ...(opts as unknown as import("./experiment/analyze-command.ts").AnalyzeCommandOptions),
+      ...costFlags(opts),
+    });
   });
 
 const cacheCommand = program.command("cache").description("Measure what skip-aware prefetching saves");
