@@ -363,6 +363,10 @@ program
   .option("--serve", "keep the service running at the end (Ctrl-C stops it)", false)
   .option("--port <n>", "service port (0 = any free port)", "0")
   .option("--limit <n>", "replay at most this many listens")
+  .option(
+    "--drift-at <day>",
+    "synthetic delivery: skips stop following the listener from this day (0-based; the demo delivery spans 60 days, its test period starts near day 48), and the summary shows the guardrail falling back",
+  )
   .addOption(
     program.createOption("--size <size>", "synthetic delivery size: small | demo").default("demo").hideHelp(),
   )
@@ -375,6 +379,7 @@ program
       port: numberOption(String(opts.port), "--port"),
       limit: opts.limit === undefined ? undefined : numberOption(String(opts.limit), "--limit"),
       size: String(opts.size),
+      driftAt: opts.driftAt === undefined ? undefined : numberOption(String(opts.driftAt), "--drift-at"),
     });
   });
 

@@ -47,6 +47,11 @@ export interface DemoOptions {
   limit?: number;
   /** Synthetic size: small | demo. */
   size?: string;
+  /**
+   * Synthetic delivery: from this day on (0-based) skips stop following the listener (`generate --drift-at`),
+   * so the replayed test period shows the live guardrail falling back.
+   */
+  driftAt?: number;
   /** Where the step lines go (default process.stdout). */
   stdout?: NodeJS.WritableStream;
 }
@@ -198,6 +203,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       size,
       seed: 42,
       defects: parseDefectSpec(DEMO_DEFECTS),
+      driftAt: options.driftAt,
       force: true,
     });
     const truth = generated.manifest.truth;
