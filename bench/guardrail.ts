@@ -33,8 +33,11 @@ const after = drifted
   .map((r) => r.fallbackAfter)
   .filter((n): n is number => n !== null)
   .sort((a, b) => a - b);
+const middle = (after.length - 1) / 2;
 const median =
-  after.length === drifted.length && after.length > 0 ? after[Math.floor((after.length - 1) / 2)] : null;
+  after.length === drifted.length && after.length > 0
+    ? (after[Math.floor(middle)] + after[Math.ceil(middle)]) / 2
+    : null;
 const falseAlarms = results.filter((r) => !r.drift && r.fallbackAfter !== null).length;
 process.stdout.write(
   `\n${LOOP_SIZE.users} users over ${LOOP_SIZE.days} days, drift from day ${DRIFT_DAY} (the test period): the guardrail fell back on ${after.length} of ${drifted.length} drifted seeds whose bundle let the model decide, median after ${median ?? "—"} listens with feedback (range ${after[0] ?? "—"}–${after.at(-1) ?? "—"}); ${cacheAll} runs' bundles already cached everything (policy cache-all); without drift it fell back on ${falseAlarms} of ${seeds} seeds\n`,
