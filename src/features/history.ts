@@ -92,15 +92,6 @@ export class HistoryFamily
     }
   }
 
-  /** Number of listens of a user slot (-1 = unknown user) / of a track (-1 = unknown track). */
-  userListens(user: number): number {
-    return user < 0 || user >= this.users.size ? 0 : this.users.listens[user];
-  }
-
-  trackListens(track: number): number {
-    return track < 0 ? 0 : this.tracks.listens[track];
-  }
-
   /** Fills the history part of `r` for a user slot (-1 unknown), a track (-1 unknown) and a premium status. */
   read(user: number, track: number, premium: number, r: VectorReads): void {
     const g = this.global;

@@ -8,10 +8,10 @@ import type { FeatureOptions, SessionOverride } from "./types.ts";
 
 const K = TASTE_DIMENSIONS;
 /** 30 days: longer gaps read as this one. */
-export const MAX_GAP_HOURS = 720;
+const MAX_GAP_HOURS = 720;
 const MS_PER_HOUR = 3_600_000;
 /** 24 hours. */
-export const MAX_SESSION_ELAPSED_MS = 86_400_000;
+const MAX_SESSION_ELAPSED_MS = 86_400_000;
 
 /** The tallies of one (user, track, session) query; a reused scratch object, reset by every fill. */
 export class VectorReads {

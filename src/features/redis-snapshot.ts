@@ -5,7 +5,13 @@ import type { Redis } from "ioredis";
 import type { Catalog } from "../data/types.ts";
 import { CatalogIndex } from "./catalog-index.ts";
 import { FeatureState } from "./index.ts";
-import { DEFAULT_REDIS_PREFIX, type RedisStateMeta, readRedisMeta, readSums } from "./redis-store.ts";
+import {
+  DEFAULT_REDIS_PREFIX,
+  type RedisStateMeta,
+  readRedisMeta,
+  readSums,
+  TrackArguments,
+} from "./redis-store.ts";
 import { FEATURE_SCHEMA, TASTE_DIMENSIONS } from "./schema.ts";
 import { decodeSnapshot, encodeSnapshot, type NamedArray } from "./snapshot.ts";
 import type { FeatureOptions } from "./types.ts";
@@ -161,6 +167,7 @@ export async function loadSnapshotIntoRedis(
   lists.push([`${P}ss`, Array.from(sessionIds, str)]);
 
   const live = (name: string) => array(arrays, `live.${name}`);
+  const trackArguments = new TrackArguments(index, catalog);
   const liveIds = live("sessionIds");
   for (let i = 0; i < liveIds.length; i++) {
     const track = live("openTrack")[i];
@@ -175,16 +182,9 @@ export async function loadSnapshotIntoRedis(
       oq: str(live("openSeq")[i]),
     };
     if (live("open")[i] === 1) {
+      [f.od, f.oa, f.og, f.ox] = trackArguments.of(track);
       const d = catalog.tracks[track].durationMs;
-      const artist = index.trackArtist[track];
-      f.od = Number.isNaN(d) ? "" : str(d);
-      f.oa = str(artist);
-      f.og = Array.from(
-        index.artistGenres.subarray(index.artistGenreStart[artist], index.artistGenreStart[artist + 1]),
-      ).join(",");
-      f.ox = Array.from(index.trackTaste.subarray(track * K, (track + 1) * K), String).join(",");
-      if (d > 0)
-        zadds.push([f.os === undefined ? 0 : Number(f.os) + d, `${deadlineSeq(f.oq)}:${liveIds[i]}`]);
+      if (d > 0) zadds.push([live("openStartMs")[i] + d, `${deadlineSeq(f.oq)}:${liveIds[i]}`]);
     }
     writes.push([`${P}ls:${liveIds[i]}`, f]);
   }

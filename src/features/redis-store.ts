@@ -1,5 +1,5 @@
 // The online feature state in Redis, shared by every replica (as Feast's online store). Learning runs in
-// Redis as one Lua script per event (src/features/redis-lua.ts): atomic, so concurrent replicas never lose
+// Redis as one Lua function call per event (src/features/redis-lua.ts): atomic, so concurrent replicas never lose
 // an increment. A vector's reads come back from one function call per query (auto-pipelined): one round trip per
 // request; the vector is then computed here by the same functions as in-process (vector.ts).
 import { Redis } from "ioredis";
@@ -76,8 +76,11 @@ export async function readRedisMeta(redis: Redis, prefix: string): Promise<Redis
   };
 }
 
-/** Per catalogue track, the strings the scripts take (computed once per track, on first use). */
-class TrackArguments {
+/**
+ * Per catalogue track, the strings the scripts take and an open listen keeps (duration, artist, genres,
+ * standardised audio vector): computed once per track, on first use, for the store and for `state load`.
+ */
+export class TrackArguments {
   private readonly duration: string[] = [];
   private readonly artist: string[] = [];
   private readonly genres: string[] = [];
@@ -88,9 +91,14 @@ class TrackArguments {
     private readonly catalog: Catalog,
   ) {}
 
+  /** The track index when the catalogue holds it, else -1. */
+  inCatalog(track: number): number {
+    return track >= 0 && track < this.index.trackCount ? track : -1;
+  }
+
   /** [duration, artist, genres, taste] of a track index (-1 / out of range: unknown track). */
   of(track: number): [string, string, string, string] {
-    if (!(track >= 0 && track < this.index.trackCount)) return ["", "-1", "", ""];
+    if (this.inCatalog(track) < 0) return ["", "-1", "", ""];
     if (this.artist[track] === undefined) {
       const { index } = this;
       const d = this.catalog.tracks[track].durationMs;
@@ -205,7 +213,7 @@ export class RedisFeatureStore implements FeatureStore {
   async applyEvents(events: readonly LiveEvent[]): Promise<void> {
     if (events.length === 0) return;
     const calls = events.map((e) => {
-      const track = e.trackIndex >= 0 && e.trackIndex < this.index.trackCount ? e.trackIndex : -1;
+      const track = this.tracks.inCatalog(e.trackIndex);
       const [duration, artist, genres, taste] = this.tracks.of(track);
       return this.call(
         "event",
@@ -224,8 +232,7 @@ export class RedisFeatureStore implements FeatureStore {
   }
 
   async observe(listen: ObservedListen): Promise<void> {
-    const track =
-      listen.trackIndex >= 0 && listen.trackIndex < this.index.trackCount ? listen.trackIndex : -1;
+    const track = this.tracks.inCatalog(listen.trackIndex);
     const [duration, artist, genres, taste] = this.tracks.of(track);
     const heard = listen.heardMs ?? Number.NaN;
     const reply = await this.call(
@@ -350,7 +357,7 @@ export class RedisFeatureStore implements FeatureStore {
     const t =
       query.trackIndex ??
       (query.trackId === undefined ? -1 : (this.catalog.trackIndex.get(query.trackId) ?? -1));
-    return t >= 0 && t < this.index.trackCount ? t : -1;
+    return this.tracks.inCatalog(t);
   }
 
   private noteClock(value: string | null | undefined): void {
