@@ -134,9 +134,8 @@ export class BundleScorer implements Scorer {
   async scoreBatch(model: string, requests: readonly ScoreRequest[]): Promise<Score[]> {
     const served = this.served(model);
     const cols = FEATURE_COUNT;
-    const missing = requests.filter(
-      (request, i) => !this.vectorsOf.has(request) && requests.indexOf(request) === i,
-    );
+    // Each request object once (a batch may repeat one), and only those with no vector yet.
+    const missing = [...new Set(requests)].filter((request) => !this.vectorsOf.has(request));
     if (missing.length > 0) {
       const data = new Float32Array(missing.length * cols);
       const computed = this.store.vectors(

@@ -155,12 +155,12 @@ export class DecisionCore implements ServiceControl {
     this.assigner = new Assigner(experiment);
     this.guardrail = new Guardrail({
       enabled: options.guardrail?.enabled ?? true,
-      // Tightest near 10,000 listens of savings on the scale of one stall.
+      // Tightest near 10,000 listens of savings on the scale of one stall of the bundle served now.
       sequence: () =>
         new ConfidenceSequence({
           alpha: 0.05,
           plannedN: 10_000,
-          plannedSd: Math.max(1, options.scorer.costModel.stall),
+          plannedSd: Math.max(1, this.scorer.costModel.stall),
         }),
     });
     this.guardrail.onChange = (event) => {

@@ -21,6 +21,7 @@ export interface GuardrailOptions {
   sequence: () => AlwaysValidMean;
 }
 
+/** A variant's state: what `onChange` reports and `states()` lists. */
 export interface GuardrailEvent {
   variant: string;
   fallback: boolean;
@@ -29,7 +30,7 @@ export interface GuardrailEvent {
   interval: Interval;
 }
 
-export interface VariantGuard {
+interface VariantGuard {
   sequence: AlwaysValidMean;
   fallback: boolean;
 }
@@ -69,14 +70,8 @@ export class Guardrail {
     });
   }
 
-  /** Every variant seen so far, for metrics and readiness. */
-  states(): {
-    variant: string;
-    fallback: boolean;
-    listens: number;
-    meanSaving: number;
-    interval: Interval;
-  }[] {
+  /** Every variant seen so far and what its evidence says (also while disabled: it is still measured). */
+  states(): GuardrailEvent[] {
     return [...this.variants].map(([variant, g]) => ({
       variant,
       fallback: this.isFallback(variant),
