@@ -14,11 +14,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import autocannon from "autocannon";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { startPostgres, startRedis } from "../test/scale/servers.ts";
-import { requestBodies, startServer } from "./serve-process.ts";
+import { driveRoute, median, latencyMs as ms, requestBodies, round, startServer } from "./serve-process.ts";
 
 const REAL_DELIVERY = resolve(import.meta.dirname, "../../shared/data/pozytywka/2023L-v2");
 const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
@@ -53,10 +52,6 @@ interface RouteRun {
   pgCommits: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const round = (x: number, d = 0) => Number(x.toFixed(d));
-const ms = (x: number) => (x === 0 ? "<1" : String(x));
-
 /** Redis command counts by name (INFO commandstats). */
 async function redisCalls(redis: Redis): Promise<Map<string, number>> {
   const info = await redis.info("commandstats");
@@ -70,19 +65,8 @@ async function pgCommits(client: pg.Client): Promise<number> {
   return Number(r.rows[0].xact_commit);
 }
 
-async function drive(url: string, route: string, seconds: number, payloads: string[]) {
-  return autocannon({
-    url,
-    connections,
-    duration: seconds,
-    requests: payloads.map((body) => ({
-      method: "POST" as const,
-      path: route,
-      headers: { "content-type": "application/json" },
-      body,
-    })),
-  });
-}
+const drive = (url: string, route: string, seconds: number, payloads: string[]) =>
+  driveRoute(url, route, seconds, payloads, connections);
 
 async function main(): Promise<void> {
   // Every thread of this process, and so every child started from now on, on CPU 1.

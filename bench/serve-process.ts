@@ -3,6 +3,7 @@
 // listens.
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
+import autocannon from "autocannon";
 import { loadDelivery } from "../src/data/index.ts";
 
 const BIN = resolve(import.meta.dirname, "../bin/skipwise.js");
@@ -63,3 +64,30 @@ export async function requestBodies(data: string): Promise<string[]> {
   }
   return out;
 }
+
+/** autocannon for `seconds` on one route, POSTing the bodies in turn over `connections` connections. */
+export function driveRoute(
+  url: string,
+  route: string,
+  seconds: number,
+  payloads: string[],
+  connections: number,
+): Promise<autocannon.Result> {
+  return autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests: payloads.map((body) => ({
+      method: "POST" as const,
+      path: route,
+      headers: { "content-type": "application/json" },
+      body,
+    })),
+  });
+}
+
+/** The middle value (the upper one of an even count), as the load benches report their runs. */
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const round = (x: number, d = 0): number => Number(x.toFixed(d));
+/** autocannon reports whole milliseconds: 0 means under 1 ms. */
+export const latencyMs = (x: number): string => (x === 0 ? "<1" : String(x));

@@ -11,8 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import autocannon from "autocannon";
-import { requestBodies, startServer } from "./serve-process.ts";
+import { driveRoute, median, latencyMs as ms, requestBodies, round, startServer } from "./serve-process.ts";
 
 const REAL_DELIVERY = resolve(import.meta.dirname, "../../shared/data/pozytywka/2023L-v2");
 
@@ -54,10 +53,7 @@ interface RssTrace {
 }
 
 /** autocannon reports whole milliseconds: 0 means under 1 ms. */
-const ms = (x: number) => (x === 0 ? "<1" : String(x));
 const mean = (xs: number[]) => xs.reduce((sum, x) => sum + x, 0) / xs.length;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const round = (x: number, d = 0) => Number(x.toFixed(d));
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -66,17 +62,7 @@ function rssMb(pid: number): number {
 }
 
 async function drive(url: string, route: string, seconds: number, payloads: string[]): Promise<RouteRun> {
-  const result = await autocannon({
-    url,
-    connections,
-    duration: seconds,
-    requests: payloads.map((body) => ({
-      method: "POST" as const,
-      path: route,
-      headers: { "content-type": "application/json" },
-      body,
-    })),
-  });
+  const result = await driveRoute(url, route, seconds, payloads, connections);
   return {
     rps: result.requests.average,
     p50: result.latency.p50,

@@ -13,9 +13,12 @@ import {
   realpathSync,
   rmSync,
 } from "node:fs";
-import { createServer, Socket } from "node:net";
+import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../observability/service.ts";
+
+export { freePort };
 
 /** Binaries the scale tests need, by server. */
 const PG_ROOT = "/usr/lib/postgresql";
@@ -50,19 +53,6 @@ export function scaleServersOrSkip(needs: readonly ("redis" | "postgres" | "ngin
   if (process.env.CI) throw new Error(message);
   console.warn(`skipped: ${message}`);
   return true;
-}
-
-/** A free TCP port on 127.0.0.1 (bound, read back, released). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
 }
 
 /** Resolves once something accepts connections on the port (polls until `timeoutMs`). */
