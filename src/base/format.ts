@@ -9,3 +9,14 @@ export function percent(x: number, digits = 1): string {
 export function isoTime(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : "";
 }
+
+/** A server URL without its password, for messages, logs and /ready (an unparsable one: its scheme only). */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return `${/^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? "url:"}//…`;
+  }
+}

@@ -3,11 +3,12 @@
 // with its always-valid interval) → abtest.html + abtest.json and a terminal summary.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { redactedUrl } from "../base/format.ts";
 import { type CostFlags, costModelFromFlags, describeCostModel } from "../listens/cost-model.ts";
 import type { ListenTable } from "../listens/types.ts";
 import { GENRE_RULE_MODEL } from "../models/registry.ts";
 import { collectDecisionRecords, type LoggedDecisionRecord, toAnalysisRecord } from "../serve/log-export.ts";
-import { isPostgresUrl, redactedUrl } from "../serve/postgres-decision-log.ts";
+import { isPostgresUrl } from "../serve/postgres-decision-log.ts";
 import { analyzeExperiment } from "./analyze.ts";
 import { defaultReplayStart, parseFromTime } from "./replay.ts";
 import { abtestSummary, writeAbtestReport } from "./report.ts";

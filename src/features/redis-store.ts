@@ -3,6 +3,7 @@
 // an increment. A vector's reads come back from one function call per query (auto-pipelined): one round trip per
 // request; the vector is then computed here by the same functions as in-process (vector.ts).
 import { Redis } from "ioredis";
+import { redactedUrl } from "../base/format.ts";
 import type { Catalog } from "../data/types.ts";
 import type { LiveEvent } from "../listens/live.ts";
 import { CatalogIndex } from "./catalog-index.ts";
@@ -180,16 +181,16 @@ export class RedisFeatureStore implements FeatureStore {
       const index = new CatalogIndex(catalog);
       if (meta === null) {
         throw new FeatureStoreMismatchError(
-          `Redis ${url} holds no skipwise feature state under "${prefix}": load one with \`skipwise state load --bundle <dir> --data <delivery> --redis ${url}\``,
+          `Redis ${redactedUrl(url)} holds no skipwise feature state under "${prefix}": load one with \`skipwise state load --bundle <dir> --data <delivery> --redis ${redactedUrl(url)}\``,
         );
       }
       if (meta.schema !== FEATURE_SCHEMA.version)
         throw new FeatureStoreMismatchError(
-          `Redis ${url} holds feature state of schema "${meta.schema}"; this skipwise uses "${FEATURE_SCHEMA.version}"`,
+          `Redis ${redactedUrl(url)} holds feature state of schema "${meta.schema}"; this skipwise uses "${FEATURE_SCHEMA.version}"`,
         );
       if (meta.catalog !== index.fingerprint)
         throw new FeatureStoreMismatchError(
-          `Redis ${url} holds feature state of another catalogue (${meta.catalog}; this delivery's is ${index.fingerprint})`,
+          `Redis ${redactedUrl(url)} holds feature state of another catalogue (${meta.catalog}; this delivery's is ${index.fingerprint})`,
         );
       const store = new RedisFeatureStore(redis, catalog, prefix, meta, index);
       store.noteClock((await redis.hget(`${prefix}g`, "clock")) ?? null);
@@ -197,7 +198,9 @@ export class RedisFeatureStore implements FeatureStore {
     } catch (error) {
       redis.disconnect();
       if (error instanceof FeatureStoreMismatchError) throw error;
-      throw new FeatureStoreUnavailableError(`Redis ${url}: ${(error as Error).message}`, { cause: error });
+      throw new FeatureStoreUnavailableError(`Redis ${redactedUrl(url)}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 

@@ -1,6 +1,7 @@
 // Scorer over the real pipeline: the bundle's feature state (kept learning online from events and feedback,
 // in this process or in Redis) and its fitted models.
 import { resolve } from "node:path";
+import { redactedUrl } from "../base/format.ts";
 import type { EventRecord } from "../data/event-record.ts";
 import { loadCatalog } from "../data/index.ts";
 import { type Catalog, EventCode } from "../data/types.ts";
@@ -303,7 +304,7 @@ export async function sharedScorerFromBundle(
   if (store.origin !== parts.stateOrigin) {
     await store.close();
     throw new BundleError(
-      `bundle ${dir}: Redis ${source.redis} holds the state loaded from snapshot ${store.origin}, this bundle's is ${parts.stateOrigin}: load this one with \`skipwise state load --bundle ${dir} --replace\``,
+      `bundle ${dir}: Redis ${redactedUrl(source.redis)} holds the state loaded from snapshot ${store.origin}, this bundle's is ${parts.stateOrigin}: load this one with \`skipwise state load --bundle ${dir} --replace\``,
     );
   }
   return new BundleScorer({ ...parts, store });

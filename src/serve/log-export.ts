@@ -7,8 +7,9 @@
 import type Database from "better-sqlite3";
 import pg from "pg";
 import { writeFileAtomicWith } from "../base/atomic-write.ts";
+import { redactedUrl } from "../base/format.ts";
 import { type DbDecision, type DecisionRow, fromDb } from "./decision-log.ts";
-import { isPostgresUrl, redactedUrl } from "./postgres-decision-log.ts";
+import { isPostgresUrl } from "./postgres-decision-log.ts";
 import type { Decision } from "./scorer.ts";
 import { openLogDatabase } from "./sqlite-decision-log.ts";
 

@@ -9,6 +9,7 @@
 // A lost connection (PostgreSQL stopped, restarted) fails the batch in flight (503 to its callers, nothing
 // written: the transaction never committed) and the log reconnects by itself on the next write or probe.
 import pg from "pg";
+import { redactedUrl } from "../base/format.ts";
 import type { EventRecord } from "../data/event-record.ts";
 import {
   type DbDecision,
@@ -101,17 +102,6 @@ interface Batch {
 
 export function isPostgresUrl(spec: string): boolean {
   return /^postgres(ql)?:\/\//i.test(spec);
-}
-
-/** The URL without its password, for messages and /ready. */
-export function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "postgres://…";
-  }
 }
 
 const pgOptions = (url: string) => ({

@@ -1,11 +1,12 @@
 // `skipwise serve`: loads the bundle, opens the decision log, listens, and handles the process signals
 // (SIGHUP = reload the bundle, SIGTERM/SIGINT = drain requests, close the log, exit).
 import type { FastifyInstance } from "fastify";
+import { redactedUrl } from "../base/format.ts";
 import { buildApp } from "./app.ts";
 import type { ServeConfig } from "./config.ts";
 import type { DecisionLog, DecisionLogOptions } from "./decision-log.ts";
 import { readExperimentConfig } from "./experiment.ts";
-import { isPostgresUrl, PostgresDecisionLog, redactedUrl } from "./postgres-decision-log.ts";
+import { isPostgresUrl, PostgresDecisionLog } from "./postgres-decision-log.ts";
 import type { Scorer } from "./scorer.ts";
 import { SqliteDecisionLog } from "./sqlite-decision-log.ts";
 

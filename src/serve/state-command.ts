@@ -1,6 +1,7 @@
 // `skipwise state load` / `state export`: a bundle's feature-state snapshot materialised into the Redis that
 // replicas share (`serve --redis`), and the state learned there written back as a snapshot file.
 import { writeFileAtomic } from "../base/atomic-write.ts";
+import { redactedUrl } from "../base/format.ts";
 import { stageProgress } from "../base/progress.ts";
 import { loadCatalog } from "../data/index.ts";
 import { FEATURE_SCHEMA } from "../features/index.ts";
@@ -8,7 +9,6 @@ import { exportSnapshotFromRedis, loadSnapshotIntoRedis } from "../features/redi
 import { connectRedis, DEFAULT_REDIS_PREFIX } from "../features/redis-store.ts";
 import { loadBundle } from "../models/bundle.ts";
 import { stateOriginOf } from "./bundle-scorer.ts";
-import { redactedUrl } from "./postgres-decision-log.ts";
 
 export interface StateLoadOptions {
   bundle: string;
